@@ -1,0 +1,23 @@
+"""Exception types raised by iqnas."""
+
+from __future__ import annotations
+
+
+class IqnasError(Exception):
+    """Base class of every error iqnas raises on purpose."""
+
+
+class InputError(IqnasError, ValueError):
+    """Bad input: an unknown name, a wrong shape, a NaN, a negative budget, a malformed file."""
+
+
+class SolverError(IqnasError, RuntimeError):
+    """A backend failed and returned nothing usable."""
+
+
+class BackendUnavailableError(SolverError):
+    """A backend's Python package is not installed."""
+
+
+class NotFittedError(IqnasError, ValueError, AttributeError):
+    """An estimator was used before `fit`."""

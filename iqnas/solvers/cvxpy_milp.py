@@ -1,0 +1,105 @@
+"""cvxpy backend: the linearised MILP, solved by any MILP solver cvxpy has installed."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import cvxpy as cp
+import numpy as np
+
+from iqnas.errors import InputError, SolverError
+from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.status import Status
+
+#: MILP solvers in order of preference
+PREFERENCE = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "COPT", "XPRESS", "MOSEK", "CBC", "GLPK_MI")
+_STATUS = {
+    "optimal": Status.OPTIMAL,
+    "optimal_inaccurate": Status.FEASIBLE,
+    "user_limit": Status.FEASIBLE,
+    "infeasible": Status.INFEASIBLE,
+    "infeasible_inaccurate": Status.INFEASIBLE,
+    "unbounded": Status.UNBOUNDED,
+    "unbounded_inaccurate": Status.UNBOUNDED,
+    "infeasible_or_unbounded": Status.INF_OR_UNBD,
+    "solver_error": Status.ERROR,
+}
+
+
+def pick_solver(requested: str | None) -> str:
+    installed = set(cp.installed_solvers())
+    if requested:
+        if requested.upper() not in installed:
+            raise InputError(f"cvxpy solver {requested!r} is not installed; installed: "
+                             f"{', '.join(sorted(installed))}")
+        return requested.upper()
+    for name in PREFERENCE:
+        if name in installed:
+            return name
+    raise SolverError("cvxpy has no mixed-integer solver installed: pip install highspy")
+
+
+def _limits(solver: str, o: SolveOptions) -> dict:
+    kw: dict = {}
+    if solver == "HIGHS":
+        kw["mip_rel_gap"] = o.gap
+        if o.time_limit is not None:
+            kw["time_limit"] = float(o.time_limit)
+        if o.seed is not None:
+            kw["random_seed"] = int(o.seed)
+    elif solver == "SCIP":
+        params = {"limits/gap": o.gap}
+        if o.time_limit is not None:
+            params["limits/time"] = float(o.time_limit)
+        kw["scip_params"] = params
+    return kw
+
+
+class CvxpyBackend(Backend):
+    name = "cvxpy"
+
+    def solve(self, problem, options: SolveOptions) -> RawSolution:
+        t0 = time.perf_counter()
+        if options.products != "linearize":
+            raise InputError("the cvxpy backend needs products='linearize'")
+        params = dict(options.params)
+        solver = pick_solver(params.pop("solver", None))
+        cpb = problem.compile("linearize")
+        x = cp.Variable(cpb.n_x, boolean=True)
+        parts = [x]
+        if cpb.n_y:
+            parts.append(cp.Variable(cpb.n_y, nonneg=True))
+        v = cp.hstack(parts) if len(parts) > 1 else x
+        cons = []
+        A, lb, ub = cpb.A, cpb.row_lb, cpb.row_ub
+        eq = lb == ub
+        if eq.any():
+            cons.append(A[eq] @ v == ub[eq])
+        up = ~eq & np.isfinite(ub)
+        if up.any():
+            cons.append(A[up] @ v <= ub[up])
+        lo = ~eq & np.isfinite(lb)
+        if lo.any():
+            cons.append(A[lo] @ v >= lb[lo])
+        prob = cp.Problem(cp.Maximize(cpb.c @ v + cpb.c0), cons)
+        build = cpb.build_time + time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options), **params)
+        except cp.error.SolverError as exc:
+            if x.value is None:
+                return RawSolution(Status.NO_SOLUTION, f"{solver}: {exc}",
+                                   build_time=build, solve_time=time.perf_counter() - t1)
+        elapsed = time.perf_counter() - t1
+        status = _STATUS.get(prob.status, Status.UNKNOWN)
+        xv = None if x.value is None else np.round(np.clip(x.value, 0, 1))
+        if xv is None and status.has_solution:
+            status = Status.NO_SOLUTION
+        dual = None
+        gap = 0.0 if status is Status.OPTIMAL else None
+        if status is Status.OPTIMAL and prob.value is not None and math.isfinite(prob.value):
+            dual = cpb.sign * float(prob.value)
+        return RawSolution(status, f"{solver}: {prob.status}", x=xv, dual_bound=dual, gap=gap,
+                           build_time=build, solve_time=elapsed,
+                           versions={"cvxpy": cp.__version__, "cvxpy_solver": solver})

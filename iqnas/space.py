@@ -1,0 +1,375 @@
+"""Search spaces: named categorical groups over one one-hot vector, with optional conditions."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from iqnas.errors import InputError
+
+
+@dataclass(frozen=True)
+class Group:
+    """One categorical decision with named options.
+
+    ``active_if=(controller, option_names)`` makes the group conditional: it exists only when the
+    controller group takes one of those options. An inactive group is encoded as its option 0.
+    """
+
+    name: str
+    options: tuple[str, ...]
+    active_if: tuple[str, frozenset[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.options) < 1 or len(set(self.options)) != len(self.options):
+            raise InputError(f"group {self.name!r} needs distinct option names, got {self.options}")
+
+
+@dataclass(frozen=True, eq=False)
+class Architecture:
+    """One architecture: an option index per group (inactive groups hold 0)."""
+
+    space: SearchSpace
+    choices: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        return self.space.format_key(self)
+
+    @property
+    def x(self) -> np.ndarray:
+        """The one-hot vector."""
+        return self.space.encode(self)
+
+    def active(self) -> dict[str, str]:
+        """Chosen option name per active group."""
+        sp = self.space
+        return {g.name: g.options[c] for g, c, a in zip(sp.groups, self.choices, sp.activity(self))
+                if a}
+
+    def __getitem__(self, group: str) -> str:
+        i = self.space.group_index(group)
+        return self.space.groups[i].options[self.choices[i]]
+
+    def to_dict(self) -> dict:
+        return {"space": self.space.name, "key": self.key, "choices": self.active()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Architecture) and other.space is self.space
+                and other.choices == self.choices)
+
+    def __hash__(self) -> int:
+        return hash((self.space.name, self.choices))
+
+    def __repr__(self) -> str:
+        return f"Architecture({self.key!r})"
+
+
+@dataclass(eq=False)
+class SearchSpace:
+    """Named categorical groups laid out in one one-hot vector, group after group.
+
+    ``key_format`` / ``key_parse`` give a space its human-readable architecture key; by default
+    the key is ``group=option;...`` over the active groups.
+    """
+
+    name: str
+    groups: Sequence[Group]
+    key_format: Callable[[Architecture], str] | None = None
+    key_parse: Callable[[SearchSpace, str], Sequence[int]] | None = None
+    description: str = ""
+    offsets: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.groups = tuple(self.groups)
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            raise InputError(f"space {self.name!r} has duplicate group names")
+        self._index = {n: i for i, n in enumerate(names)}
+        sizes = np.array([len(g.options) for g in self.groups], dtype=np.int64)
+        self.sizes = sizes
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.n_vars = int(sizes.sum())
+        self.group_of_var = np.repeat(np.arange(len(self.groups)), sizes)
+        self._opt_index = [{o: k for k, o in enumerate(g.options)} for g in self.groups]
+        # conditions: group index -> (controller index, boolean mask over controller options)
+        self.conditions: dict[int, tuple[int, np.ndarray]] = {}
+        for i, g in enumerate(self.groups):
+            if g.active_if is None:
+                continue
+            ctrl, opts = g.active_if
+            c = self.group_index(ctrl)
+            if self.groups[c].active_if is not None:
+                raise InputError(f"group {g.name!r}: controller {ctrl!r} must be unconditional")
+            mask = np.zeros(len(self.groups[c].options), dtype=bool)
+            for o in opts:
+                mask[self.option_index(c, o)] = True
+            self.conditions[i] = (c, mask)
+
+    # ---- names ----------------------------------------------------------------------------
+    @property
+    def n_groups(self) -> int:
+        return len(self.groups)
+
+    def group_index(self, group: str | int) -> int:
+        if isinstance(group, (int, np.integer)):
+            if not 0 <= group < len(self.groups):
+                raise InputError(f"group index {group} out of range 0..{len(self.groups) - 1}")
+            return int(group)
+        try:
+            return self._index[group]
+        except KeyError:
+            raise InputError(f"unknown group {group!r} in space {self.name!r}; "
+                             f"groups are {', '.join(self._index)}") from None
+
+    def option_index(self, group: str | int, option: str) -> int:
+        gi = self.group_index(group)
+        try:
+            return self._opt_index[gi][option]
+        except KeyError:
+            g = self.groups[gi]
+            raise InputError(f"unknown option {option!r} for group {g.name!r}; "
+                             f"options are {', '.join(g.options)}") from None
+
+    def var_index(self, group: str | int, option: str) -> int:
+        gi = self.group_index(group)
+        return int(self.offsets[gi]) + self.option_index(gi, option)
+
+    def var_names(self) -> list[str]:
+        return [f"{g.name}={o}" for g in self.groups for o in g.options]
+
+    def var_index_by_name(self, name: str) -> int:
+        if "=" not in name:
+            raise InputError(f"variable name {name!r} must look like 'group=option'")
+        g, o = name.split("=", 1)
+        return self.var_index(g, o)
+
+    # ---- structure ------------------------------------------------------------------------
+    def activity(self, arch: Architecture | Sequence[int]) -> list[bool]:
+        choices = arch.choices if isinstance(arch, Architecture) else arch
+        out = [True] * len(self.groups)
+        for i, (c, mask) in self.conditions.items():
+            out[i] = bool(mask[choices[c]])
+        return out
+
+    @property
+    def size(self) -> int:
+        """Number of distinct architectures."""
+        total = 1
+        for _c, per_option in self._controller_sizes().items():
+            total *= sum(per_option)
+        for i, g in enumerate(self.groups):
+            if i not in self.conditions and i not in self._controllers():
+                total *= len(g.options)
+        return int(total)
+
+    def _controllers(self) -> set[int]:
+        return {c for c, _ in self.conditions.values()}
+
+    def _controller_sizes(self) -> dict[int, list[int]]:
+        """For each controller, the number of sub-architectures under each of its options."""
+        out = {}
+        for c in sorted(self._controllers()):
+            counts = []
+            for o in range(len(self.groups[c].options)):
+                n = 1
+                for i, (cc, mask) in self.conditions.items():
+                    if cc == c and mask[o]:
+                        n *= len(self.groups[i].options)
+                counts.append(n)
+            out[c] = counts
+        return out
+
+    # ---- construction ---------------------------------------------------------------------
+    def arch(self, choices: Sequence[int] | dict[str, str]) -> Architecture:
+        """Build a validated Architecture from option indices or {group: option name}."""
+        if isinstance(choices, dict):
+            idx = [0] * len(self.groups)
+            for g, o in choices.items():
+                gi = self.group_index(g)
+                idx[gi] = self.option_index(gi, o)
+            act = self.activity(idx)
+            missing = [g.name for g, a in zip(self.groups, act) if a and g.name not in choices]
+            if missing:
+                raise InputError(f"architecture is missing a choice for group(s) {missing}")
+            extra = [g.name for g, a in zip(self.groups, act) if not a and g.name in choices]
+            if extra:
+                raise InputError(f"group(s) {extra} are inactive for this architecture; "
+                                 "leave them out")
+            return Architecture(self, tuple(idx))
+        idx = tuple(int(c) for c in choices)
+        if len(idx) != len(self.groups):
+            raise InputError(f"expected {len(self.groups)} choices for space {self.name!r}, "
+                             f"got {len(idx)}")
+        for g, c in zip(self.groups, idx):
+            if not 0 <= c < len(g.options):
+                raise InputError(f"choice {c} out of range for group {g.name!r} "
+                                 f"(0..{len(g.options) - 1})")
+        return Architecture(self, self._canonical(idx))
+
+    def _canonical(self, idx: tuple[int, ...]) -> tuple[int, ...]:
+        act = self.activity(idx)
+        return tuple(c if a else 0 for c, a in zip(idx, act))
+
+    def to_arch(self, obj: Architecture | str | dict | Sequence[int] | np.ndarray) -> Architecture:
+        """Coerce a key, a one-hot vector, a choices dict or an Architecture."""
+        if isinstance(obj, Architecture):
+            if obj.space is not self and obj.space.name != self.name:
+                raise InputError(f"architecture belongs to space {obj.space.name!r}, "
+                                 f"not {self.name!r}")
+            return obj if obj.space is self else self.arch(obj.choices)
+        if isinstance(obj, str):
+            return self.parse_key(obj)
+        if isinstance(obj, dict):
+            return self.arch(obj)
+        arr = np.asarray(obj)
+        if arr.ndim == 1 and arr.shape[0] == self.n_vars and arr.shape[0] != len(self.groups):
+            return self.decode(arr)
+        return self.arch(arr.tolist())
+
+    # ---- encode / decode ------------------------------------------------------------------
+    def encode(self, arch: Architecture | str | dict | Sequence[int]) -> np.ndarray:
+        a = self.to_arch(arch)
+        x = np.zeros(self.n_vars)
+        x[self.offsets + np.asarray(a.choices)] = 1.0
+        return x
+
+    def decode(self, x: np.ndarray, atol: float = 1e-6) -> Architecture:
+        """One-hot vector -> Architecture; raises InputError naming the offending group."""
+        x = np.asarray(x, dtype=float).ravel()
+        if x.shape[0] != self.n_vars:
+            raise InputError(f"one-hot vector has length {x.shape[0]}, space {self.name!r} "
+                             f"needs {self.n_vars}")
+        if not np.all(np.isfinite(x)):
+            raise InputError("one-hot vector contains NaN or inf")
+        idx = []
+        for g, off, n in zip(self.groups, self.offsets, self.sizes):
+            seg = x[off:off + n]
+            on = np.flatnonzero(np.abs(seg - 1.0) <= atol)
+            off_ok = np.all((np.abs(seg) <= atol) | (np.abs(seg - 1.0) <= atol))
+            if len(on) != 1 or not off_ok:
+                raise InputError(f"group {g.name!r} is not one-hot: {np.round(seg, 6).tolist()}")
+            idx.append(int(on[0]))
+        idx = tuple(idx)
+        if self._canonical(idx) != idx:
+            bad = [g.name for g, c, a in zip(self.groups, idx, self.activity(idx)) if not a and c]
+            raise InputError(f"inactive group(s) {bad} must take their first option")
+        return Architecture(self, idx)
+
+    def validate(self, x: np.ndarray) -> bool:
+        try:
+            self.decode(x)
+        except InputError:
+            return False
+        return True
+
+    # ---- keys -----------------------------------------------------------------------------
+    def format_key(self, arch: Architecture) -> str:
+        if self.key_format is not None:
+            return self.key_format(arch)
+        return ";".join(f"{g}={o}" for g, o in arch.active().items())
+
+    def parse_key(self, key: str) -> Architecture:
+        if not isinstance(key, str):
+            raise InputError(f"architecture key must be a string, got {type(key).__name__}")
+        if self.key_parse is not None:
+            return self.arch(self.key_parse(self, key))
+        choices = {}
+        for part in key.split(";"):
+            if "=" not in part:
+                raise InputError(f"bad key part {part!r} in {key!r}; expected 'group=option'")
+            g, o = part.split("=", 1)
+            choices[g.strip()] = o.strip()
+        return self.arch(choices)
+
+    def from_json(self, text: str) -> Architecture:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"architecture JSON is malformed: {exc}") from None
+        if data.get("space", self.name) != self.name:
+            raise InputError(f"architecture JSON is for space {data['space']!r}, not {self.name!r}")
+        if "choices" in data:
+            return self.arch(data["choices"])
+        if "key" in data:
+            return self.parse_key(data["key"])
+        raise InputError("architecture JSON needs a 'choices' or 'key' field")
+
+    # ---- enumeration and sampling ---------------------------------------------------------
+    def enumerate_choices(self, limit: int = 2_000_000) -> np.ndarray:
+        """All architectures as an (size, n_groups) array of option indices."""
+        if self.size > limit:
+            raise InputError(f"space {self.name!r} has {self.size:.3g} architectures, more than "
+                             f"the enumeration limit {limit}")
+        out = []
+        for ranges in self._enumeration_blocks():
+            grids = np.meshgrid(*[np.asarray(r, dtype=np.int16) for r in ranges], indexing="ij")
+            out.append(np.stack([g.ravel() for g in grids], axis=1))
+        return np.concatenate(out)
+
+    def _enumeration_blocks(self) -> Iterator[list[Sequence[int]]]:
+        """Per combination of controller options: the option indices each group can take."""
+        ctrls = sorted(self._controllers())
+        for combo in itertools.product(*[range(len(self.groups[c].options)) for c in ctrls]):
+            fixed = dict(zip(ctrls, combo))
+            ranges: list[Sequence[int]] = []
+            for i, g in enumerate(self.groups):
+                if i in fixed:
+                    ranges.append((fixed[i],))
+                elif i in self.conditions:
+                    c, mask = self.conditions[i]
+                    ranges.append(range(len(g.options)) if mask[fixed[c]] else (0,))
+                else:
+                    ranges.append(range(len(g.options)))
+            yield ranges
+
+    def enumerate(self, limit: int = 2_000_000) -> list[Architecture]:
+        return [Architecture(self, tuple(int(v) for v in row))
+                for row in self.enumerate_choices(limit)]
+
+    def sample(self, rng: int | np.random.Generator | None = None, n: int | None = None):
+        """Uniform sample over distinct architectures (one, or a list of ``n``)."""
+        rng = np.random.default_rng(rng)
+        if n is None:
+            return Architecture(self, tuple(int(v) for v in self.sample_choices(rng, 1)[0]))
+        return [Architecture(self, tuple(int(v) for v in row))
+                for row in self.sample_choices(rng, n)]
+
+    def sample_choices(self, rng: int | np.random.Generator | None, n: int) -> np.ndarray:
+        rng = np.random.default_rng(rng)
+        out = np.zeros((n, len(self.groups)), dtype=np.int64)
+        ctrl_sizes = self._controller_sizes()
+        for i, g in enumerate(self.groups):
+            if i in ctrl_sizes:
+                w = np.asarray(ctrl_sizes[i], dtype=float)
+                out[:, i] = rng.choice(len(w), size=n, p=w / w.sum())
+            elif i not in self.conditions:
+                out[:, i] = rng.integers(len(g.options), size=n)
+        for i, (c, mask) in self.conditions.items():
+            draw = rng.integers(len(self.groups[i].options), size=n)
+            out[:, i] = np.where(mask[out[:, c]], draw, 0)
+        return out
+
+    def choices_to_onehot(self, choices: np.ndarray) -> np.ndarray:
+        """(n, n_groups) option indices -> (n, n_vars) one-hot matrix."""
+        choices = np.asarray(choices, dtype=np.int64)
+        X = np.zeros((choices.shape[0], self.n_vars))
+        rows = np.arange(choices.shape[0])[:, None]
+        X[rows, self.offsets[None, :] + choices] = 1.0
+        return X
+
+    def onehot_to_choices(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        return np.stack([X[:, o:o + n].argmax(axis=1) for o, n in zip(self.offsets, self.sizes)],
+                        axis=1)
+
+    def __repr__(self) -> str:
+        return (f"SearchSpace({self.name!r}, groups={len(self.groups)}, n_vars={self.n_vars}, "
+                f"size={self.size:.4g})")
