@@ -30,6 +30,15 @@ _add(BackendInfo("cvxpy", "iqnas.solvers.cvxpy_milp", "CvxpyBackend", ("cvxpy",)
 _add(BackendInfo("exhaustive", "iqnas.solvers.exhaustive", "ExhaustiveBackend", ("numpy",),
                  frozenset({"mip", "native_quadratic", "time_limit", "proof", "enumerative"}),
                  "vectorised enumeration of every architecture (spaces up to ~1e6)"))
+_add(BackendInfo("evolution", "iqnas.solvers.evolution", "EvolutionBackend", ("numpy",),
+                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
+                 "evolutionary search (BINAS/OFA, regularized REA, FreeREA); no optimality proof"))
+_add(BackendInfo("bcfw", "iqnas.solvers.bcfw", "BcfwBackend", ("numpy", "scipy"),
+                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
+                 "BINAS block-coordinate Frank-Wolfe on the relaxation, budget-safe rounding"))
+_add(BackendInfo("random", "iqnas.solvers.random_search", "RandomSearchBackend", ("numpy",),
+                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
+                 "uniform random sampling, best feasible architecture; no optimality proof"))
 
 
 def names(available_only: bool = False) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 
 import cvxpy as cp
@@ -25,6 +28,23 @@ _STATUS = {
     "infeasible_or_unbounded": Status.INF_OR_UNBD,
     "solver_error": Status.ERROR,
 }
+
+
+@contextlib.contextmanager
+def _silenced_stdout(active: bool):
+    """Some MILP libraries print a banner from C; hide it unless the user asked for output."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def pick_solver(requested: str | None) -> str:
@@ -86,7 +106,9 @@ class CvxpyBackend(Backend):
         build = cpb.build_time + time.perf_counter() - t0
         t1 = time.perf_counter()
         try:
-            prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options), **params)
+            with _silenced_stdout(not options.verbose):
+                prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options),
+                           **params)
         except cp.error.SolverError as exc:
             if x.value is None:
                 return RawSolution(Status.NO_SOLUTION, f"{solver}: {exc}",

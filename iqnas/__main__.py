@@ -1,0 +1,5 @@
+import sys
+
+from iqnas.cli import main
+
+sys.exit(main())

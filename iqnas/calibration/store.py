@@ -1,0 +1,380 @@
+"""Crash-safe SQLite store of measured samples, so an interrupted calibration run can resume.
+
+Every ``add`` is its own transaction: after Ctrl-C or kill -9 the file holds exactly the samples
+added so far. Samples are unique by canonical architecture key; re-adding a key with the same
+metric values is a no-op, different values raise InputError. The ``meta`` table records the space,
+seed and settings a store was created for; opening it for another space or other settings is
+refused. All samples of a store carry the same metric names; values must be finite.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from iqnas import spaces
+from iqnas.benchmarks.csv_oracle import read_measurements
+from iqnas.errors import InputError
+from iqnas.space import Architecture, SearchSpace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+RESERVED = ("key", "arch", "round", "source", "timestamp", "seq")
+_PROTECTED_META = ("space", "schema_version")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    metrics TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def default_store_path(run_dir: str | Path = "runs") -> Path:
+    """A fresh ``<run_dir>/<YYYYmmdd-HHMMSS>/samples.db`` path (the directory is not created)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(run_dir) / stamp
+    candidate, n = base, 1
+    while candidate.exists():
+        candidate = base.with_name(f"{stamp}-{n}")
+        n += 1
+    return candidate / "samples.db"
+
+
+class SampleStore:
+    """Measured samples of one search space in a SQLite file (see module docstring).
+
+    ``settings`` (a JSON-able dict) and ``seed`` are recorded when the store is created and
+    compared when it is reopened; pass None to open an existing store without checking them.
+    """
+
+    def __init__(self, path: str | Path, space: SearchSpace | str,
+                 settings: Mapping[str, Any] | None = None, seed: int | None = None) -> None:
+        self.space = spaces.get(space)
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise InputError(f"store path {self.path} is a directory; give a file like "
+                             f"{self.path / 'samples.db'}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._transaction() as cur:
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    cur.execute(stmt)
+                self._init_meta(cur, settings, seed)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path} is not a usable iqnas sample store ({exc}); pick "
+                             "another --store path") from None
+
+    # ---- plumbing -------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def _init_meta(self, cur: sqlite3.Cursor, settings: Mapping[str, Any] | None,
+                   seed: int | None) -> None:
+        stored = {n: json.loads(v) for n, v in cur.execute("SELECT name, value FROM meta")}
+        if not stored:
+            self._put(cur, "schema_version", SCHEMA_VERSION)
+            self._put(cur, "space", self.space.name)
+            self._put(cur, "created", datetime.now().isoformat(timespec="seconds"))
+        elif stored.get("space") != self.space.name:
+            raise InputError(f"store {self.path} holds samples of space {stored.get('space')!r}, "
+                             f"not {self.space.name!r}; pick another --store path")
+        elif stored.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(f"store {self.path} has schema version "
+                             f"{stored.get('schema_version')}, this iqnas writes "
+                             f"{SCHEMA_VERSION}; pick another --store path")
+        for name, value in (("settings", _jsonable(settings, "settings")), ("seed", seed)):
+            if value is None:
+                continue
+            if stored.get(name) is None:
+                self._put(cur, name, value)
+            elif _canonical(stored[name]) != _canonical(value):
+                raise InputError(f"store {self.path} was created with a different {name} "
+                                 f"({_differences(stored[name], value)}); pick another --store "
+                                 "path or rerun with the same " + name)
+
+    @staticmethod
+    def _put(cur: sqlite3.Cursor, name: str, value: Any) -> None:
+        cur.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                    (name, json.dumps(value, allow_nan=False)))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> SampleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- metadata -------------------------------------------------------------------------
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Every metadata entry (space, schema_version, created, settings, seed, metrics, ...)."""
+        rows = self._conn.execute("SELECT name, value FROM meta ORDER BY name")
+        return {n: json.loads(v) for n, v in rows}
+
+    def get_meta(self, name: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, name: str, value: Any) -> None:
+        """Record a JSON-able value under ``name`` (its own transaction)."""
+        if name in _PROTECTED_META:
+            raise InputError(f"meta {name!r} is fixed when the store is created")
+        _jsonable(value, f"meta {name!r}")
+        with self._transaction() as cur:
+            self._put(cur, name, value)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric names of the samples (empty until the first sample)."""
+        return list(self.get_meta("metrics", []))
+
+    @property
+    def units(self) -> dict[str, str]:
+        return dict(self.get_meta("units", {}))
+
+    # ---- reading --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+
+    def keys(self) -> list[str]:
+        """Architecture keys in insertion order."""
+        return [r[0] for r in self._conn.execute("SELECT key FROM samples ORDER BY seq")]
+
+    def _key(self, arch: Architecture | str) -> str:
+        return self.space.to_arch(arch).key
+
+    def __contains__(self, arch: object) -> bool:
+        try:
+            key = self._key(arch)  # type: ignore[arg-type]
+        except InputError:
+            return False
+        return self._fetch(key) is not None
+
+    def _fetch(self, key: str) -> dict[str, float] | None:
+        row = self._conn.execute("SELECT metrics FROM samples WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def get(self, arch: Architecture | str) -> dict[str, float] | None:
+        """Stored metrics of one architecture, or None if it has not been measured."""
+        return self._fetch(self._key(arch))
+
+    def samples(self, timestamps: bool = False) -> pd.DataFrame:
+        """Columns key, every metric, round, source (and timestamp), in insertion order."""
+        import pandas as pd
+
+        metrics = self.metrics
+        rows = self._conn.execute(
+            "SELECT key, metrics, round, source, created FROM samples ORDER BY seq").fetchall()
+        data: dict[str, list] = {"key": [r[0] for r in rows]}
+        decoded = [json.loads(r[1]) for r in rows]
+        for m in metrics:
+            data[m] = [float(d[m]) for d in decoded]
+        data["round"] = [int(r[2]) for r in rows]
+        data["source"] = [r[3] for r in rows]
+        if timestamps:
+            data["timestamp"] = [r[4] for r in rows]
+        frame = pd.DataFrame(data)
+        for m in metrics:
+            frame[m] = frame[m].astype(float)
+        frame["round"] = frame["round"].astype("int64")
+        return frame
+
+    # ---- writing --------------------------------------------------------------------------
+    def add(self, arch: Architecture | str, metrics: Mapping[str, float], round: int = 0,
+            source: str = "") -> bool:
+        """Store one sample in its own transaction; False if it was already stored."""
+        return self.add_many([(arch, metrics)], round=round, source=source) == 1
+
+    def add_many(self, records: Iterable[tuple[Architecture | str, Mapping[str, float]]],
+                 round: int = 0, source: str = "") -> int:
+        """Store many samples in one transaction (all or nothing); returns how many were new."""
+        rows = [(self._key(a), self._clean(m, a), round, source) for a, m in records]
+        return self._write(rows, where=None)
+
+    def _clean(self, metrics: Mapping[str, float], arch: object) -> dict[str, float]:
+        if not isinstance(metrics, Mapping) or not metrics:
+            raise InputError(f"metrics of {arch} must be a non-empty mapping name -> value")
+        out = {}
+        for name, value in metrics.items():
+            if not isinstance(name, str) or not name or name in RESERVED:
+                raise InputError(f"bad metric name {name!r}; names must be non-empty strings "
+                                 f"other than {', '.join(RESERVED)}")
+            try:
+                out[name] = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"metric {name!r} of {arch} is {value!r}, not a "
+                                 "number") from None
+            if not math.isfinite(out[name]):
+                raise InputError(f"metric {name!r} of {arch} is {value!r}; the store keeps "
+                                 "finite measurements only (skip this architecture)")
+        return out
+
+    def _write(self, rows: list[tuple[str, dict[str, float], int, str]],
+               where: list[str] | None, units: Mapping[str, str] | None = None) -> int:
+        """Insert rows in one transaction; ``where`` names each row's origin for errors."""
+        for _, _, rnd, src in rows:
+            if not isinstance(rnd, int) or isinstance(rnd, bool) or not isinstance(src, str):
+                raise InputError(f"round must be an int and source a str, got {rnd!r}, {src!r}")
+        added = 0
+        now = time.time()
+        with self._transaction() as cur:
+            names = self._check_names(cur, rows, where)
+            if units:
+                self._merge_units(cur, units)
+            for i, (key, metrics, rnd, src) in enumerate(rows):
+                old = cur.execute("SELECT metrics FROM samples WHERE key = ?", (key,)).fetchone()
+                if old is not None:
+                    self._check_same(key, json.loads(old[0]), metrics, names,
+                                     where[i] if where else "")
+                    continue
+                cur.execute("INSERT INTO samples (key, metrics, round, source, created) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (key, json.dumps(metrics, allow_nan=False), rnd, src, now))
+                added += 1
+        return added
+
+    def _check_names(self, cur: sqlite3.Cursor, rows: list, where: list[str] | None) -> list[str]:
+        row = cur.execute("SELECT value FROM meta WHERE name = 'metrics'").fetchone()
+        names = json.loads(row[0]) if row else None
+        for i, (key, metrics, _, _) in enumerate(rows):
+            if names is None:
+                names = list(metrics)
+                self._put(cur, "metrics", names)
+            if set(metrics) != set(names):
+                prefix = f"{where[i]}: " if where else ""
+                raise InputError(f"{prefix}sample {key} has metrics {sorted(metrics)}, this store "
+                                 f"holds {sorted(names)}; pick another --store path")
+        return names or []
+
+    @staticmethod
+    def _check_same(key: str, old: dict[str, float], new: dict[str, float], names: list[str],
+                    where: str) -> None:
+        for m in names:
+            if old[m] != new[m]:
+                prefix = f"{where}, column {m!r}: " if where else ""
+                raise InputError(f"{prefix}architecture {key} is already stored with {m} = "
+                                 f"{old[m]!r}, not {new[m]!r}; conflicting measurements")
+
+    # ---- CSV ------------------------------------------------------------------------------
+    def export_csv(self, path: str | Path) -> Path:
+        """Write columns arch, metrics..., round, source atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        metrics = self.metrics
+        rows = self._conn.execute(
+            "SELECT key, metrics, round, source FROM samples ORDER BY seq").fetchall()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(["arch", *metrics, "round", "source"])
+                for key, blob, rnd, src in rows:
+                    values = json.loads(blob)
+                    writer.writerow([key, *(repr(float(values[m])) for m in metrics), rnd, src])
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        log.info("exported %d samples to %s", len(rows), path)
+        return path
+
+    def import_csv(self, path: str | Path, units: Mapping[str, str] | None = None,
+                   key_column: str = "arch", source: str = "import") -> int:
+        """Validate a whole CSV (as the CSV oracle does), then add every row in one transaction.
+
+        Optional ``round``/``source`` columns are kept; otherwise round 0 and ``source``.
+        Nothing is written if any row is bad. Returns how many samples were new.
+        """
+        table = read_measurements(path, self.space, key_column=key_column, units=units,
+                                  extra_columns=("round", "source"))
+        where = [f"{table.path}: line {ln}" for ln in table.lines]
+        rounds = self._rounds(table.extra.get("round"), where)
+        sources = table.extra.get("source") or [source] * len(table)
+        rows = [(k, dict(zip(table.metrics, v.tolist())), r, s)
+                for k, v, r, s in zip(table.keys, table.values, rounds, sources)]
+        for _, m, _, _ in rows[:1]:
+            self._clean(m, table.path)  # reserved metric names
+        added = self._write(rows, where, units=table.units if units else None)
+        log.info("imported %d new samples (%d rows) from %s", added, len(rows), table.path)
+        return added
+
+    @staticmethod
+    def _rounds(texts: list[str] | None, where: list[str]) -> list[int]:
+        if texts is None:
+            return [0] * len(where)
+        out = []
+        for text, w in zip(texts, where):
+            try:
+                out.append(int(text))
+            except ValueError:
+                raise InputError(f"{w}, column 'round': {text!r} is not an integer") from None
+        return out
+
+    def _merge_units(self, cur: sqlite3.Cursor, units: Mapping[str, str]) -> None:
+        row = cur.execute("SELECT value FROM meta WHERE name = 'units'").fetchone()
+        current = json.loads(row[0]) if row else {}
+        for name, unit in units.items():
+            if unit and current.get(name, unit) != unit:
+                raise InputError(f"unit of {name!r} is {current[name]!r} in store {self.path}, "
+                                 f"not {unit!r}")
+        self._put(cur, "units", {**current, **{n: u for n, u in units.items() if u}})
+
+    def __repr__(self) -> str:
+        return f"SampleStore({str(self.path)!r}, space={self.space.name!r}, n={len(self)})"
+
+
+def _jsonable(value: Any, what: str) -> Any:
+    if value is None:
+        return None
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be JSON-serialisable: {exc}") from None
+    return json.loads(json.dumps(value))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _differences(old: Any, new: Any) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        diff = [k for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)]
+        shown = ", ".join(f"{k}={old.get(k)!r} (now {new.get(k)!r})" for k in diff[:4])
+        return shown
+    return f"{old!r}, now {new!r}"
