@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 
 from iqnas import spaces
-from iqnas.cli.common import (EXIT_NO_SOLUTION, EXIT_OK, add_common, add_solver_options,
-                              check_file, console, parse_budget_spec, print_json, result_table)
+from iqnas.cli.common import (
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    add_common,
+    add_solver_options,
+    check_file,
+    console,
+    parse_budget_spec,
+    print_json,
+    result_table,
+)
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
