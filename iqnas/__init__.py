@@ -4,7 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from iqnas import spaces  # noqa: E402
+from iqnas import benchmarks, calibration, spaces  # noqa: E402
+from iqnas.calibration import calibrate  # noqa: E402
 from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError  # noqa: E402
 from iqnas.problem import Constraint, LinearConstraint, Problem  # noqa: E402
 from iqnas.quadform import QuadraticForm  # noqa: E402
@@ -17,5 +18,5 @@ __all__ = [
     "Architecture", "Constraint", "Group", "InputError", "IqnasError", "LinearConstraint",
     "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result", "SearchSpace",
     "SolverError", "Status", "explain_infeasible", "smallest_achievable", "solve", "solve_top_k",
-    "spaces", "__version__",
+    "benchmarks", "calibrate", "calibration", "spaces", "__version__",
 ]

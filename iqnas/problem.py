@@ -16,6 +16,11 @@ from iqnas.space import Architecture, SearchSpace
 BUDGET_RTOL = 1e-9
 
 
+def within_budget(value: float, budget: float) -> bool:
+    """``value <= budget`` up to the relative tolerance BUDGET_RTOL (NaN is never within)."""
+    return value <= budget + BUDGET_RTOL * max(1.0, abs(budget))
+
+
 @dataclass(frozen=True)
 class Constraint:
     """``form(arch) <= budget`` (in ``units``)."""
@@ -26,7 +31,7 @@ class Constraint:
     units: str = ""
 
     def holds(self, value: float) -> bool:
-        return value <= self.budget + BUDGET_RTOL * max(1.0, abs(self.budget))
+        return within_budget(value, self.budget)
 
 
 @dataclass(frozen=True)

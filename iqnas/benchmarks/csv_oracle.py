@@ -203,7 +203,7 @@ class CsvOracle(Oracle):
     def __contains__(self, arch: object) -> bool:
         try:
             self.row(arch)  # type: ignore[arg-type]
-        except InputError:
+        except (InputError, TypeError, ValueError):
             return False
         return True
 

@@ -103,8 +103,10 @@ def _read_table() -> NB201Table:
 
 
 def resolve_dataset(dataset: str) -> str:
-    name = _ALIASES.get(dataset.lower() if isinstance(dataset, str) else dataset, dataset)
-    if name not in DATASETS:
+    """Canonical dataset name; case-insensitive, also accepts c10, c100 and in16."""
+    lookup = {n.lower(): n for n in DATASETS} | _ALIASES
+    name = lookup.get(dataset.lower()) if isinstance(dataset, str) else None
+    if name is None:
         raise InputError(f"unknown NB201 dataset {dataset!r}; use one of "
                          f"{', '.join(DATASETS)} (or c10, c100, in16)")
     return name

@@ -50,7 +50,7 @@ def _act(relu: bool) -> nn.Module:
 
 
 class SqueezeExcite(nn.Module):
-    """Global pool -> 1x1 conv reduce (bias) -> ReLU -> 1x1 conv expand (bias) -> hard-sigmoid gate."""
+    """Global pool -> 1x1 conv reduce -> ReLU -> 1x1 conv expand -> hard-sigmoid gate (biases)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()

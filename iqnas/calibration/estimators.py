@@ -82,10 +82,18 @@ class BaseEstimator:
         return C, y
 
     def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__).parameters
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                         if not isinstance(v, SearchSpace))
+                         if not isinstance(v, SearchSpace) and not _same(v, sig[k].default))
         space = getattr(self.space, "name", self.space)
         return f"{type(self).__name__}({space!r}{', ' + args if args else ''})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a is b or a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def clone(estimator: BaseEstimator) -> BaseEstimator:
@@ -156,11 +164,16 @@ class RidgePath:
     Works on the centred design: the primal ``p x p`` Gram matrix when ``p <= n``, otherwise the
     ``n x n`` kernel matrix. ``alpha = 0`` gives the minimum-norm least-squares solution
     (eigenvalues below ``1e-10`` of the largest are treated as zero, which handles the one-hot
-    collinearity). Features that are constant in the data get coefficient 0.
+    collinearity). Features that are constant in the data are left out: their coefficient is
+    exactly 0 (a constant 1 is absorbed by the intercept).
     """
 
     def __init__(self, design: sp.csr_matrix, y: np.ndarray) -> None:
-        n, p = design.shape
+        n, self.n_features = design.shape
+        counts = np.diff(design.tocsc().indptr)
+        self.varying = np.flatnonzero((counts > 0) & (counts < n))  # 0/1 columns that vary
+        design = design.tocsc()[:, self.varying].tocsr()
+        p = design.shape[1]
         self.mu = np.asarray(design.mean(axis=0)).ravel()
         self.ybar = float(y.mean())
         yc = y - self.ybar
@@ -179,14 +192,16 @@ class RidgePath:
         self.keep = s > _NULL_RTOL * max(float(s.max()), 0.0) if s.size else s > 0
 
     def coefs(self, alphas) -> tuple[np.ndarray, np.ndarray]:
-        """Coefficients (p, A) and intercepts (A,) for each penalty in ``alphas``."""
+        """Coefficients (n_features, A) and intercepts (A,) for each penalty in ``alphas``."""
         alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
         denom = self.s[:, None] + alphas[None, :]
         inv = np.where(self.keep[:, None], 1.0 / np.where(self.keep[:, None], denom, 1.0), 0.0)
         Z = self.V @ (inv * self.b[:, None])
         if self.dual:
             Z = self.design.T @ Z - np.outer(self.mu, Z.sum(axis=0))
-        return Z, self.ybar - self.mu @ Z
+        W = np.zeros((self.n_features, alphas.size))
+        W[self.varying] = Z
+        return W, self.ybar - self.mu @ Z
 
 
 def kfold(n: int, cv: int, rng: np.random.Generator) -> list[np.ndarray]:

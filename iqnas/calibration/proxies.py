@@ -10,17 +10,17 @@ torch is imported lazily: importing this module does not import torch.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from iqnas.benchmarks.oracle import Oracle, select_metrics
 from iqnas.errors import InputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -98,34 +98,49 @@ def naswot(net: nn.Module, inputs: torch.Tensor,
     return float(torch.linalg.slogdet(kernel).logabsdet)
 
 
+def _pass_input(_m: nn.Module, inp: tuple, _out: Any) -> Any:
+    return inp[0]
+
+
 def logsynflow(net: nn.Module, input_shape: Sequence[int]) -> float:
     """FreeREA's LogSynflow: sum over Conv2d/Linear weights of |w * log(1 + dR/dw)|.
 
-    Computed on a float64 copy of ``net`` with every parameter replaced by its absolute value and
-    every batch norm replaced by the identity, for one all-ones input of ``input_shape`` (C, H, W);
-    R is the sum of the outputs. ``net`` itself is not modified.
+    Evaluated with every parameter replaced by its absolute value in float64, every batch norm
+    bypassed (identity) and one all-ones input of ``input_shape`` (C, H, W); R is the sum of the
+    outputs. The net runs through ``torch.func.functional_call`` in eval mode, so its parameters,
+    buffers and gradients are left untouched.
     """
     import torch
     from torch import nn
+    from torch.func import functional_call
     from torch.nn.modules.batchnorm import _BatchNorm
 
-    work = copy.deepcopy(net)
-    for name, module in list(work.named_modules()):
-        if isinstance(module, _BatchNorm):
-            parent_name, _, attr = name.rpartition(".")
-            setattr(work.get_submodule(parent_name) if parent_name else work, attr, nn.Identity())
-    work = work.double().train()
-    with torch.no_grad():
-        for p in work.parameters():
-            p.abs_()
-    work.zero_grad(set_to_none=True)
-    out = work(torch.ones((1, *input_shape), dtype=torch.float64))
-    out.sum().backward()
+    params = {n: p.detach().abs().double().requires_grad_(True)
+              for n, p in net.named_parameters()}
+    buffers = {n: b.double() if b.is_floating_point() else b for n, b in net.named_buffers()}
+    weights = [f"{name}.weight" if name else "weight" for name, m in net.named_modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    weights = [w for w in weights if w in params]
+    if not weights:
+        raise InputError("LogSynflow needs Conv2d or Linear layers in the network")
+    handles = [m.register_forward_hook(_pass_input) for m in net.modules()
+               if isinstance(m, _BatchNorm)]
+    was_training = net.training
+    try:
+        net.eval()
+        with torch.enable_grad():
+            x = torch.ones((1, *input_shape), dtype=torch.float64)
+            out = functional_call(net, {**params, **buffers}, (x,))
+            grads = torch.autograd.grad(out.sum(), [params[w] for w in weights],
+                                        allow_unused=True)
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
     total = 0.0
-    with torch.no_grad():
-        for m in work.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None:
-                total += float((m.weight * torch.log1p(m.weight.grad)).abs().sum())
+    for w, g in zip(weights, grads):
+        if g is not None:
+            total += float((params[w].detach() * torch.log1p(g)).abs().sum())
     return total
 
 
@@ -142,45 +157,44 @@ def skip_score(arch: Architecture) -> float:
 
 
 # ---- the oracle ----------------------------------------------------------------------------
-class ProxyOracle:
-    """Measures training-free metrics of architectures live, on CPU.
+class ProxyOracle(Oracle):
+    """An :class:`~iqnas.benchmarks.oracle.Oracle` measuring training-free metrics live, on CPU.
 
-    ``measure(arch)`` returns ``{metric: value}`` (each averaged over ``n_inits`` seeded
-    initialisations) plus ``"<metric>_time_s"`` (wall seconds for the ``n_inits`` computations of
-    that metric) and ``"init_time_s"`` (building the net and initialising it ``n_inits`` times).
-    FreeREA's cached ``time=[s]`` corresponds to ``<metric>_time_s + init_time_s``.
+    ``measure(arch)`` returns ``{metric: value}``, each averaged over ``n_inits`` seeded
+    initialisations (units ""). Wall times go to ``timings[key]``: ``"<metric>_time_s"`` (the
+    ``n_inits`` computations of that metric) and ``"init_time_s"`` (building the net and
+    initialising it ``n_inits`` times); ``timings_frame()`` lists them. FreeREA's cached
+    ``time=[s]`` corresponds to ``<metric>_time_s + init_time_s``.
 
     ``metrics`` defaults to naswot, logsynflow and skip on nb201 and to naswot and logsynflow
     elsewhere. NASWOT uses ``data`` (an array or tensor (N, C, H, W)) when given, else a seeded
     standard-normal batch of ``batch_size`` inputs. ``build_kw`` goes to ``iqnas.builders.build``
     (e.g. ``dataset="cifar100"`` for nb201, ``num_classes``); ``input_size`` sets the image side.
+    ``num_threads`` sets torch's intra-op threads during ``measure`` (restored afterwards); 1 is
+    much faster than the default on a shared, oversubscribed machine.
     """
+
+    name = "proxies"
 
     def __init__(self, space: SearchSpace | str, metrics: Sequence[str] | None = None,
                  batch_size: int = 64, input_size: int | None = None, seed: int = 0,
-                 n_inits: int = 3, data: Any = None, **build_kw: Any) -> None:
+                 n_inits: int = 3, data: Any = None, num_threads: int | None = None,
+                 **build_kw: Any) -> None:
         from iqnas import spaces
 
         self.space = spaces.get(space)
-        if metrics is None:
-            metrics = METRICS if self.space.name == "nb201" else ("naswot", "logsynflow")
-        metrics = tuple(metrics)
-        for m in metrics:
-            if m not in METRICS:
-                raise InputError(f"unknown metric {m!r}; available: {', '.join(METRICS)}")
-        if "skip" in metrics and self.space.name != "nb201":
+        available = METRICS if self.space.name == "nb201" else ("naswot", "logsynflow")
+        if metrics is not None and "skip" in metrics and self.space.name != "nb201":
             raise InputError(f"the skip metric is defined for nb201 only; drop it for space "
                              f"{self.space.name!r}")
-        if len(set(metrics)) != len(metrics) or not metrics:
-            raise InputError(f"metrics must be distinct and non-empty, got {metrics}")
+        self._metrics = select_metrics(available, metrics, self.name)
         if int(n_inits) < 1:
             raise InputError(f"n_inits must be >= 1, got {n_inits}")
         if int(batch_size) < 2:
             raise InputError(f"batch_size must be >= 2 for NASWOT, got {batch_size}")
-        self.metrics = metrics
-        self.units = {m: "" for m in metrics}
-        self.units.update({m + TIME_SUFFIX: "s" for m in metrics})
-        self.units["init_time_s"] = "s"
+        if num_threads is not None and int(num_threads) < 1:
+            raise InputError(f"num_threads must be >= 1 or None, got {num_threads}")
+        self.num_threads = None if num_threads is None else int(num_threads)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.n_inits = int(n_inits)
@@ -189,6 +203,15 @@ class ProxyOracle:
             self.build_kw["input_size"] = int(input_size)
         self._data = data
         self._inputs: torch.Tensor | None = None
+        self.timings: dict[str, dict[str, float]] = {}
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self._metrics)
+
+    def timings_frame(self) -> pd.DataFrame:
+        """Wall times (seconds) of every measured architecture, indexed by key."""
+        return pd.DataFrame.from_dict(self.timings, orient="index").rename_axis("key")
 
     def build(self, arch: Architecture | str | Any) -> nn.Module:
         from iqnas import builders
@@ -211,21 +234,34 @@ class ProxyOracle:
         return self._inputs
 
     def measure(self, arch: Architecture | str | Any) -> dict[str, float]:
-        """Metrics of one architecture (see the class docstring for the keys)."""
+        """Metrics of one architecture, averaged over the initialisations (timings recorded)."""
         import torch
 
         a = self.space.to_arch(arch)
-        values: dict[str, list[float]] = {m: [] for m in self.metrics}
-        times = dict.fromkeys(self.metrics, 0.0)
+        if self.num_threads is None:
+            return self._measure(a)
+        old = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            return self._measure(a)
+        finally:
+            torch.set_num_threads(old)
+
+    def _measure(self, a: Architecture) -> dict[str, float]:
+        import torch
+
+        metrics = self._metrics
+        values: dict[str, list[float]] = {m: [] for m in metrics}
+        times = dict.fromkeys(metrics, 0.0)
         t0 = time.perf_counter()
-        net = self.build(a) if any(m != "skip" for m in self.metrics) else None
+        net = self.build(a) if any(m != "skip" for m in metrics) else None
         init_time = time.perf_counter() - t0
         for i in range(self.n_inits):
             if net is not None:
                 t0 = time.perf_counter()
                 kaiming_init(net, torch.Generator().manual_seed(self.seed * 1000 + i))
                 init_time += time.perf_counter() - t0
-            for m in self.metrics:
+            for m in metrics:
                 t0 = time.perf_counter()
                 if m == "naswot":
                     v = naswot(net, self._batch(net.input_shape))
@@ -235,20 +271,12 @@ class ProxyOracle:
                     v = skip_score(a)
                 times[m] += time.perf_counter() - t0
                 values[m].append(v)
-        out = {m: float(np.mean(values[m])) for m in self.metrics}
-        out.update({m + TIME_SUFFIX: times[m] for m in self.metrics})
-        out["init_time_s"] = init_time
-        log.debug("measured %s: %s", a.key, out)
+        out = {m: float(np.mean(values[m])) for m in metrics}
+        timing = {m + TIME_SUFFIX: times[m] for m in metrics}
+        timing["init_time_s"] = init_time
+        self.timings[a.key] = timing
+        log.debug("measured %s: %s (%s)", a.key, out, timing)
         return out
-
-    def measure_many(self, archs: Iterable[Architecture | str | Any]) -> pd.DataFrame:
-        """One row per architecture, indexed by key, with the columns of ``measure``."""
-        rows, keys = [], []
-        for arch in archs:
-            a = self.space.to_arch(arch)
-            keys.append(a.key)
-            rows.append(self.measure(a))
-        return pd.DataFrame(rows, index=pd.Index(keys, name="key"))
 
 
 # ---- the combined score with a fixed normalisation -----------------------------------------

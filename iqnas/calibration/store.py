@@ -74,18 +74,26 @@ class SampleStore:
         if self.path.is_dir():
             raise InputError(f"store path {self.path} is a directory; give a file like "
                              f"{self.path / 'samples.db'}")
+        if seed is not None and (isinstance(seed, bool) or int(seed) != seed):
+            raise InputError(f"seed must be an integer, got {seed!r}")
+        seed = None if seed is None else int(seed)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             with self._transaction() as cur:
+                self._check_foreign(cur)
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     cur.execute(stmt)
                 self._init_meta(cur, settings, seed)
         except sqlite3.DatabaseError as exc:
+            self._conn.close()
             raise InputError(f"{self.path} is not a usable iqnas sample store ({exc}); pick "
                              "another --store path") from None
+        except BaseException:
+            self._conn.close()
+            raise
 
     # ---- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -99,15 +107,29 @@ class SampleStore:
             raise
         cur.execute("COMMIT")
 
+    def _check_foreign(self, cur: sqlite3.Cursor) -> None:
+        """Refuse to add tables to a SQLite file that is not an iqnas store."""
+        tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables.discard("sqlite_sequence")
+        if tables and not {"meta", "samples"} <= tables:
+            raise InputError(f"{self.path} is a SQLite file but not an iqnas sample store "
+                             f"(tables {', '.join(sorted(tables))}); pick another --store path")
+
     def _init_meta(self, cur: sqlite3.Cursor, settings: Mapping[str, Any] | None,
                    seed: int | None) -> None:
-        stored = {n: json.loads(v) for n, v in cur.execute("SELECT name, value FROM meta")}
+        try:
+            stored = {n: json.loads(v) for n, v in cur.execute("SELECT name, value FROM meta")}
+        except json.JSONDecodeError:
+            stored = {"space": None}
         if not stored:
             self._put(cur, "schema_version", SCHEMA_VERSION)
             self._put(cur, "space", self.space.name)
             self._put(cur, "created", datetime.now().isoformat(timespec="seconds"))
-        elif stored.get("space") != self.space.name:
-            raise InputError(f"store {self.path} holds samples of space {stored.get('space')!r}, "
+        elif "space" not in stored or stored["space"] is None:
+            raise InputError(f"{self.path} is not an iqnas sample store (no space recorded); "
+                             "pick another --store path")
+        elif stored["space"] != self.space.name:
+            raise InputError(f"store {self.path} holds samples of space {stored['space']!r}, "
                              f"not {self.space.name!r}; pick another --store path")
         elif stored.get("schema_version") != SCHEMA_VERSION:
             raise InputError(f"store {self.path} has schema version "
@@ -179,7 +201,7 @@ class SampleStore:
     def __contains__(self, arch: object) -> bool:
         try:
             key = self._key(arch)  # type: ignore[arg-type]
-        except InputError:
+        except (InputError, TypeError, ValueError):
             return False
         return self._fetch(key) is not None
 

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from iqnas.errors import InputError
 from iqnas.formulations.compiled import CompiledProblem
+from iqnas.formulations.folding import fold_controllers
 from iqnas.formulations.structure import RowBuilder, add_structural_rows
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
@@ -26,14 +27,17 @@ def compile_problem(problem: Problem, products: str = "linearize") -> CompiledPr
     add_structural_rows(problem, rows)
     names = space.var_names()
     n = space.n_vars
+    # products with a controller group are linear on valid architectures: fold them first
+    objective = fold_controllers(problem.objective)
+    cons_forms = [fold_controllers(con.form) for con in problem.constraints]
     if products == "linearize":
-        pairs = sorted(set().union(*(f.group_pairs() for f in problem.forms)))
+        pairs = sorted(set().union(objective.group_pairs(), *(f.group_pairs() for f in cons_forms)))
         index, prods = _product_variables(problem, pairs)
         _add_aggregated_rows(problem, pairs, index, rows)
-        c, c0 = _linear_part(problem.objective, index, n + len(prods))
+        c, c0 = _linear_part(objective, index, n + len(prods))
         budget_rows = {}
-        for con in problem.constraints:
-            coef, k0 = _linear_part(con.form, index, n + len(prods))
+        for con, form in zip(problem.constraints, cons_forms):
+            coef, k0 = _linear_part(form, index, n + len(prods))
             nz = np.flatnonzero(coef)
             budget_rows[con.name] = rows.add(f"budget[{con.name}]", nz, coef[nz],
                                              ub=con.budget - k0)
@@ -44,14 +48,13 @@ def compile_problem(problem: Problem, products: str = "linearize") -> CompiledPr
                                    budget_rows=budget_rows)
     else:
         budget_rows, quad_rows = {}, {}
-        for con in problem.constraints:
-            f = con.form
+        for con, f in zip(problem.constraints, cons_forms):
             nz = np.flatnonzero(f.linear)
             r = rows.add(f"budget[{con.name}]", nz, f.linear[nz], ub=con.budget - f.intercept)
             budget_rows[con.name] = r
             if f.pairwise.nnz:
                 quad_rows[r] = f.pairwise.tocoo()
-        obj = problem.objective
+        obj = objective
         compiled = CompiledProblem(products, n, np.zeros((0, 2), dtype=np.int64),
                                    sign * obj.linear, sign * obj.intercept, sign,
                                    _matrix(rows, n), np.array(rows.lb), np.array(rows.ub),

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.problem import Problem
+from iqnas.problem import Problem, within_budget
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import Status
 
@@ -21,7 +21,7 @@ def feasible_mask(problem: Problem, choices: np.ndarray) -> np.ndarray:
     ok = np.ones(choices.shape[0], dtype=bool)
     for c in problem.constraints:
         vals = c.form.evaluate_choices(choices)
-        ok &= vals <= c.budget + 1e-9 * max(1.0, abs(c.budget))
+        ok &= within_budget(vals, c.budget)
     idx = choices.astype(np.int64) + space.offsets[None, :]
     for lc in problem.linear_constraints:
         vals = lc.coef[idx].sum(axis=1)

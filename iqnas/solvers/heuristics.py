@@ -223,18 +223,22 @@ class SearchContext:
                                          math.nan))
 
     # ---- answer --------------------------------------------------------------------------
-    def raw(self, raw_status: str, message: str = "") -> RawSolution:
-        """The incumbent as a RawSolution (FEASIBLE), or NO_SOLUTION."""
+    def raw(self, raw_status: str, message: str = "", nodes: int | None = None) -> RawSolution:
+        """The incumbent as a RawSolution (FEASIBLE), or NO_SOLUTION.
+
+        ``nodes`` defaults to the number of objective evaluations.
+        """
+        nodes = self.n_evals if nodes is None else nodes
         counts = f"{self.n_evals} objective evaluations, {self.n_checks} feasibility checks"
         message = f"{message}; {counts}" if message else counts
         solve_time = self.elapsed()
         if self.best is None:
-            return RawSolution(Status.NO_SOLUTION, raw_status, nodes=self.n_evals,
+            return RawSolution(Status.NO_SOLUTION, raw_status, nodes=nodes,
                                solve_time=solve_time, trace=self.trace,
                                message=f"no feasible architecture found; {message}")
         x = self.space.choices_to_onehot(self.best[None, :])[0]
         return RawSolution(Status.FEASIBLE, raw_status, x=x, dual_bound=None, gap=None,
-                           nodes=self.n_evals, solve_time=solve_time, trace=self.trace,
+                           nodes=nodes, solve_time=solve_time, trace=self.trace,
                            message=message)
 
 

@@ -8,15 +8,35 @@ import time
 
 import numpy as np
 import pyscipopt
-from pyscipopt import SCIP_EVENTTYPE, Eventhdlr, Model, quicksum
+from pyscipopt import (
+    SCIP_EVENTTYPE,
+    SCIP_PARAMSETTING,
+    SCIP_RESULT,
+    Eventhdlr,
+    Model,
+    Sepa,
+    quicksum,
+)
 
 from iqnas.errors import InputError
 from iqnas.formulations import CompiledProblem
+from iqnas.formulations.start import local_search
+from iqnas.formulations.triangles import TriangleBlock, separate, triangle_blocks
 from iqnas.result import TracePoint
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import from_scip
 
 log = logging.getLogger(__name__)
+
+#: options of this backend itself (passed in ``params`` next to SCIP's own parameters):
+#: ``iqnas/local_search`` runs a fast local search for a MIP start (never changes the optimum)
+#: ``iqnas/triangle_cuts`` separates triangle inequalities on the product variables (valid cuts)
+OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
+              "iqnas/heuristics": "default", "iqnas/separating": "default",
+              "iqnas/presolving": "default",
+              "iqnas/triangle_cuts": True, "iqnas/triangle_max_cuts": 2500,
+              "iqnas/triangle_freq": 0, "iqnas/triangle_priority": 1000,
+              "iqnas/triangle_force": True}
 
 
 class _TraceHandler(Eventhdlr):
@@ -44,6 +64,53 @@ class _TraceHandler(Eventhdlr):
         p = self.sign * primal if math.isfinite(primal) and abs(primal) < 1e19 else math.nan
         d = self.sign * dual if abs(dual) < 1e19 else math.nan
         self.points.append(TracePoint(m.getSolvingTime(), p, d, m.getGap()))
+
+
+class _TriangleSepa(Sepa):
+    """Separates violated triangle inequalities (valid for every integer point) from the LP."""
+
+    def __init__(self, variables: list, blocks: list[TriangleBlock], max_cuts: int,
+                 force: bool) -> None:
+        super().__init__()
+        self.force = force
+        self.pool = True
+        self.variables = variables
+        self.blocks = blocks
+        self.max_cuts = max_cuts
+        self.used = np.unique(np.concatenate(
+            [np.concatenate([a.ravel() for a in (b.xa, b.xb, b.xc, b.yab, b.yac, b.ybc)])
+             for b in blocks]))
+        self.tvars: dict[int, object] = {}
+        self.n_cuts = 0
+
+    def sepainitsol(self):
+        m = self.model
+        self.tvars = {int(k): m.getTransformedVar(self.variables[k]) for k in self.used}
+
+    def sepaexeclp(self):
+        m = self.model
+        v = np.zeros(len(self.variables))
+        for k, var in self.tvars.items():
+            v[k] = m.getSolVal(None, var)
+        cuts = separate(v, self.blocks, max_cuts=self.max_cuts)
+        if not cuts:
+            return {"result": SCIP_RESULT.DIDNOTFIND}
+        cutoff = False
+        for cols, coefs, rhs in cuts:
+            row = m.createEmptyRowSepa(self, "triangle", lhs=None, rhs=rhs, local=False,
+                                       removable=True)
+            m.cacheRowExtensions(row)
+            for c, a in zip(cols, coefs):
+                m.addVarToRow(row, self.tvars[int(c)], float(a))
+            m.flushRowExtensions(row)
+            cutoff = m.addCut(row, forcecut=self.force)
+            if self.pool:
+                m.addPoolCut(row)  # kept as a constraint when SCIP restarts
+            m.releaseRow(row)
+            self.n_cuts += 1
+            if cutoff:
+                return {"result": SCIP_RESULT.CUTOFF}
+        return {"result": SCIP_RESULT.SEPARATED}
 
 
 def build_model(cp: CompiledProblem) -> tuple[Model, list]:
@@ -90,11 +157,44 @@ class ScipBackend(Backend):
 
     def solve(self, problem, options: SolveOptions) -> RawSolution:
         t0 = time.perf_counter()
+        own = {k: options.params[k] for k in options.params if k.startswith("iqnas/")}
+        unknown = set(own) - set(OWN_PARAMS)
+        if unknown:
+            raise InputError(f"unknown iqnas option(s) {sorted(unknown)}; allowed: "
+                             f"{', '.join(OWN_PARAMS)}")
+        own = {**OWN_PARAMS, **own}
         cp = problem.compile(options.products)
         m, v = build_model(cp)
+        for what, setter in (("heuristics", m.setHeuristics), ("separating", m.setSeparating),
+                             ("presolving", m.setPresolve)):
+            setting = str(own[f"iqnas/{what}"]).upper()
+            if setting not in ("DEFAULT", "FAST", "AGGRESSIVE", "OFF"):
+                raise InputError(f"iqnas/{what} must be default, fast, aggressive or off, "
+                                 f"got {own[f'iqnas/{what}']!r}")
+            if setting != "DEFAULT":
+                setter(getattr(SCIP_PARAMSETTING, setting))
         self._configure(m, options)
-        if options.warm_start is not None:
-            self._add_warm_start(m, v, cp, problem.space.encode(options.warm_start))
+        if own["iqnas/triangle_cuts"] and cp.products_mode == "linearize":
+            blocks = triangle_blocks(cp, problem.space)
+            if blocks:
+                sepa = _TriangleSepa(v, blocks, int(own["iqnas/triangle_max_cuts"]),
+                                     bool(own["iqnas/triangle_force"]))
+                m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
+                              priority=int(own["iqnas/triangle_priority"]),
+                              freq=int(own["iqnas/triangle_freq"]))
+        starts = [] if options.warm_start is None else [options.warm_start]
+        if own["iqnas/local_search"]:
+            n_starts = int(own["iqnas/local_search_starts"])
+            if n_starts <= 0:  # automatic: more starts where the solver's work is larger
+                size = cp.n_y + sum(q.nnz for q in cp.quad_rows.values()) + (
+                    0 if cp.quad_objective is None else cp.quad_objective.nnz)
+                n_starts = 0 if size < 5000 else 64
+            found = None if n_starts <= 0 else local_search(problem, starts=n_starts,
+                                                             seed=options.seed or 0)
+            if found is not None:
+                starts.append(found)
+        for arch in starts:
+            self._add_warm_start(m, v, cp, problem.space.encode(arch))
         trace = _TraceHandler(cp.sign)
         m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
         build = cp.build_time + time.perf_counter() - t0
@@ -133,6 +233,8 @@ class ScipBackend(Backend):
         if o.seed is not None:
             m.setParam("randomization/randomseedshift", int(o.seed) % 2**31)
         for k, val in o.params.items():
+            if k.startswith("iqnas/"):
+                continue
             try:
                 m.setParam(k, val)
             except (KeyError, LookupError, TypeError, ValueError) as exc:

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
-from iqnas.spaces import mobilenet, nb201
+from iqnas.spaces import mobilenet, nb201, ofa
 
 _BUILDERS: dict[str, Callable[[], SearchSpace]] = {
     "nb201": nb201.build,
     "mobilenet": mobilenet.build,
+    "ofa": ofa.build,
 }
 _CACHE: dict[str, SearchSpace] = {}
 

@@ -1,4 +1,4 @@
-"""Once-for-all MobileNetV3 space (OFA, w1.2): 5 stages, depth {2,3,4}, kernel and expansion per block.
+"""Once-for-all MobileNetV3 space (OFA w1.2): 5 stages, depth {2,3,4}, kernel and expansion.
 
 Groups, in this order: ``s{s}.b{b}.k`` (kernel "3","5","7") and ``s{s}.b{b}.e`` (expansion
 "3","4","6") for the 20 block positions, then ``s{s}.depth`` ("2","3","4"), then ``res`` (input

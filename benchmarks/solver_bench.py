@@ -1,0 +1,271 @@
+"""Solver benchmark of issue 2: SCIP on seeded instance families, linearised vs native.
+
+    python -m benchmarks.solver_bench                       # every family, 5 seeds, 60 s limit
+    python -m benchmarks.solver_bench --families binas chain-0.1 --seeds 3 --time-limit 10
+    python -m benchmarks.solver_bench --report-only runs/solver_bench.jsonl   # rewrite the table
+
+A family is a name of ``benchmarks.instances`` with an optional ``/<n>c`` suffix for the number
+of resource constraints (``dense-0.01/3c`` = latency, memory and energy). Each run records the
+build time (compile + model + MIP start), the solve time, status, gap and nodes; results are
+appended to a JSON-lines file as they come, then the medians are printed and written to the
+"Solver benchmark" section of BENCHMARKS.md (other sections are left alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+
+import iqnas
+from benchmarks.instances import make
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
+                    "nb201-dense", "dense-0.01/3c")
+SECTION = "## Solver benchmark (issue 2)"
+TOP = "# iqnas benchmarks"
+#: what the issue measured with the first (straightforward linearised) formulation
+ISSUE_BASELINE = {
+    "binas": "0.5 s", "chain-0.05": "1.5 s", "chain-0.1": "3.4 s", "dense-0.01": "72 s",
+    "dense-0.02": "10 % gap after 200 s",
+}
+TARGETS = {
+    "binas": "< 0.3 s", "chain-0.1": "< 1 s", "dense-0.01": "< 10 s, proven optimal",
+    "dense-0.02": "gap in 60 s (goal < 1 %)", "nb201-dense": "< 0.1 s",
+}
+_FAMILY = re.compile(r"^(?P<name>[^/]+)(?:/(?P<n>\d)c)?$")
+
+
+def parse_family(spec: str) -> tuple[str, int | None]:
+    m = _FAMILY.match(spec)
+    if not m:
+        raise SystemExit(f"bad family {spec!r}: use a name like dense-0.01 or dense-0.01/3c")
+    return m.group("name"), None if m.group("n") is None else int(m.group("n"))
+
+
+def run_one(family: str, seed: int, mode: str, time_limit: float) -> dict:
+    name, n_cons = parse_family(family)
+    problem = make(name, seed, n_cons)
+    t0 = time.perf_counter()
+    res = iqnas.solve(problem, time_limit=time_limit, products=mode, seed=0)
+    wall = time.perf_counter() - t0
+    return {
+        "family": family, "seed": seed, "mode": mode, "status": str(res.status),
+        "objective": res.objective, "gap": res.gap, "dual_bound": res.dual_bound,
+        "nodes": res.nodes, "build_time": res.build_time, "solve_time": res.solve_time,
+        "total_time": res.build_time + res.solve_time, "wall_time": wall,
+        "key": None if res.architecture is None else res.architecture.key,
+    }
+
+
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True,
+                               check=False).stdout.strip()
+    except OSError:
+        uname = " ".join(platform.uname())
+    import pyscipopt
+
+    return {"uname": uname, "cpu": cpu, "nproc": os.cpu_count(),
+            "loadavg": list(os.getloadavg()),
+            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "python": platform.python_version(), "pyscipopt": pyscipopt.__version__,
+            "scip": str(pyscipopt.Model().version()), "iqnas": iqnas.__version__}
+
+
+# ---- summarising ------------------------------------------------------------------------------
+def _fmt_time(t: float) -> str:
+    return f"{t:.3f}" if t < 1 else f"{t:.2f}" if t < 10 else f"{t:.1f}"
+
+
+def _fmt_gap(g) -> str:
+    if g is None or (isinstance(g, float) and math.isnan(g)):
+        return "-"
+    return "0" if g <= 1e-9 else f"{100 * g:.2f} %"
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Median per (family, mode), in first-seen order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["family"], r["mode"]), []).append(r)
+    out = []
+    for (family, mode), rs in groups.items():
+        gaps = [math.inf if r["gap"] is None else r["gap"] for r in rs]
+        out.append({
+            "family": family, "mode": mode, "n": len(rs),
+            "optimal": sum(r["status"] == "optimal" for r in rs),
+            "build": median(r["build_time"] for r in rs),
+            "solve": median(r["solve_time"] for r in rs),
+            "total": median(r["total_time"] for r in rs),
+            "max_total": max(r["total_time"] for r in rs),
+            "gap": median(gaps), "max_gap": max(gaps),
+            "nodes": median(r["nodes"] or 0 for r in rs),
+        })
+    return out
+
+
+def agreement(runs: list[dict]) -> dict[str, str]:
+    """Per family: do linearised and native optima agree on every seed both proved?"""
+    by: dict[tuple[str, int], dict[str, dict]] = {}
+    for r in runs:
+        by.setdefault((r["family"], r["seed"]), {})[r["mode"]] = r
+    out: dict[str, list[bool]] = {}
+    for (family, _), modes in by.items():
+        a, b = modes.get("linearize"), modes.get("native")
+        if a and b and a["status"] == b["status"] == "optimal":
+            out.setdefault(family, []).append(
+                abs(a["objective"] - b["objective"]) <= 1e-6 * max(1.0, abs(a["objective"])))
+    return {f: f"{sum(v)}/{len(v)}" for f, v in out.items()}
+
+
+def table(runs: list[dict]) -> str:
+    agree = agreement(runs)
+    lines = ["| family | formulation | seeds | optimal | build s | solve s | total s (median) "
+             "| total s (max) | gap (median) | gap (max) | nodes | lin = native |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summarise(runs):
+        lines.append(
+            f"| {s['family']} | {s['mode']} | {s['n']} | {s['optimal']}/{s['n']} "
+            f"| {_fmt_time(s['build'])} | {_fmt_time(s['solve'])} | **{_fmt_time(s['total'])}** "
+            f"| {_fmt_time(s['max_total'])} | {_fmt_gap(s['gap'])} | {_fmt_gap(s['max_gap'])} "
+            f"| {s['nodes']:g} | {agree.get(s['family'], '-') if s['mode'] == 'linearize' else ''}"
+            " |")
+    return "\n".join(lines)
+
+
+def section(runs: list[dict], info: dict, command: str, baseline: list[dict] | None,
+            notes: str = "") -> str:
+    fams = list(dict.fromkeys(r["family"] for r in runs))
+    load = ", ".join(f"{v:.2f}" for v in info["loadavg"])
+    parts = [
+        SECTION, "",
+        f"Measured {info['date']} on `{info['uname']}`; CPU {info['cpu']}, nproc "
+        f"{info['nproc']} (load average at start {load}: the machine is shared, so times are "
+        f"noisy). Python {info['python']}, PySCIPOpt {info['pyscipopt']}, SCIP "
+        f"{info['scip']}, iqnas {info['iqnas']}.", "",
+        "Command:", "", "```", command, "```", "",
+        "Times are seconds per solve: *build* = compile the problem + build the SCIP model + the "
+        "local-search MIP start, *solve* = SCIP's solve, *total* = build + solve (instance "
+        "generation excluded). Medians over the seeds; the time limit applies to the solve. "
+        "*lin = native* counts the seeds where both formulations proved optimality with the "
+        "same objective. Families are defined in `benchmarks/instances.py`; `/3c` adds the "
+        "memory and energy budgets to latency.", "",
+        table(runs), "",
+        "Targets (issue 2) and the issue's baseline (the first straightforward linearised "
+        "formulation, measured by the issue's author):", "",
+        "| family | target | issue baseline |", "|---|---|---|",
+    ]
+    for f in fams:
+        parts.append(f"| {f} | {TARGETS.get(f, '-')} | {ISSUE_BASELINE.get(f, '-')} |")
+    if baseline:
+        parts += ["", "The code before this work (commit `08d886d`: one y per product, aggregated "
+                  "rows, SCIP defaults, no folding / MIP start / cuts) on the same instances, "
+                  "same machine:", "", table(baseline)]
+    if notes:
+        parts += ["", notes.strip()]
+    return "\n".join(parts) + "\n"
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace (or append) the benchmark section of ``path``, keeping every other section."""
+    old = path.read_text() if path.exists() else f"{TOP}\n"
+    start = old.find(SECTION)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        nxt = re.search(r"^## ", old[start + len(SECTION):], flags=re.M)
+        end = len(old) if nxt is None else start + len(SECTION) + nxt.start()
+        new = old[:start] + text + ("\n" + old[end:] if end < len(old) else "")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new)
+    tmp.replace(path)
+
+
+def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
+    runs, info, command = [], {}, ""
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if rec.get("type") == "header":
+            info, command = rec["info"], rec["command"]
+        else:
+            runs.append(rec)
+    return runs, info, command
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
+    ap.add_argument("--modes", nargs="+", default=["linearize", "native"],
+                    choices=["linearize", "native"])
+    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
+                    help="markdown file whose solver section is written ('-' = don't)")
+    ap.add_argument("--jsonl", type=Path, default=RESULTS / "solver_bench.jsonl",
+                    help="raw results, one JSON object per run")
+    ap.add_argument("--baseline-jsonl", type=Path, default=None,
+                    help="raw results of a baseline run to show next to these")
+    ap.add_argument("--notes", type=Path, default=None, help="markdown appended to the section")
+    ap.add_argument("--report-only", type=Path, default=None,
+                    help="don't solve: rebuild the section from this JSON-lines file")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.report_only:
+        runs, info, command = load_jsonl(args.report_only)
+    else:
+        for f in args.families:
+            name, n = parse_family(f)
+            make(name, 0, n)  # fail fast on a bad family name
+        info = machine_info()
+        command = "python -m benchmarks.solver_bench " + shlex.join(
+            sys.argv[1:] if argv is None else argv)
+        args.jsonl.parent.mkdir(parents=True, exist_ok=True)
+        runs = []
+        with open(args.jsonl, "w") as fh:
+            fh.write(json.dumps({"type": "header", "info": info, "command": command}) + "\n")
+            for family in args.families:
+                for seed in range(args.seeds):
+                    for mode in args.modes:
+                        rec = run_one(family, seed, mode, args.time_limit)
+                        runs.append(rec)
+                        fh.write(json.dumps(rec) + "\n")
+                        fh.flush()
+                        print(f"{family:14s} seed {seed} {mode:9s} {rec['status']:9s} "
+                              f"total {rec['total_time']:7.2f} s  gap {_fmt_gap(rec['gap']):>8s}"
+                              f"  nodes {rec['nodes']}", flush=True)
+    print()
+    print(table(runs))
+    if str(args.out) != "-":
+        baseline = load_jsonl(args.baseline_jsonl)[0] if args.baseline_jsonl else None
+        notes = args.notes.read_text() if args.notes else ""
+        write_section(args.out, section(runs, info, command, baseline, notes))
+        print(f"\nwrote the solver section of {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Calibration: samplers, estimators that produce QuadraticForms, the sample store, selection."""
+
+from iqnas.calibration.estimators import QuadraticRegressor
+from iqnas.calibration.metrics import quality_report, render_reports, report_table
+from iqnas.calibration.ranker import PairwiseRanker
+from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
+from iqnas.calibration.run import CalibrationRun, calibrate
+from iqnas.calibration.samplers import BudgetAwareSampler, StratifiedSampler, UniformSampler
+from iqnas.calibration.store import SampleStore, default_store_path
+
+__all__ = ["BudgetAwareSampler", "CalibrationRun", "LinearResourceModel", "PairwiseRanker",
+           "QuadraticRegressor", "QuadraticResourceModel", "SampleStore", "StratifiedSampler",
+           "UniformSampler", "calibrate", "default_store_path", "quality_report",
+           "render_reports", "report_table"]

@@ -1,0 +1,273 @@
+"""``iqnas.calibrate``: measure networks, fit the models, select more, and report what is truly
+feasible. Samples go to a SQLite store as they arrive; a rerun with the same store resumes."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from iqnas import spaces
+from iqnas.calibration.estimators import QuadraticRegressor
+from iqnas.calibration.progress import progress_bar
+from iqnas.calibration.ranker import PairwiseRanker
+from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
+from iqnas.calibration.selection import plan_round, round_sizes, uniform_plan
+from iqnas.calibration.store import SampleStore, default_store_path
+from iqnas.calibration.verified import solve_measured
+from iqnas.errors import InputError
+from iqnas.problem import _budget, within_budget
+from iqnas.quadform import QuadraticForm
+from iqnas.result import ResourceValue, Result
+from iqnas.space import Architecture, SearchSpace
+from iqnas.status import Status
+
+log = logging.getLogger(__name__)
+
+METHODS = ("pairwise", "regression")
+SELECTIONS = ("iterative", "random")
+RESOURCE_TERMS = ("linear", "pairwise")
+#: ``solver="auto"`` enumerates spaces up to this size in the selection loop
+AUTO_ENUMERATE = 200_000
+
+
+@dataclass
+class CalibrationRun:
+    """What ``calibrate`` returns.
+
+    ``best`` is the best measured architecture that is truly feasible under the first budget
+    scenario (``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
+    ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets.
+    """
+
+    space: SearchSpace
+    objective: str
+    scenarios: list[dict[str, float]]
+    samples: pd.DataFrame
+    models: dict[str, QuadraticForm]
+    best_per_scenario: list[Result | None]
+    store_path: Path
+    settings: dict = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def best(self) -> Result | None:
+        return self.best_per_scenario[0]
+
+    def problem(self, scenario: int = 0):
+        """The IQP under scenario ``scenario`` with the fitted models."""
+        from iqnas.problem import Problem
+
+        cons = {m: (self.models[m], b) for m, b in self.scenarios[scenario].items()}
+        return Problem(self.space, self.models[self.objective], cons)
+
+    def solve(self, oracle, scenario: int = 0, solver: str = "scip", **kw):
+        """Solve scenario ``scenario`` with the fitted models and measure the answer; answers
+        that break a true budget are cut off and the solve repeats (see ``solve_measured``).
+        Every measurement is added to the run's store."""
+        metrics = self.settings["metrics"]
+        final_round = len(self.history)
+        with SampleStore(self.store_path, self.space, settings=self.settings,
+                         seed=self.settings["seed"]) as st:
+            def record(arch, values):
+                row = {m: values[m] for m in metrics}
+                if all(math.isfinite(v) for v in row.values()):
+                    st.add(arch, row, round=final_round, source="final")
+
+            return solve_measured(self.problem(scenario), oracle, self.scenarios[scenario],
+                                  solver=solver, on_measure=record, **kw)
+
+
+def calibrate(space: SearchSpace | str, oracle, objective: str,
+              constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
+              n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
+              seed: int = 0, store: str | Path | None = None, rounds: int = 5,
+              top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
+              extra_metrics: Sequence[str] = (), solver: str = "auto",
+              time_limit: float | None = None, progress: bool | None = None) -> CalibrationRun:
+    """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
+    samples, choosing what to measure by ``selection``.
+
+    ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
+    scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
+    ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
+    200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    """
+    t0 = time.perf_counter()
+    space = spaces.get(space)
+    if oracle.space.name != space.name:
+        raise InputError(f"the oracle measures space {oracle.space.name!r}, not {space.name!r}")
+    scenarios = _scenarios(constraints)
+    metrics = _metrics(oracle, objective, scenarios, extra_metrics)
+    _check_choice("method", method, METHODS)
+    _check_choice("selection", selection, SELECTIONS)
+    _check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
+    if not isinstance(n_samples, int) or n_samples < 2:
+        raise InputError(f"n_samples must be an integer >= 2, got {n_samples!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(rounds, int) or rounds < 1:
+        raise InputError(f"rounds must be a positive integer, got {rounds!r}")
+    if solver == "auto":
+        solver = "exhaustive" if space.size <= AUTO_ENUMERATE else "scip"
+    settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
+                    n_samples=n_samples, method=method, selection=selection, seed=seed,
+                    rounds=rounds, top_share=top_share, terms=terms,
+                    resource_terms=resource_terms, solver=solver)
+    path = Path(store) if store is not None else default_store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with SampleStore(path, space, settings=settings, seed=seed) as st:
+        loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress)
+        if selection == "random":
+            loop.run_round(0, n_samples, lambda: uniform_plan(
+                space, n_samples, np.random.default_rng(seed), set()))
+        else:
+            for r, size in enumerate(round_sizes(n_samples, rounds)):
+                loop.run_round(r, size, None)
+        samples = st.samples()
+    models = loop.fit(samples)
+    best = [_best_measured(space, samples, objective, scen, models, oracle)
+            for scen in scenarios]
+    run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
+                         loop.history, time.perf_counter() - t0)
+    log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
+    return run
+
+
+class _Loop:
+    """One calibration run's state: the store, the oracle and how models are fitted."""
+
+    def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
+                 settings, progress) -> None:
+        self.space, self.oracle, self.store = space, oracle, store
+        self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
+        self.s = settings
+        self.progress = progress
+        self.unmeasurable: set[Architecture] = set()
+        self.history: list[dict] = []
+
+    def fit(self, samples: pd.DataFrame) -> dict[str, QuadraticForm]:
+        X = [self.space.parse_key(k) for k in samples["key"]]
+        C = np.array([a.choices for a in X])
+        models = {}
+        for m in self.metrics:
+            y = samples[m].to_numpy(dtype=float)
+            units = self.oracle.units.get(m, "")
+            if m == self.objective:
+                est = (PairwiseRanker(self.space, terms=self.s["terms"], name=m, units=units)
+                       if self.s["method"] == "pairwise" else
+                       QuadraticRegressor(self.space, terms=self.s["terms"], name=m, units=units))
+            elif self.s["resource_terms"] == "linear":
+                est = LinearResourceModel(self.space, name=m, units=units)
+            else:
+                est = QuadraticResourceModel(self.space, alpha=1e-3, name=m, units=units)
+            models[m] = est.fit(self.space.choices_to_onehot(C), y).form_
+        return models
+
+    def _fit_for_round(self, r: int):
+        samples = self.store.samples()
+        samples = samples[samples["round"] < r]
+        models = self.fit(samples)
+        scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
+        return models[self.objective], scen
+
+    def run_round(self, r: int, size: int, plan=None) -> None:
+        done = self.store.samples()
+        taken = {self.space.parse_key(k) for k in done["key"]} | self.unmeasurable
+        in_round = int((done["round"] == r).sum()) if len(done) else 0
+        if in_round >= size and plan is None:
+            return
+        earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
+        if plan is None:
+            chosen = plan_round(r, size, self.space, self.s["seed"],
+                                lambda: self._fit_for_round(r), earlier | self.unmeasurable,
+                                solver=self.s["solver"], top_share=self.s["top_share"])
+        else:
+            chosen = [(a, "uniform") for a in plan()]
+        todo = [(a, src) for a, src in chosen if a not in taken]
+        with progress_bar(self.progress, f"round {r}: measuring", len(todo)) as advance:
+            for arch, src in todo:
+                values = self.oracle.measure(arch)
+                row = {m: float(values[m]) for m in self.metrics}
+                if not all(math.isfinite(v) for v in row.values()):
+                    log.warning("%s has no value for %s; skipped", arch.key,
+                                [m for m, v in row.items() if not math.isfinite(v)])
+                    self.unmeasurable.add(arch)
+                else:
+                    self.store.add(arch, row, round=r, source=src)
+                advance()
+        self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
+                             "total": len(self.store)})
+
+
+def _best_measured(space, samples: pd.DataFrame, objective: str, scenario: dict[str, float],
+                   models: dict[str, QuadraticForm], oracle) -> Result | None:
+    ok = np.ones(len(samples), dtype=bool)
+    for m, b in scenario.items():
+        ok &= within_budget(samples[m].to_numpy(dtype=float), b)
+    if not ok.any():
+        return None
+    sub = samples[ok]
+    i = int(np.argmax(sub[objective].to_numpy(dtype=float)))
+    row = sub.iloc[i]
+    arch = space.parse_key(row["key"])
+    return measured_result(arch, row.to_dict(), objective, scenario, models, oracle)
+
+
+def measured_result(arch: Architecture, measured: dict, objective: str,
+                    scenario: Mapping[str, float], models: Mapping[str, QuadraticForm],
+                    oracle) -> Result:
+    """A Result for an architecture checked against its measured (true) values."""
+    details = {m: ResourceValue(float(measured[m]), float(b), oracle.units.get(m, ""))
+               for m, b in scenario.items()}
+    from iqnas import __version__
+
+    feasible = all(within_budget(float(measured[m]), b) for m, b in scenario.items())
+    true_values = {k: float(v) for k, v in measured.items()
+                   if isinstance(v, (int, float, np.floating)) and k not in ("round",)}
+    return Result(
+        status=Status.FEASIBLE if feasible else Status.INFEASIBLE, architecture=arch,
+        objective=models[objective](arch),
+        resources=MappingProxyType({m: d.value for m, d in details.items()}),
+        resource_details=MappingProxyType(details), raw_status="measured", gap=None,
+        dual_bound=None, build_time=0.0, solve_time=0.0, nodes=None, backend="measured",
+        seed=None, versions=MappingProxyType({"iqnas": __version__}),
+        message=f"true {objective} = {float(measured[objective]):.6g}",
+        formulation="measurement", verified=feasible,
+        options=MappingProxyType({"true_" + k: v for k, v in true_values.items()}))
+
+
+def _scenarios(constraints) -> list[dict[str, float]]:
+    if constraints is None:
+        return [{}]
+    items = [constraints] if isinstance(constraints, Mapping) else list(constraints)
+    if not items:
+        return [{}]
+    out = []
+    for scen in items:
+        if not isinstance(scen, Mapping):
+            raise InputError("constraints must map metric name -> budget (or be a list of such)")
+        out.append({str(m): _budget(m, b) for m, b in scen.items()})
+    return out
+
+
+def _metrics(oracle, objective, scenarios, extra) -> list[str]:
+    names = [objective] + [m for s in scenarios for m in s] + list(extra)
+    for m in names:
+        if m not in oracle.metrics:
+            raise InputError(f"unknown metric {m!r}; the oracle measures "
+                             f"{', '.join(oracle.metrics)}")
+    return list(dict.fromkeys(names))
+
+
+def _check_choice(what: str, value, allowed) -> None:
+    if value not in allowed:
+        raise InputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")

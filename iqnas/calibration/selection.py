@@ -1,0 +1,138 @@
+"""Iterative data selection (BRP-NAS, done inside the IQP): what to measure in each round.
+
+Round 0 is a uniform sample. Round ``r >= 1`` fits the models on the samples of earlier rounds,
+solves the IQP under every requested budget for its top-k new architectures (no-good cuts over
+everything already measured), and adds random architectures from the predicted top ``1/2**r``
+fraction of the predicted-feasible ones. Every choice depends only on the seed, the round and the
+samples of earlier rounds, so an interrupted run re-plans a round identically and resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from iqnas.problem import Problem
+from iqnas.quadform import QuadraticForm
+from iqnas.solve import solve_top_k
+from iqnas.space import Architecture, SearchSpace
+
+log = logging.getLogger(__name__)
+
+#: above this size the predicted top fraction is estimated from a random sample
+ENUMERATE_UP_TO = 200_000
+CANDIDATE_SAMPLE = 20_000
+
+
+def round_sizes(n_samples: int, rounds: int) -> list[int]:
+    """Split ``n_samples`` into ``rounds`` nearly equal positive parts."""
+    rounds = max(1, min(rounds, n_samples))
+    base, extra = divmod(n_samples, rounds)
+    return [base + (1 if r < extra else 0) for r in range(rounds)]
+
+
+def round_rng(seed: int, r: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), int(r), 7919])
+
+
+def uniform_plan(space: SearchSpace, n: int, rng: np.random.Generator,
+                 taken: set[Architecture]) -> list[Architecture]:
+    """``n`` distinct uniform architectures not in ``taken``."""
+    out: list[Architecture] = []
+    seen = set(taken)
+    for _ in range(50):
+        if len(out) >= n:
+            break
+        for row in space.sample_choices(rng, 2 * (n - len(out)) + 8):
+            a = Architecture(space, tuple(int(v) for v in row))
+            if a not in seen:
+                seen.add(a)
+                out.append(a)
+                if len(out) == n:
+                    break
+    return out
+
+
+def candidate_pool(space: SearchSpace, rng: np.random.Generator) -> np.ndarray:
+    if space.size <= ENUMERATE_UP_TO:
+        return space.enumerate_choices().astype(np.int64)
+    return space.sample_choices(rng, CANDIDATE_SAMPLE)
+
+
+def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
+                      scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], fraction: float,
+                      n: int, rng: np.random.Generator,
+                      taken: set[Architecture]) -> list[Architecture]:
+    """``n`` random unmeasured architectures whose predicted objective lies in the top
+    ``fraction`` of the architectures predicted feasible under some scenario."""
+    if n <= 0:
+        return []
+    pool = candidate_pool(space, rng)
+    feasible = np.zeros(len(pool), dtype=bool)
+    for scen in scenarios:
+        ok = np.ones(len(pool), dtype=bool)
+        for form, budget in scen.values():
+            ok &= form.evaluate_choices(pool) <= budget
+        feasible |= ok
+    if not feasible.any():
+        feasible[:] = True
+    pool = pool[feasible]
+    scores = objective.evaluate_choices(pool)
+    threshold = np.quantile(scores, 1.0 - fraction)
+    good = pool[scores >= threshold]
+    order = rng.permutation(len(good))
+    out: list[Architecture] = []
+    seen = set(taken)
+    for i in order:
+        a = Architecture(space, tuple(int(v) for v in good[i]))
+        if a not in seen:
+            seen.add(a)
+            out.append(a)
+            if len(out) == n:
+                break
+    if len(out) < n:  # the top fraction is exhausted: fill uniformly
+        out += uniform_plan(space, n - len(out), rng, seen)
+    return out
+
+
+def iqp_plan(space: SearchSpace, objective: QuadraticForm,
+             scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
+             taken: set[Architecture], solver: str, seed: int,
+             time_limit: float | None) -> list[Architecture]:
+    """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin)."""
+    if k <= 0:
+        return []
+    per = math.ceil(k / max(1, len(scenarios)))
+    lists = []
+    for scen in scenarios:
+        problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
+                          exclude=sorted(taken, key=lambda a: a.choices))
+        res = solve_top_k(problem, per, solver, seed=seed, time_limit=time_limit)
+        lists.append([r.architecture for r in res if r.feasible])
+    out: list[Architecture] = []
+    seen = set(taken)
+    for i in range(per):
+        for lst in lists:
+            if i < len(lst) and lst[i] not in seen and len(out) < k:
+                seen.add(lst[i])
+                out.append(lst[i])
+    return out
+
+
+def plan_round(r: int, size: int, space: SearchSpace, seed: int,
+               fit: Callable[[], tuple[QuadraticForm, list[dict]]], taken: set[Architecture],
+               *, solver: str = "scip", top_share: float = 0.5,
+               time_limit: float | None = None) -> list[tuple[Architecture, str]]:
+    """The architectures round ``r`` measures, in order, each with its source tag."""
+    rng = round_rng(seed, r)
+    if r == 0:
+        return [(a, "initial") for a in uniform_plan(space, size, rng, taken)]
+    objective, scenarios = fit()
+    k = int(round(size * top_share))
+    top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit)
+    rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
+                             taken | set(top))
+    return [(a, "iqp") for a in top] + [(a, "top-fraction") for a in rest]

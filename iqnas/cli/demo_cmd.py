@@ -1,0 +1,102 @@
+"""``iqnas demo``: calibrate on the embedded NB201 table, solve at three budgets, compare with the
+true constrained optimum enumerated from the table. Runs offline in about a minute."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+
+from iqnas import benchmarks, spaces
+from iqnas.calibration import calibrate
+from iqnas.calibration.progress import progress_bar
+from iqnas.calibration.verified import true_optimum
+from iqnas.cli.common import EXIT_OK, add_common, console, print_json
+
+OBJECTIVE = "test_acc_c100"
+LATENCIES = ("help_lat_fpga", "help_lat_raspi4")
+PARAMS = "params_M_c100"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="calibrate on the embedded NB201 data and solve at three "
+                       "latency budgets (offline, about a minute)")
+    p.add_argument("--samples", type=int, default=150, help="networks to measure (<= 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--store", default=None, help="sample store (default: a temporary file)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def scenarios(table) -> list[dict[str, float]]:
+    """Three budgets from the table's latency quantiles (tight fpga, medium raspi4, both)."""
+    q = {m: np.quantile(table[m].to_numpy(dtype=float), [0.1, 0.3, 0.5]) for m in LATENCIES}
+    fpga, raspi = q["help_lat_fpga"], q["help_lat_raspi4"]
+    return [{"help_lat_fpga": round(float(fpga[0]), 2)},
+            {"help_lat_raspi4": round(float(raspi[1]), 2)},
+            {"help_lat_fpga": round(float(fpga[2]), 2),
+             "help_lat_raspi4": round(float(raspi[2]), 2)}]
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    space = spaces.get("nb201")
+    oracle = benchmarks.nb201("cifar100")
+    scens = scenarios(oracle.table())
+    tmp = None
+    store = args.store
+    if store is None:
+        tmp = tempfile.TemporaryDirectory(prefix="iqnas-demo-")
+        store = Path(tmp.name) / "samples.db"
+    show = None if not args.quiet else False
+    if args.format == "table" and not args.quiet:
+        console.print(f"[bold]iqnas demo[/]: NB201 / CIFAR-100, {args.samples} measured networks,"
+                      f" budgets on {', '.join(LATENCIES)}")
+    cal = calibrate(space, oracle, OBJECTIVE, scens, args.samples, method="pairwise",
+                    selection="iterative", seed=args.seed, store=store,
+                    extra_metrics=[PARAMS], progress=show)
+    rows = []
+    with progress_bar(show, "solving budgets", len(scens)) as advance:
+        for i, scen in enumerate(scens):
+            sol = cal.solve(oracle, i, seed=args.seed)
+            key, best_row = true_optimum(oracle, OBJECTIVE, scen)
+            rows.append(_row(scen, sol, key, best_row, cal.best_per_scenario[i]))
+            advance()
+    n_measured = len(cal.samples) + sum(1 + len(r["rejected"]) for r in rows)
+    elapsed = time.perf_counter() - t0
+    if tmp is not None:
+        tmp.cleanup()
+    if args.format == "json":
+        print_json({"scenarios": rows, "n_measured": n_measured, "elapsed_s": elapsed})
+        return EXIT_OK
+    t = Table("budget", "pred. acc", "true acc", "fpga ms", "raspi4 ms", "params M",
+              "best measured", "true optimum", "regret",
+              title="CIFAR-100 accuracy (%) of the IQP's answer under each budget")
+    for r in rows:
+        best = "-" if r["best_measured"] is None else f"{r['best_measured']:.2f}"
+        t.add_row(r["budget"], f"{r['predicted']:.2f}", f"{r['true']:.2f}",
+                  f"{r['help_lat_fpga']:.3f}", f"{r['help_lat_raspi4']:.2f}",
+                  f"{r['params']:.3f}", best, f"{r['optimum']:.2f}", f"{r['regret']:.2f}")
+    console.print(t)
+    for r in rows:
+        console.print(f"  {r['budget']}: {r['key']}")
+    console.print(f"every architecture above was measured and meets its budgets; "
+                  f"{n_measured} networks measured in {elapsed:.1f} s")
+    return EXIT_OK
+
+
+def _row(scen, sol, key, best_row, best_measured) -> dict:
+    budget = ", ".join(f"{m.replace('help_lat_', '')} <= {b:g}" for m, b in scen.items())
+    m = sol.measured
+    return {"budget": budget, "key": sol.architecture.key, "predicted": sol.result.objective,
+            "true": m[OBJECTIVE], "help_lat_fpga": m["help_lat_fpga"],
+            "help_lat_raspi4": m["help_lat_raspi4"], "params": m[PARAMS],
+            "truly_feasible": sol.truly_feasible, "rejected": [a.key for a in sol.rejected],
+            "best_measured": None if best_measured is None else
+            best_measured.options[f"true_{OBJECTIVE}"],
+            "optimum": float(best_row[OBJECTIVE]), "optimum_key": key,
+            "regret": float(best_row[OBJECTIVE]) - m[OBJECTIVE]}
