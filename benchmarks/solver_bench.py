@@ -28,10 +28,13 @@ import time
 from pathlib import Path
 from statistics import median
 
-import iqnas
-from benchmarks.instances import make
-
 ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script (make bench): make the repository importable
+    sys.path.insert(0, str(ROOT))
+
+import iqnas  # noqa: E402
+from benchmarks.instances import make  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
                     "nb201-dense", "dense-0.01/3c")
@@ -241,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             name, n = parse_family(f)
             make(name, 0, n)  # fail fast on a bad family name
         info = machine_info()
-        command = "python -m benchmarks.solver_bench " + shlex.join(
+        prog = "python -m benchmarks.solver_bench" if __package__ else \
+            "python benchmarks/solver_bench.py"
+        command = prog + " " + shlex.join(
             sys.argv[1:] if argv is None else argv)
         args.jsonl.parent.mkdir(parents=True, exist_ok=True)
         runs = []

@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 from iqnas import benchmarks, calibration, spaces  # noqa: E402
 from iqnas.calibration import calibrate  # noqa: E402
 from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError  # noqa: E402
+from iqnas.interpret import explain  # noqa: E402
 from iqnas.problem import Constraint, LinearConstraint, Problem  # noqa: E402
 from iqnas.quadform import QuadraticForm  # noqa: E402
 from iqnas.result import ResourceValue, Result  # noqa: E402
@@ -17,6 +18,7 @@ from iqnas.status import Status  # noqa: E402
 __all__ = [
     "Architecture", "Constraint", "Group", "InputError", "IqnasError", "LinearConstraint",
     "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result", "SearchSpace",
-    "SolverError", "Status", "explain_infeasible", "smallest_achievable", "solve", "solve_top_k",
+    "SolverError", "Status", "explain", "explain_infeasible", "smallest_achievable", "solve",
+    "solve_top_k",
     "benchmarks", "calibrate", "calibration", "spaces", "__version__",
 ]

@@ -144,3 +144,26 @@ def test_names_and_constraint_counts():
             inst.make(bad, 0)
     with pytest.raises(iqnas.InputError):
         inst.make("binas", 0, n_constraints=4)
+
+
+def test_solver_bench_writes_only_its_own_section(tmp_path):
+    from benchmarks import solver_bench as sb
+
+    md = tmp_path / "B.md"
+    md.write_text("# iqnas benchmarks\n\n## Other (issue 9)\n\nkeep me\n")
+    jsonl = tmp_path / "r.jsonl"
+    argv = ["--families", "binas", "nb201-dense", "--seeds", "2", "--time-limit", "20",
+            "--out", str(md), "--jsonl", str(jsonl)]
+    assert sb.main(argv) == 0
+    runs, info, command = sb.load_jsonl(jsonl)
+    assert len(runs) == 2 * 2 * 2 and info["nproc"] and "--families binas" in command
+    assert {r["status"] for r in runs} == {"optimal"}
+    assert sb.agreement(runs) == {"binas": "2/2", "nb201-dense": "2/2"}
+    text = md.read_text()
+    assert text.count(sb.SECTION) == 1 and "keep me" in text
+    assert "| binas | linearize | 2 | 2/2 |" in text
+    # rewriting replaces the section in place and leaves the other one alone
+    assert sb.main(["--report-only", str(jsonl), "--out", str(md)]) == 0
+    again = md.read_text()
+    assert again.count(sb.SECTION) == 1 and again.count("keep me") == 1
+    assert again.index("## Other (issue 9)") < again.index(sb.SECTION)

@@ -1,14 +1,21 @@
 """Calibration: samplers, estimators that produce QuadraticForms, the sample store, selection."""
 
-from iqnas.calibration.estimators import QuadraticRegressor
+from iqnas.calibration.estimators import BaseEstimator, QuadraticRegressor, clone
+from iqnas.calibration.features import FeatureMap
 from iqnas.calibration.metrics import quality_report, render_reports, report_table
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.run import CalibrationRun, calibrate
-from iqnas.calibration.samplers import BudgetAwareSampler, StratifiedSampler, UniformSampler
+from iqnas.calibration.samplers import (
+    BaseSampler,
+    BudgetAwareSampler,
+    StratifiedSampler,
+    UniformSampler,
+)
 from iqnas.calibration.store import SampleStore, default_store_path
 
-__all__ = ["BudgetAwareSampler", "CalibrationRun", "LinearResourceModel", "PairwiseRanker",
-           "QuadraticRegressor", "QuadraticResourceModel", "SampleStore", "StratifiedSampler",
-           "UniformSampler", "calibrate", "default_store_path", "quality_report",
-           "render_reports", "report_table"]
+__all__ = ["BaseEstimator", "BaseSampler", "BudgetAwareSampler", "CalibrationRun", "FeatureMap",
+           "LinearResourceModel", "PairwiseRanker", "QuadraticRegressor",
+           "QuadraticResourceModel", "SampleStore", "StratifiedSampler", "UniformSampler",
+           "calibrate", "clone", "default_store_path", "quality_report", "render_reports",
+           "report_table"]

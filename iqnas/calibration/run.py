@@ -19,7 +19,8 @@ from iqnas.calibration.estimators import QuadraticRegressor
 from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
-from iqnas.calibration.selection import plan_round, round_sizes, uniform_plan
+from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
+from iqnas.calibration.selection import plan_round, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
 RESOURCE_TERMS = ("linear", "pairwise")
+SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
 #: ``solver="auto"`` enumerates spaces up to this size in the selection loop
 AUTO_ENUMERATE = 200_000
 
@@ -91,6 +93,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 5,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
+              initial: str = "stratified",
               extra_metrics: Sequence[str] = (), solver: str = "auto",
               time_limit: float | None = None, progress: bool | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
@@ -98,6 +101,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
 
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
+    ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random selection).
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
     """
@@ -110,6 +114,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     _check_choice("method", method, METHODS)
     _check_choice("selection", selection, SELECTIONS)
     _check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
+    _check_choice("initial", initial, tuple(SAMPLERS))
     if not isinstance(n_samples, int) or n_samples < 2:
         raise InputError(f"n_samples must be an integer >= 2, got {n_samples!r}")
     if not isinstance(seed, int) or seed < 0:
@@ -121,14 +126,14 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
-                    resource_terms=resource_terms, solver=solver)
+                    resource_terms=resource_terms, solver=solver, initial=initial)
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress)
         if selection == "random":
-            loop.run_round(0, n_samples, lambda: uniform_plan(
-                space, n_samples, np.random.default_rng(seed), set()))
+            loop.run_round(0, n_samples, lambda: SAMPLERS[initial]().sample(
+                space, n_samples, np.random.default_rng(seed)))
         else:
             for r, size in enumerate(round_sizes(n_samples, rounds)):
                 loop.run_round(r, size, None)
@@ -189,7 +194,8 @@ class _Loop:
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier | self.unmeasurable,
-                                solver=self.s["solver"], top_share=self.s["top_share"])
+                                solver=self.s["solver"], top_share=self.s["top_share"],
+                                sampler=SAMPLERS[self.s["initial"]]())
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import solve_top_k
@@ -124,12 +125,14 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict]]], taken: set[Architecture],
-               *, solver: str = "scip", top_share: float = 0.5,
-               time_limit: float | None = None) -> list[tuple[Architecture, str]]:
-    """The architectures round ``r`` measures, in order, each with its source tag."""
+               *, solver: str = "scip", top_share: float = 0.5, time_limit: float | None = None,
+               sampler: BaseSampler | None = None) -> list[tuple[Architecture, str]]:
+    """The architectures round ``r`` measures, in order, each with its source tag; round 0
+    draws from ``sampler`` (uniform by default)."""
     rng = round_rng(seed, r)
     if r == 0:
-        return [(a, "initial") for a in uniform_plan(space, size, rng, taken)]
+        drawn = (sampler or UniformSampler()).sample(space, size, rng)
+        return [(a, "initial") for a in drawn if a not in taken]
     objective, scenarios = fit()
     k = int(round(size * top_share))
     top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit)

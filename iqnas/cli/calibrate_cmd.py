@@ -38,6 +38,8 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("pairwise", "regression"), default="pairwise")
     p.add_argument("--selection", choices=("iterative", "random"), default="iterative")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--initial", choices=("uniform", "stratified"), default="stratified",
+                   help="sampler of the first round (and of --selection random)")
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
@@ -73,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     cal = calibrate(space, oracle, args.objective, budgets or None, args.samples,
                     method=args.method, selection=args.selection, seed=args.seed,
                     store=args.store, rounds=args.rounds, solver=args.solver,
+                    initial=args.initial,
                     progress=None if not args.quiet else False)
     if args.save_models:
         out = Path(args.save_models)

@@ -28,15 +28,27 @@ from iqnas.status import from_scip
 
 log = logging.getLogger(__name__)
 
-#: options of this backend itself (passed in ``params`` next to SCIP's own parameters):
-#: ``iqnas/local_search`` runs a fast local search for a MIP start (never changes the optimum)
-#: ``iqnas/triangle_cuts`` separates triangle inequalities on the product variables (valid cuts)
+#: Options of this backend itself, passed in ``params`` next to SCIP's own parameters. None of
+#: them can change the optimum; they only change how fast it is found and proved.
+#:
+#: * ``iqnas/local_search``: run :func:`iqnas.formulations.start.local_search` for a MIP start;
+#:   ``iqnas/local_search_starts`` climbs (0 = automatic: 64 on models with >= 5,000 product
+#:   terms, none on smaller ones, which SCIP solves faster than the search would run).
+#: * ``iqnas/triangle_cuts``: separate triangle inequalities on the product variables of the
+#:   linearised form (valid for every integer point, see :mod:`iqnas.formulations.triangles`);
+#:   at most ``iqnas/triangle_max_cuts`` per round, added to the LP even where SCIP's cut
+#:   selection would skip them (``iqnas/triangle_force``), at the root only
+#:   (``iqnas/triangle_freq`` 0; k = every k-th depth).
+#: * ``iqnas/heuristics`` / ``iqnas/separating`` / ``iqnas/presolving``: SCIP's emphasis settings
+#:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters).
 OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
-              "iqnas/heuristics": "default", "iqnas/separating": "default",
-              "iqnas/presolving": "default",
               "iqnas/triangle_cuts": True, "iqnas/triangle_max_cuts": 2500,
-              "iqnas/triangle_freq": 0, "iqnas/triangle_priority": 1000,
-              "iqnas/triangle_force": True}
+              "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
+              "iqnas/triangle_priority": 1000,
+              "iqnas/heuristics": "default", "iqnas/separating": "default",
+              "iqnas/presolving": "default"}
+#: products (y variables or quadratic terms) from which the local-search start pays off
+LOCAL_SEARCH_MIN_PRODUCTS = 5000
 
 
 class _TraceHandler(Eventhdlr):
@@ -67,13 +79,15 @@ class _TraceHandler(Eventhdlr):
 
 
 class _TriangleSepa(Sepa):
-    """Separates violated triangle inequalities (valid for every integer point) from the LP."""
+    """Separates violated triangle inequalities (valid for every integer point) from the LP.
+
+    Cuts are global; each also goes to SCIP's global cut pool so that a restart keeps it.
+    """
 
     def __init__(self, variables: list, blocks: list[TriangleBlock], max_cuts: int,
                  force: bool) -> None:
         super().__init__()
         self.force = force
-        self.pool = True
         self.variables = variables
         self.blocks = blocks
         self.max_cuts = max_cuts
@@ -104,8 +118,7 @@ class _TriangleSepa(Sepa):
                 m.addVarToRow(row, self.tvars[int(c)], float(a))
             m.flushRowExtensions(row)
             cutoff = m.addCut(row, forcecut=self.force)
-            if self.pool:
-                m.addPoolCut(row)  # kept as a constraint when SCIP restarts
+            m.addPoolCut(row)  # becomes a constraint if SCIP restarts
             m.releaseRow(row)
             self.n_cuts += 1
             if cutoff:
@@ -152,25 +165,32 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
     return m, v
 
 
+def _own_params(params: dict) -> dict:
+    """This backend's ``iqnas/...`` options, checked, with defaults filled in."""
+    own = {k: v for k, v in params.items() if k.startswith("iqnas/")}
+    unknown = set(own) - set(OWN_PARAMS)
+    if unknown:
+        raise InputError(f"unknown iqnas option(s) {sorted(unknown)}; allowed: "
+                         f"{', '.join(OWN_PARAMS)}")
+    own = {**OWN_PARAMS, **own}
+    for what in ("heuristics", "separating", "presolving"):
+        if str(own[f"iqnas/{what}"]).lower() not in ("default", "fast", "aggressive", "off"):
+            raise InputError(f"iqnas/{what} must be default, fast, aggressive or off, "
+                             f"got {own[f'iqnas/{what}']!r}")
+    return own
+
+
 class ScipBackend(Backend):
     name = "scip"
 
     def solve(self, problem, options: SolveOptions) -> RawSolution:
         t0 = time.perf_counter()
-        own = {k: options.params[k] for k in options.params if k.startswith("iqnas/")}
-        unknown = set(own) - set(OWN_PARAMS)
-        if unknown:
-            raise InputError(f"unknown iqnas option(s) {sorted(unknown)}; allowed: "
-                             f"{', '.join(OWN_PARAMS)}")
-        own = {**OWN_PARAMS, **own}
+        own = _own_params(options.params)
         cp = problem.compile(options.products)
         m, v = build_model(cp)
         for what, setter in (("heuristics", m.setHeuristics), ("separating", m.setSeparating),
                              ("presolving", m.setPresolve)):
             setting = str(own[f"iqnas/{what}"]).upper()
-            if setting not in ("DEFAULT", "FAST", "AGGRESSIVE", "OFF"):
-                raise InputError(f"iqnas/{what} must be default, fast, aggressive or off, "
-                                 f"got {own[f'iqnas/{what}']!r}")
             if setting != "DEFAULT":
                 setter(getattr(SCIP_PARAMSETTING, setting))
         self._configure(m, options)
@@ -185,14 +205,14 @@ class ScipBackend(Backend):
         starts = [] if options.warm_start is None else [options.warm_start]
         if own["iqnas/local_search"]:
             n_starts = int(own["iqnas/local_search_starts"])
-            if n_starts <= 0:  # automatic: more starts where the solver's work is larger
+            if n_starts <= 0:
                 size = cp.n_y + sum(q.nnz for q in cp.quad_rows.values()) + (
                     0 if cp.quad_objective is None else cp.quad_objective.nnz)
-                n_starts = 0 if size < 5000 else 64
-            found = None if n_starts <= 0 else local_search(problem, starts=n_starts,
-                                                             seed=options.seed or 0)
-            if found is not None:
-                starts.append(found)
+                n_starts = 64 if size >= LOCAL_SEARCH_MIN_PRODUCTS else 0
+            if n_starts > 0:
+                found = local_search(problem, starts=n_starts, seed=options.seed or 0)
+                if found is not None:
+                    starts.append(found)
         for arch in starts:
             self._add_warm_start(m, v, cp, problem.space.encode(arch))
         trace = _TraceHandler(cp.sign)

@@ -105,3 +105,14 @@ def test_local_search_start_is_feasible_and_not_better_than_the_optimum():
         assert p.objective(arch) >= _best_random_feasible(p, 2000) - 1e-9
     p = make("chain-0.1", 3)
     assert p.objective(local_search(p)) <= iqnas.solve(p).objective + 1e-9
+
+
+@pytest.mark.slow
+def test_dense_is_proved_optimal_with_and_without_the_speedups():
+    p = make("dense-0.01", 1)
+    fast = iqnas.solve(p, time_limit=300)
+    plain = iqnas.solve(p, time_limit=300,
+                        params={"iqnas/local_search": False, "iqnas/triangle_cuts": False})
+    assert fast.status is plain.status is iqnas.Status.OPTIMAL
+    assert fast.objective == pytest.approx(plain.objective, abs=1e-6)
+    assert fast.objective >= _best_random_feasible(p) - 1e-9

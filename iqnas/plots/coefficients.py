@@ -1,0 +1,186 @@
+"""Coefficient plots: main-effect heatmaps and the stage x position depth/width chart.
+
+Both take a fitted QuadraticForm (explained on the fly) or a table from ``iqnas.explain``, write
+PNG or SVG by the file suffix (matplotlib's Agg renderer, no pyplot state) and return the path.
+The default size is 8 x 5 in at 100 dpi: 800 x 500 px, or 576 x 360 pt in SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from iqnas.errors import InputError
+from iqnas.plots import require_matplotlib
+
+FORMATS = (".png", ".svg")
+_ANNOTATE_MAX = 120  # annotate heatmap cells only when there are at most this many
+
+
+def _table(form_or_table, tables: list[str]):
+    import pandas as pd
+
+    from iqnas.interpret import explain
+    from iqnas.quadform import QuadraticForm
+
+    if isinstance(form_or_table, QuadraticForm):
+        return explain(form_or_table, tables=tables)
+    if isinstance(form_or_table, pd.DataFrame) and "table" in form_or_table.columns:
+        return form_or_table
+    raise InputError("plots need a QuadraticForm or a table from iqnas.explain, got "
+                     f"{type(form_or_table).__name__}")
+
+
+def _rows(df, table: str, metric: str | None):
+    part = df[df["table"] == table]
+    if part.empty:
+        raise InputError(f"the table has no {table!r} rows to plot")
+    metrics = list(dict.fromkeys(part["metric"]))
+    metric = metrics[0] if metric is None else metric
+    if metric not in metrics:
+        raise InputError(f"no {table!r} rows for metric {metric!r}; the table has {metrics}")
+    return part[part["metric"] == metric], metric
+
+
+def _units(df, metric: str) -> str:
+    forms = df.attrs.get("forms", {})
+    units = forms.get(metric, {}).get("units", "") if isinstance(forms, dict) else ""
+    return f" ({units})" if units else ""
+
+
+def _figure(path, figsize: tuple[float, float], dpi: float, ncols: int):
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise InputError(f"plot file {path} must end in {' or '.join(FORMATS)}")
+    if dpi <= 0 or min(figsize) <= 0:
+        raise InputError(f"figsize {figsize} and dpi {dpi} must be positive")
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    return path, fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def _save(fig, path: Path, dpi: float) -> Path:
+    fig.savefig(path, dpi=dpi, format=path.suffix.lower()[1:])
+    return path
+
+
+def _heat(fig, ax, M: np.ndarray, rows: Sequence[str], cols: Sequence[str], label: str,
+          title: str) -> None:
+    import matplotlib
+
+    finite = M[np.isfinite(M)]
+    vmax = float(np.abs(finite).max()) if finite.size else 1.0
+    cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="0.85")
+    im = ax.imshow(np.ma.masked_invalid(M), cmap=cmap, vmin=-vmax or -1, vmax=vmax or 1,
+                   aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=45, ha="right",
+                  fontsize="small")
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize="small")
+    ax.set_title(title, fontsize="medium")
+    if M.size <= _ANNOTATE_MAX:
+        for (i, j), v in np.ndenumerate(M):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize="x-small",
+                        color="white" if abs(v) > 0.6 * vmax else "black")
+    fig.colorbar(im, ax=ax, label=label, shrink=0.9)
+
+
+def _matrix(part, row_col: str, col_col: str, value: str = "value"):
+    rows = list(dict.fromkeys(part[row_col]))
+    cols = list(dict.fromkeys(part[col_col]))
+    M = np.full((len(rows), len(cols)), np.nan)
+    ri, ci = {r: k for k, r in enumerate(rows)}, {c: k for k, c in enumerate(cols)}
+    for r, c, v in zip(part[row_col], part[col_col], part[value]):
+        M[ri[r], ci[c]] = v
+    return M, rows, cols
+
+
+def coefficient_heatmap(form_or_table, path, *, metric: str | None = None,
+                        interaction: tuple[str, str] | None = None,
+                        groups: Sequence[str] | None = None, table: str = "main",
+                        figsize: tuple[float, float] = (8, 5), dpi: float = 100,
+                        title: str | None = None) -> Path:
+    """Groups x options heatmap of main effects; ``interaction=(g1, g2)`` adds that block.
+
+    ``table="resources"`` with ``metric=NAME`` plots a resource's per-option cost instead.
+    Options missing from a group are grey.
+    """
+    if table not in ("main", "resources"):
+        raise InputError(f"table={table!r}: the heatmap shows 'main' or 'resources' rows")
+    tables = ["main"] + (["interactions"] if interaction else [])
+    df = _table(form_or_table, tables)
+    part, metric = _rows(df, table, metric)
+    if groups is not None:
+        missing = sorted(set(groups) - set(part["group"]))
+        if missing:
+            raise InputError(f"group(s) {missing} are not in the table")
+        part = part[part["group"].isin(list(groups))]
+    block = _interaction_block(df, metric, interaction) if interaction else None
+    path, fig, axes = _figure(path, figsize, dpi, 2 if block is not None else 1)
+    M, rows, cols = _matrix(part, "group", "option")
+    ref = part["reference"].iloc[0] if part["reference"].nunique() == 1 else "reference"
+    _heat(fig, axes[0], M, rows, cols, f"effect vs {ref}{_units(df, metric)}",
+          title or f"main effects - {metric}")
+    if block is not None:
+        B, br, bc = block
+        _heat(fig, axes[1], B, br, bc, "centred interaction",
+              f"{interaction[0]} x {interaction[1]}")
+        axes[1].set_ylabel(interaction[0])
+        axes[1].set_xlabel(interaction[1])
+    return _save(fig, path, dpi)
+
+
+def _interaction_block(df, metric: str, pair: tuple[str, str]):
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise InputError(f"interaction must be a (group, group) pair, got {pair!r}")
+    g1, g2 = pair
+    part = df[(df["table"] == "interactions") & (df["metric"] == metric)]
+    fwd = part[(part["group"] == g1) & (part["group2"] == g2)]
+    if not fwd.empty:
+        return _matrix(fwd, "option", "option2")
+    rev = part[(part["group"] == g2) & (part["group2"] == g1)]
+    if rev.empty:
+        raise InputError(f"no interaction rows between {g1!r} and {g2!r} for {metric!r} "
+                         "(the block is zero or the table has no 'interactions')")
+    return _matrix(rev, "option2", "option")
+
+
+def depth_chart(form_or_table, path, *, metric: str | None = None,
+                figsize: tuple[float, float] = (8, 5), dpi: float = 100,
+                title: str | None = None) -> Path:
+    """Bars of the depth contribution per stage and position; a stage x block width heatmap
+    beside it when the space has expansion options."""
+    df = _table(form_or_table, ["depth", "width"])
+    depth, metric = _rows(df, "depth", metric)
+    width = df[(df["table"] == "width") & (df["metric"] == metric)]
+    path, fig, axes = _figure(path, figsize, dpi, 2 if not width.empty else 1)
+    ax = axes[0]
+    stages = sorted(int(s) for s in depth["stage"].unique())
+    positions = sorted(int(p) for p in depth["position"].unique())
+    step = 0.8 / len(positions)
+    for k, p in enumerate(positions):
+        sel = depth[depth["position"] == p]
+        vals = {int(s): float(v) for s, v in zip(sel["stage"], sel["value"])}
+        xs = np.arange(len(stages)) - 0.4 + step * (k + 0.5)
+        ax.bar(xs, [vals.get(s, np.nan) for s in stages], width=step, label=f"block {p}")
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    ax.set_xticks(range(len(stages)), [f"stage {s}" for s in stages])
+    ax.set_ylabel(f"E[f | depth=d] - E[f | depth=d-1]{_units(df, metric)}")
+    ax.set_title(title or f"depth contribution - {metric}", fontsize="medium")
+    ax.legend(fontsize="small")
+    if not width.empty:
+        W = width.assign(stage_label=[f"stage {int(s)}" for s in width["stage"]],
+                         block_label=[f"b{int(p)}" for p in width["position"]])
+        M, rows, cols = _matrix(W.sort_values(["stage", "position"]), "stage_label",
+                                "block_label")
+        ref = f"{width['option'].iloc[0]} - {width['reference'].iloc[0]}"
+        _heat(fig, axes[1], M, rows, cols, f"widest - narrowest{_units(df, metric)}",
+              f"width ({ref})")
+    return _save(fig, path, dpi)
+
+
+__all__ = ["coefficient_heatmap", "depth_chart"]
