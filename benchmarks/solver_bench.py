@@ -14,15 +14,11 @@ appended to a JSON-lines file as they come, then the medians are printed and wri
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import logging
 import math
-import os
-import platform
 import re
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,12 +30,12 @@ if __package__ in (None, ""):  # run as a script (make bench): make the reposito
 
 import iqnas  # noqa: E402
 from benchmarks.instances import make  # noqa: E402
+from benchmarks.report import machine_info, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
                     "nb201-dense", "dense-0.01/3c")
 SECTION = "## Solver benchmark (issue 2)"
-TOP = "# iqnas benchmarks"
 #: what the issue measured with the first (straightforward linearised) formulation
 ISSUE_BASELINE = {
     "binas": "0.5 s", "chain-0.05": "1.5 s", "chain-0.1": "3.4 s", "dense-0.01": "72 s",
@@ -72,29 +68,6 @@ def run_one(family: str, seed: int, mode: str, time_limit: float) -> dict:
         "total_time": res.build_time + res.solve_time, "wall_time": wall,
         "key": None if res.architecture is None else res.architecture.key,
     }
-
-
-def machine_info() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True,
-                               check=False).stdout.strip()
-    except OSError:
-        uname = " ".join(platform.uname())
-    import pyscipopt
-
-    return {"uname": uname, "cpu": cpu, "nproc": os.cpu_count(),
-            "loadavg": list(os.getloadavg()),
-            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "python": platform.python_version(), "pyscipopt": pyscipopt.__version__,
-            "scip": str(pyscipopt.Model().version()), "iqnas": iqnas.__version__}
 
 
 # ---- summarising ------------------------------------------------------------------------------
@@ -191,21 +164,6 @@ def section(runs: list[dict], info: dict, command: str, baseline: list[dict] | N
     return "\n".join(parts) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the benchmark section of ``path``, keeping every other section."""
-    old = path.read_text() if path.exists() else f"{TOP}\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = re.search(r"^## ", old[start + len(SECTION):], flags=re.M)
-        end = len(old) if nxt is None else start + len(SECTION) + nxt.start()
-        new = old[:start] + text + ("\n" + old[end:] if end < len(old) else "")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new)
-    tmp.replace(path)
-
-
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
     runs, info, command = [], {}, ""
     for line in path.read_text().splitlines():
@@ -267,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if str(args.out) != "-":
         baseline = load_jsonl(args.baseline_jsonl)[0] if args.baseline_jsonl else None
         notes = args.notes.read_text() if args.notes else ""
-        write_section(args.out, section(runs, info, command, baseline, notes))
+        write_section(args.out, SECTION, section(runs, info, command, baseline, notes))
         print(f"\nwrote the solver section of {args.out}")
     return 0
 
