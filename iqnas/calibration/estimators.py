@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import numbers
 
 import numpy as np
@@ -99,6 +100,24 @@ def _same(a, b) -> bool:
 def clone(estimator: BaseEstimator) -> BaseEstimator:
     """A new unfitted estimator with the same hyper-parameters."""
     return type(estimator)(**estimator.get_params())
+
+
+def out_of_fold(estimator: BaseEstimator, X, y, cv: int = 5, random_state: int = 0) -> np.ndarray:
+    """Each row's prediction by ``estimator`` refitted without that row's fold."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    cv = min(cv, max(2, n // 2))
+    pred = np.empty(n)
+    for val in kfold(n, cv, np.random.default_rng(random_state)):
+        train = np.setdiff1d(np.arange(n), val)
+        pred[val] = clone(estimator).fit(X[train], y[train]).predict(X[val])
+    return pred
+
+
+def cross_val_rmse(estimator: BaseEstimator, X, y, cv: int = 5, random_state: int = 0) -> float:
+    """Out-of-fold root mean squared error of ``estimator``."""
+    y = np.asarray(y, dtype=float)
+    return math.sqrt(float(np.mean((out_of_fold(estimator, X, y, cv, random_state) - y) ** 2)))
 
 
 def check_param(est, name: str, kind: str, *, low: float | None = None, high: float | None = None,

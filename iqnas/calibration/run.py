@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas.calibration.estimators import QuadraticRegressor
+from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
+from iqnas.calibration.metrics import quality_report, report_table
 from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
@@ -64,6 +65,20 @@ class CalibrationRun:
     def best(self) -> Result | None:
         return self.best_per_scenario[0]
 
+    def quality(self, cv: int = 5, seed: int = 0) -> pd.DataFrame:
+        """Each model's quality on held-out samples: out-of-fold predictions of a ``cv``-fold
+        refit, scored by Kendall tau, Spearman, RMSE, within +/-10 % and more (one row per
+        metric; render with ``iqnas.calibration.render_reports``)."""
+        X = onehot(self.space, self.samples)
+        reports = {}
+        for m in self.models:
+            y = self.samples[m].to_numpy(dtype=float)
+            est = make_estimator(self.space, m, self.objective, self.settings,
+                                 self.models[m].units)
+            pred = out_of_fold(est, X, y, cv, seed)
+            reports[m] = quality_report(y, pred)
+        return report_table(reports)
+
     def problem(self, scenario: int = 0):
         """The IQP under scenario ``scenario`` with the fitted models."""
         from iqnas.problem import Problem
@@ -93,7 +108,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 5,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
-              initial: str = "stratified",
+              initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",
               time_limit: float | None = None, progress: bool | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
@@ -102,6 +117,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
     ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random selection).
+    ``explore`` widens the random part of each round to networks predicted within a budget plus
+    ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
+    the IQP solves always keep the budgets hard.
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
     """
@@ -119,6 +137,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         raise InputError(f"n_samples must be an integer >= 2, got {n_samples!r}")
     if not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
+        raise InputError(f"explore must be a number >= 0, got {explore!r}")
     if not isinstance(rounds, int) or rounds < 1:
         raise InputError(f"rounds must be a positive integer, got {rounds!r}")
     if solver == "auto":
@@ -126,7 +146,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
-                    resource_terms=resource_terms, solver=solver, initial=initial)
+                    resource_terms=resource_terms, solver=solver, initial=initial,
+                    explore=float(explore))
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
@@ -147,6 +168,24 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     return run
 
 
+def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Mapping,
+                   units: str = ""):
+    """The unfitted estimator a run uses for ``metric``: the ranker (``method="pairwise"``) or
+    regressor for the objective, a linear or pairwise resource model otherwise."""
+    if metric == objective:
+        cls = PairwiseRanker if settings["method"] == "pairwise" else QuadraticRegressor
+        return cls(space, terms=settings["terms"], name=metric, units=units)
+    if settings["resource_terms"] == "linear":
+        return LinearResourceModel(space, name=metric, units=units)
+    return QuadraticResourceModel(space, alpha=1e-3, name=metric, units=units)
+
+
+def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
+    """The one-hot rows of a samples table's ``key`` column."""
+    C = np.array([space.parse_key(k).choices for k in samples["key"]])
+    return space.choices_to_onehot(C)
+
+
 class _Loop:
     """One calibration run's state: the store, the oracle and how models are fitted."""
 
@@ -159,30 +198,31 @@ class _Loop:
         self.unmeasurable: set[Architecture] = set()
         self.history: list[dict] = []
 
+    def estimator(self, metric: str):
+        return make_estimator(self.space, metric, self.objective, self.s,
+                              self.oracle.units.get(metric, ""))
+
+    def _onehot(self, samples: pd.DataFrame) -> np.ndarray:
+        return onehot(self.space, samples)
+
     def fit(self, samples: pd.DataFrame) -> dict[str, QuadraticForm]:
-        X = [self.space.parse_key(k) for k in samples["key"]]
-        C = np.array([a.choices for a in X])
-        models = {}
-        for m in self.metrics:
-            y = samples[m].to_numpy(dtype=float)
-            units = self.oracle.units.get(m, "")
-            if m == self.objective:
-                est = (PairwiseRanker(self.space, terms=self.s["terms"], name=m, units=units)
-                       if self.s["method"] == "pairwise" else
-                       QuadraticRegressor(self.space, terms=self.s["terms"], name=m, units=units))
-            elif self.s["resource_terms"] == "linear":
-                est = LinearResourceModel(self.space, name=m, units=units)
-            else:
-                est = QuadraticResourceModel(self.space, alpha=1e-3, name=m, units=units)
-            models[m] = est.fit(self.space.choices_to_onehot(C), y).form_
-        return models
+        X = self._onehot(samples)
+        return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
+                for m in self.metrics}
 
     def _fit_for_round(self, r: int):
         samples = self.store.samples()
         samples = samples[samples["round"] < r]
         models = self.fit(samples)
         scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
-        return models[self.objective], scen
+        margins = {}
+        explore = self.s.get("explore", 0.0)
+        if explore > 0:
+            X = self._onehot(samples)
+            for m in {m for s in self.scenarios for m in s}:
+                y = samples[m].to_numpy(dtype=float)
+                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
+        return models[self.objective], scen, margins
 
     def run_round(self, r: int, size: int, plan=None) -> None:
         done = self.store.samples()

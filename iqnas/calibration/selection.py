@@ -1,17 +1,19 @@
 """Iterative data selection (BRP-NAS, done inside the IQP): what to measure in each round.
 
-Round 0 is a uniform sample. Round ``r >= 1`` fits the models on the samples of earlier rounds,
-solves the IQP under every requested budget for its top-k new architectures (no-good cuts over
-everything already measured), and adds random architectures from the predicted top ``1/2**r``
-fraction of the predicted-feasible ones. Every choice depends only on the seed, the round and the
-samples of earlier rounds, so an interrupted run re-plans a round identically and resumes.
+Round 0 is a uniform or stratified sample. Round ``r >= 1`` fits the models on the samples of
+earlier rounds, solves the IQP under every requested budget (hard) for its top-k new
+architectures (no-good cuts over everything already measured), and adds random architectures
+from the predicted top ``1/2**r`` fraction of those that may be feasible (predicted within budget
+plus the resource model's cross-validated error times ``explore``). Every choice depends only on
+the seed, the round and the samples of earlier rounds, so an interrupted run re-plans a round
+identically and resumes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -65,18 +67,23 @@ def candidate_pool(space: SearchSpace, rng: np.random.Generator) -> np.ndarray:
 
 def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
                       scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], fraction: float,
-                      n: int, rng: np.random.Generator,
-                      taken: set[Architecture]) -> list[Architecture]:
+                      n: int, rng: np.random.Generator, taken: set[Architecture],
+                      margins: Mapping[str, float] | None = None) -> list[Architecture]:
     """``n`` random unmeasured architectures whose predicted objective lies in the top
-    ``fraction`` of the architectures predicted feasible under some scenario."""
+    ``fraction`` of the architectures that may be feasible under some scenario: predicted
+    within each budget plus its ``margins[metric]`` (the model's expected error; 0 if absent).
+
+    The best truly feasible networks sit at the budget, where a model's sign errors hide half
+    of them; drawing near the boundary lets measurement, not the model, decide."""
     if n <= 0:
         return []
+    margins = margins or {}
     pool = candidate_pool(space, rng)
     feasible = np.zeros(len(pool), dtype=bool)
     for scen in scenarios:
         ok = np.ones(len(pool), dtype=bool)
-        for form, budget in scen.values():
-            ok &= form.evaluate_choices(pool) <= budget
+        for metric, (form, budget) in scen.items():
+            ok &= form.evaluate_choices(pool) <= budget + margins.get(metric, 0.0)
         feasible |= ok
     if not feasible.any():
         feasible[:] = True
@@ -124,18 +131,20 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 
 
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
-               fit: Callable[[], tuple[QuadraticForm, list[dict]]], taken: set[Architecture],
-               *, solver: str = "scip", top_share: float = 0.5, time_limit: float | None = None,
+               fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
+               taken: set[Architecture], *, solver: str = "scip", top_share: float = 0.5,
+               time_limit: float | None = None,
                sampler: BaseSampler | None = None) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
-    draws from ``sampler`` (uniform by default)."""
+    draws from ``sampler`` (uniform by default). ``fit`` returns the objective form, the
+    scenarios (metric -> (form, budget)) and each budgeted model's expected error."""
     rng = round_rng(seed, r)
     if r == 0:
         drawn = (sampler or UniformSampler()).sample(space, size, rng)
         return [(a, "initial") for a in drawn if a not in taken]
-    objective, scenarios = fit()
+    objective, scenarios, margins = fit()
     k = int(round(size * top_share))
     top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit)
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
-                             taken | set(top))
+                             taken | set(top), margins)
     return [(a, "iqp") for a in top] + [(a, "top-fraction") for a in rest]
