@@ -8,16 +8,20 @@ Outputs:
   iqnas/data/ofa_acc_predictor.npz  w0..w3, b0..b3 (float32, the exact stored values)
   iqnas/data/ofa_note10_lut.json    {"tables": {res: {layer key: mean ms}}} plus provenance
 
-Then checks the numpy oracle against torch on random architectures and the library's latency
-walk against an independent walk over the raw YAML tables, and prints reference values used as
-literals in tests/benchmarks/test_ofa.py.
+The inputs are checked against their known sha256 before anything is loaded. Then the numpy
+oracle is checked against torch on random architectures and the library's latency walk against an
+independent walk over the raw YAML tables, and reference values used as literals in
+tests/benchmarks/test_ofa.py are printed. These checks run on the library's files under
+iqnas/data; with ``--out`` elsewhere, ``--check`` fails unless the fresh build is byte-identical
+to them (the build is reproducible).
 
-    .venv/bin/python scripts/build_ofa_data.py [--src DIR] [--out DIR] [--n 500]
+    .venv/bin/python scripts/build_ofa_data.py [--src DIR] [--out DIR] [--n 500] [--check]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -26,9 +30,25 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT / "iqnas" / "data"
+OUTPUTS = ("ofa_acc_predictor.npz", "ofa_note10_lut.json")
 DEFAULT_SRC = Path("/work/shared/nas-data/ofa/han-cai-files")
 UPSTREAM = "han-cai/files@a7c9bcd"
 RESOLUTIONS = (160, 176, 192, 208, 224)
+#: sha256 of the upstream files, relative to --src (as listed in nas-data's SHA256SUMS)
+SOURCE_SHA256 = {
+    "acc_predictor.pth": "48685122a3540636b06699af66cd816456b25f29b69563e2fda9bed4018eeba0",
+    "note10/160_lookup_table.yaml":
+        "a2671a45e9400542679ed03de946b45d6a35010f9ab21834af3e7ba8341d36d1",
+    "note10/176_lookup_table.yaml":
+        "34223ae037d5719a5f33261bdfd9341f590a2999edf520f174309605dc06307c",
+    "note10/192_lookup_table.yaml":
+        "0ff5ca0649e56ad34a42d6a8a6f20adb5121c8d12d135299397b310472db79e2",
+    "note10/208_lookup_table.yaml":
+        "41aa63af766a8298354e6aa5ae69d512ac68656a6e7d0a4fa5dc725c8d438633",
+    "note10/224_lookup_table.yaml":
+        "c13a9bcb3f4becae844bce4897129c4e42975984c1029cbd5acb48c970136530",
+}
 EXPECTED_SHAPES = {"0.weight": (400, 128), "0.bias": (400,), "2.weight": (400, 400),
                    "2.bias": (400,), "4.weight": (400, 400), "4.bias": (400,),
                    "6.weight": (1, 400), "6.bias": (1,)}
@@ -41,6 +61,23 @@ REFERENCE_KEYS = (
     "r176|s1:k5e4,k3e6|s2:k7e3,k3e3,k5e6|s3:k3e4,k7e4|s4:k3e3,k5e3,k3e6,k7e6|s5:k5e6,k3e4,k7e3",
 )
 log = logging.getLogger("build_ofa_data")
+
+
+def check_sources(src: Path) -> None:
+    """Stop unless every input file is the known upstream file (checked before any load)."""
+    for rel, want in SOURCE_SHA256.items():
+        path = src / rel
+        if not path.is_file():
+            raise SystemExit(f"missing input {path}")
+        got = hashlib.sha256(path.read_bytes()).hexdigest()
+        if got != want:
+            raise SystemExit(f"{path}: sha256 {got} is not the known upstream file ({want})")
+
+
+def same_as_shipped(out: Path) -> list[str]:
+    """Names of the outputs in ``out`` whose bytes differ from the files under iqnas/data."""
+    return [name for name in OUTPUTS
+            if (out / name).read_bytes() != (DATA_DIR / name).read_bytes()]
 
 
 def parse_lut_yaml(path: Path) -> dict[str, float]:
@@ -136,14 +173,23 @@ def torch_reference(sd, X: np.ndarray) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=DEFAULT_SRC)
-    ap.add_argument("--out", type=Path, default=ROOT / "iqnas" / "data")
+    ap.add_argument("--out", type=Path, default=DATA_DIR)
     ap.add_argument("--n", type=int, default=500, help="random architectures to verify")
+    ap.add_argument("--check", action="store_true",
+                    help="fail unless the build is byte-identical to the files under iqnas/data")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
 
+    check_sources(args.src)
     sd = extract_predictor(args.src, args.out)
     tables = write_lut(args.src, args.out)
+    if args.out.resolve() != DATA_DIR.resolve():
+        differ = same_as_shipped(args.out)
+        log.info("fresh build vs iqnas/data: %s", f"differs in {differ}" if differ else
+                 "byte-identical")
+        if differ and args.check:
+            raise SystemExit(f"the build differs from the shipped files: {differ}")
 
     # import after writing so the library reads the fresh files
     sys.path.insert(0, str(ROOT))
@@ -202,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("  %r: acc %.9f, lat %.9f", key, 100 * torch_reference(sd, x)[0],
                  oracle.measure(key)[bench.LAT])
     for path in sorted(args.out.glob("ofa_*")):
-        log.info("%s: %d bytes", path.relative_to(ROOT), path.stat().st_size)
+        log.info("%s: %d bytes", path, path.stat().st_size)
     return 0
 
 

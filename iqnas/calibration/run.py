@@ -106,7 +106,7 @@ class CalibrationRun:
 def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
-              seed: int = 0, store: str | Path | None = None, rounds: int = 5,
+              seed: int = 0, store: str | Path | None = None, rounds: int = 10,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",

@@ -17,4 +17,6 @@ def require_matplotlib():
     return matplotlib
 
 
-__all__ = ["require_matplotlib"]
+from iqnas.plots.pareto import plot_pareto  # noqa: E402
+
+__all__ = ["plot_pareto", "require_matplotlib"]

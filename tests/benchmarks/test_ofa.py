@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from importlib import resources
 from pathlib import Path
@@ -232,3 +233,36 @@ def test_bad_input(oracle):
         oracle.measure_choices(C)
     with pytest.raises(InputError):
         oracle.measure("r224|s1:k3e3")
+
+
+def _build_script():
+    path = Path(__file__).resolve().parents[2] / "scripts" / "build_ofa_data.py"
+    spec = importlib.util.spec_from_file_location("build_ofa_data", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(not RELEASED_PTH.exists(), reason="nas-data's OFA files are not available")
+def test_rebuild_reproduces_shipped_files_byte_for_byte(tmp_path):
+    pytest.importorskip("torch")
+    build = _build_script()
+    build.check_sources(RELEASED_PTH.parent)
+    build.extract_predictor(RELEASED_PTH.parent, tmp_path)
+    build.write_lut(RELEASED_PTH.parent, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(build.OUTPUTS)
+    assert build.same_as_shipped(tmp_path) == []
+
+
+@pytest.mark.skipif(not RELEASED_PTH.exists(), reason="nas-data's OFA files are not available")
+def test_rebuild_refuses_unknown_inputs(tmp_path):
+    build = _build_script()
+    src = tmp_path / "src"
+    (src / "note10").mkdir(parents=True)
+    for rel in build.SOURCE_SHA256:
+        (src / rel).write_bytes((RELEASED_PTH.parent / rel).read_bytes())
+    build.check_sources(src)
+    with open(src / "note10" / "192_lookup_table.yaml", "a") as fh:
+        fh.write("\n")
+    with pytest.raises(SystemExit, match="192_lookup_table.yaml: sha256"):
+        build.check_sources(src)

@@ -37,6 +37,8 @@ def test_pairwise_iterative_beats_random_without_budgets(oracles, tmp_path):
 
 
 def test_regret_under_latency_budgets(oracles, tmp_path):
+    """fpga and raspi4 budgets at their 10/30/50 % quantiles, 100 samples each, 4 seeds: mean
+    regret against the table's true constrained optimum <= 0.5 points, nothing infeasible."""
     oracle = oracles["cifar100"]
     table = oracle.table()
     regrets = []
@@ -44,7 +46,7 @@ def test_regret_under_latency_budgets(oracles, tmp_path):
         for q in (0.1, 0.3, 0.5):
             budget = float(np.quantile(table[device], q))
             _, opt = true_optimum(oracle, "test_acc_c100", {device: budget})
-            for seed in range(2):
+            for seed in range(4):
                 run = _best(oracle, "test_acc_c100", tmp_path, seed, {device: budget})
                 best = run.best
                 assert best.feasible
@@ -53,10 +55,11 @@ def test_regret_under_latency_budgets(oracles, tmp_path):
                 assert best.options["true_test_acc_c100"] == true["test_acc_c100"]
                 regrets.append(opt["test_acc_c100"] - true["test_acc_c100"])
                 # the IQP's final answer, measured; budget-breaking answers are cut off
-                sol = run.solve(oracle, solver="scip")
+                sol = run.solve(oracle, solver="scip" if seed == 0 else "exhaustive")
                 assert sol.truly_feasible and sol.measured[device] <= budget
                 for arch in sol.rejected:
                     assert oracle.measure(arch)[device] > budget
+    assert min(regrets) >= 0
     assert np.mean(regrets) <= 0.5, regrets
 
 

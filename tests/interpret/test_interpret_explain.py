@@ -288,6 +288,73 @@ def test_bootstrap_with_a_samples_table_and_default_estimator(nb201):
         explain(lin.copy(name=""), samples=samples, n_bootstrap=5)
 
 
+# ---- issue 4 acceptance ----------------------------------------------------------------------
+def test_acceptance_default_regressor_on_all_cells(tmp_path):
+    """The issue's wording: a QuadraticRegressor (default settings: pairwise terms, CV ridge)
+    fitted on all 15,625 cifar100 accuracies ranks nor_conv_3x3 above avg_pool_3x3 on every
+    edge, and the exported table rebuilds a form that evaluates bit for bit identically."""
+    space = iqnas.spaces.get("nb201")
+    tab = iqnas.benchmarks.nb201("cifar100").table()
+    est = QuadraticRegressor(space, name=METRIC, units="%").fit(tab.index.tolist(), tab[METRIC])
+    assert est.alpha_ > 0 and est.cv_scores_ is not None
+    df = explain(est.form_)
+    main = _rows(df, "main").set_index(["group", "option"])["value"]
+    for g in space.groups:
+        assert main[(g.name, "nor_conv_3x3")] > main[(g.name, "avg_pool_3x3")], g.name
+    C = space.enumerate_choices()
+    ref = est.form_.evaluate_choices(C)
+    for back in (read_json(to_json(df)), read_csv(to_csv(df, tmp_path / "t.csv"))):
+        rebuilt = form_from_table(back, space="nb201")
+        assert rebuilt.intercept == est.form_.intercept
+        np.testing.assert_array_equal(rebuilt.linear, est.form_.linear)
+        assert (rebuilt.pairwise != est.form_.pairwise).nnz == 0
+        np.testing.assert_array_equal(rebuilt.evaluate_choices(C), ref)
+
+
+def _ofa_depth_truth(oracle, n: int, seed: int) -> pd.DataFrame:
+    """E[acc | s.depth = d] - E[acc | s.depth = d - 1] of the OFA predictor itself, by Monte
+    Carlo under explain's prior (the other groups as ``space.sample``; the stage's blocks
+    uniform when active), paired: the same draws at every depth."""
+    space = oracle.space
+    rng = np.random.default_rng(seed)
+    base = space.sample_choices(rng, n)
+    out = {}
+    for s in range(1, 6):
+        C = base.copy()
+        blocks = [space.group_index(f"s{s}.b{b}.{k}") for b in range(1, 5) for k in "ke"]
+        C[:, blocks] = rng.integers(3, size=(n, len(blocks)))
+        means = []
+        for d in (2, 3, 4):
+            D = C.copy()
+            D[:, space.group_index(f"s{s}.depth")] = d - 2
+            for b in range(d + 1, 5):
+                D[:, [space.group_index(f"s{s}.b{b}.k"), space.group_index(f"s{s}.b{b}.e")]] = 0
+            means.append(oracle.accuracy_choices(D).mean())
+        out[s] = np.diff(means)
+    return pd.DataFrame(out, index=[3, 4]).T
+
+
+def test_binas_depth_finding_reads_off_a_model_of_the_ofa_predictor():
+    """A bilinear model fitted to 1,000 OFA-predictor samples: its depth table matches the
+    predictor's own depth effects, and both say that depth pays off most in deeper stages and
+    that the first added block (position 3) pays more than the second."""
+    from iqnas.calibration import StratifiedSampler
+
+    oracle = iqnas.benchmarks.ofa()
+    space = oracle.space
+    train = StratifiedSampler().sample_choices(space, 1000, rng=0)
+    form = QuadraticRegressor(space, terms="bilinear").fit(
+        train, oracle.accuracy_choices(train)).form_
+    depth = _rows(explain(form, tables=["depth"]), "depth").pivot(
+        index="stage", columns="position", values="value")
+    truth = _ofa_depth_truth(oracle, 4000, seed=5)
+    np.testing.assert_allclose(depth.to_numpy(), truth.to_numpy(), atol=0.12)
+    for table in (depth, truth):
+        gain = table.sum(axis=1)  # depth 2 -> 4, per stage
+        assert gain.idxmax() == 4 and gain[[4, 5]].min() > gain[[1, 2]].max()
+        assert (table[3] > table[4]).all()
+
+
 # ---- exports -----------------------------------------------------------------------------------
 def test_json_and_csv_exports_rebuild_the_form(nb201, tmp_path):
     space, form, _, _ = nb201

@@ -1,0 +1,94 @@
+"""Pareto front plots of sweeps: valid PNG/SVG files of the requested size."""
+
+from __future__ import annotations
+
+import struct
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import iqnas
+from iqnas.calibration import LinearResourceModel, QuadraticRegressor
+from iqnas.errors import InputError
+from iqnas.plots import plot_pareto
+from iqnas.sweeps import budget_range
+
+pytest.importorskip("matplotlib")
+
+RES = "help_lat_fpga"
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    assert data[-8:-4] == b"IEND"
+    return struct.unpack(">II", data[16:24])
+
+
+def svg_size(path) -> tuple[str, str]:
+    root = ET.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return root.get("width"), root.get("height")
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return iqnas.benchmarks.nb201("cifar100")
+
+
+@pytest.fixture(scope="module")
+def problem(oracle):
+    space, table = oracle.space, oracle.table()
+    X = space.choices_to_onehot(oracle.choices)
+    acc = QuadraticRegressor(space, terms="linear", alpha=1.0, name="acc", units="%").fit(
+        X, table["test_acc_c100"].to_numpy()).form_
+    lat = LinearResourceModel(space, units="ms").fit(X, table[RES].to_numpy()).form_
+    return iqnas.Problem(space, acc, {RES: (lat, 3.0)})
+
+
+@pytest.fixture(scope="module")
+def measured(problem, oracle):
+    return iqnas.sweep(problem, RES, budget_range(1.0, 8.7, 8), oracle=oracle)
+
+
+def test_png_and_svg_of_the_expected_size(measured, tmp_path):
+    assert measured.has_true_front
+    out = plot_pareto(measured, tmp_path / "front.png")
+    assert out == tmp_path / "front.png" and png_size(out) == (800, 500)
+    assert svg_size(plot_pareto(measured, tmp_path / "front.svg")) == ("576pt", "360pt")
+    small = plot_pareto(measured, tmp_path / "s.png", true_front=False, figsize=(4, 3), dpi=50)
+    assert png_size(small) == (200, 150)
+
+
+def test_the_plot_draws_the_fronts(measured, tmp_path):
+    svg = plot_pareto(measured, tmp_path / "front.svg").read_text()
+    for label in ("predicted front", "answers, measured", "true front (table optimum)"):
+        assert label in svg
+    plain = plot_pareto(measured, tmp_path / "plain.svg", true_front=False).read_text()
+    assert "predicted front" in plain and "true front" not in plain
+
+
+def test_without_oracle_and_without_feasible_points(problem, tmp_path):
+    bare = iqnas.sweep(problem, RES, [3.0, 6.0])
+    text = plot_pareto(bare, tmp_path / "bare.svg").read_text()
+    assert "predicted front" in text and "measured" not in text
+    none = iqnas.sweep(problem, RES, [0.1, 0.2])
+    assert none.n_feasible == 0
+    assert png_size(plot_pareto(none, tmp_path / "none.png")) == (800, 500)
+
+
+def test_errors(measured, tmp_path, monkeypatch):
+    with pytest.raises(InputError, match=r"\.png or \.svg"):
+        plot_pareto(measured, tmp_path / "front.jpg")
+    with pytest.raises(InputError, match="unknown resource 'mem'"):
+        plot_pareto(measured, tmp_path / "front.png", resource="mem")
+    with pytest.raises(InputError, match="needs an iqnas Sweep"):
+        plot_pareto(np.zeros(3), tmp_path / "front.png")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    with pytest.raises(InputError, match=r"pip install 'iqnas\[plots\]'"):
+        plot_pareto(measured, tmp_path / "front.png")
+    assert not list(tmp_path.iterdir())
