@@ -5,7 +5,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from iqnas import benchmarks, calibration, spaces  # noqa: E402
-from iqnas.calibration import calibrate  # noqa: E402
+from iqnas.calibration import calibrate, calibrate_training_free  # noqa: E402
 from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError  # noqa: E402
 from iqnas.interpret import explain  # noqa: E402
 from iqnas.problem import Constraint, LinearConstraint, Problem  # noqa: E402
@@ -14,11 +14,13 @@ from iqnas.result import ResourceValue, Result  # noqa: E402
 from iqnas.solve import explain_infeasible, smallest_achievable, solve, solve_top_k  # noqa: E402
 from iqnas.space import Architecture, Group, SearchSpace  # noqa: E402
 from iqnas.status import Status  # noqa: E402
+from iqnas.sweeps import Sweep, sweep  # noqa: E402
 
 __all__ = [
     "Architecture", "Constraint", "Group", "InputError", "IqnasError", "LinearConstraint",
     "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result", "SearchSpace",
     "SolverError", "Status", "explain", "explain_infeasible", "smallest_achievable", "solve",
     "solve_top_k",
-    "benchmarks", "calibrate", "calibration", "spaces", "__version__",
+    "Sweep", "sweep",
+    "benchmarks", "calibrate", "calibrate_training_free", "calibration", "spaces", "__version__",
 ]

@@ -13,9 +13,14 @@ from iqnas.calibration.samplers import (
     UniformSampler,
 )
 from iqnas.calibration.store import SampleStore, default_store_path
+from iqnas.calibration.training_free import (
+    TrainingFreeModel,
+    TrainingFreeRun,
+    calibrate_training_free,
+)
 
 __all__ = ["BaseEstimator", "BaseSampler", "BudgetAwareSampler", "CalibrationRun", "FeatureMap",
            "LinearResourceModel", "PairwiseRanker", "QuadraticRegressor",
-           "QuadraticResourceModel", "SampleStore", "StratifiedSampler", "UniformSampler",
-           "calibrate", "clone", "default_store_path", "quality_report", "render_reports",
-           "report_table"]
+           "QuadraticResourceModel", "SampleStore", "StratifiedSampler", "TrainingFreeModel",
+           "TrainingFreeRun", "UniformSampler", "calibrate", "calibrate_training_free", "clone",
+           "default_store_path", "quality_report", "render_reports", "report_table"]

@@ -116,7 +116,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
 
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
-    ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random selection).
+    The iterative selection runs ``rounds`` rounds (fewer if a round would measure fewer than
+    10 networks). ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random
+    selection).
     ``explore`` widens the random part of each round to networks predicted within a budget plus
     ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
     the IQP solves always keep the budgets hard.

@@ -30,9 +30,14 @@ ENUMERATE_UP_TO = 200_000
 CANDIDATE_SAMPLE = 20_000
 
 
+#: the iterative selection measures at least this many networks per round
+MIN_ROUND_SIZE = 10
+
+
 def round_sizes(n_samples: int, rounds: int) -> list[int]:
-    """Split ``n_samples`` into ``rounds`` nearly equal positive parts."""
-    rounds = max(1, min(rounds, n_samples))
+    """Split ``n_samples`` into at most ``rounds`` nearly equal parts of at least
+    ``MIN_ROUND_SIZE`` each (one part if ``n_samples`` is smaller)."""
+    rounds = max(1, min(rounds, n_samples // MIN_ROUND_SIZE))
     base, extra = divmod(n_samples, rounds)
     return [base + (1 if r < extra else 0) for r in range(rounds)]
 

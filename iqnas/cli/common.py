@@ -78,7 +78,8 @@ def result_table(res: Result, title: str = "") -> Table:
         t.add_row("message", res.message)
     if res.architecture is not None:
         t.add_row("architecture", res.architecture.key)
-        t.add_row("objective", f"{res.objective:.6g}")
+        label = "predicted objective" if res.backend == "measured" else "objective"
+        t.add_row(label, f"{res.objective:.6g}")
         for name, rv in res.resource_details.items():
             units = f" {rv.units}" if rv.units else ""
             t.add_row(name, f"{rv.value:.6g}{units} (budget {rv.budget:g}, slack {rv.slack:.4g})")
