@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         for i, scen in enumerate(scens):
             sol = cal.solve(oracle, i, seed=args.seed)
             key, best_row = true_optimum(oracle, OBJECTIVE, scen)
-            rows.append(_row(scen, sol, key, best_row, cal.best_per_scenario[i]))
+            rows.append(_row(scen, sol, key, best_row, cal.best_per_scenario[i], cal))
             advance()
     n_measured = len(cal.samples) + sum(1 + len(r["rejected"]) for r in rows)
     elapsed = time.perf_counter() - t0
@@ -74,29 +74,43 @@ def run(args: argparse.Namespace) -> int:
         print_json({"scenarios": rows, "n_measured": n_measured, "elapsed_s": elapsed})
         return EXIT_OK
     t = Table("budget", "pred. acc", "true acc", "fpga ms", "raspi4 ms", "params M",
-              "best measured", "true optimum", "regret",
-              title="CIFAR-100 accuracy (%) of the IQP's answer under each budget")
+              "IQP answer", "true optimum", "regret",
+              title="iqnas's answer under each budget: the best truly feasible network it "
+                    "measured (CIFAR-100 accuracy, %)")
     for r in rows:
-        best = "-" if r["best_measured"] is None else f"{r['best_measured']:.2f}"
-        t.add_row(r["budget"], f"{r['predicted']:.2f}", f"{r['true']:.2f}",
-                  f"{r['help_lat_fpga']:.3f}", f"{r['help_lat_raspi4']:.2f}",
-                  f"{r['params']:.3f}", best, f"{r['optimum']:.2f}", f"{r['regret']:.2f}")
+        a = r["answer"]
+        t.add_row(r["budget"], f"{a['predicted']:.2f}", f"{a['true']:.2f}",
+                  f"{a['help_lat_fpga']:.3f}", f"{a['help_lat_raspi4']:.2f}",
+                  f"{a['params']:.3f}", f"{r['iqp']['true']:.2f}", f"{r['optimum']:.2f}",
+                  f"{r['regret']:.2f}")
     console.print(t)
     for r in rows:
-        console.print(f"  {r['budget']}: {r['key']}")
-    console.print(f"every architecture above was measured and meets its budgets; "
+        console.print(f"  {r['budget']}: {r['answer']['key']}")
+    console.print("'IQP answer' is the true accuracy of the final IQP solution under the fitted "
+                  "models, measured before it is reported; 'true optimum' is enumerated from the "
+                  "table. Every network above was measured and meets its budgets; "
                   f"{n_measured} networks measured in {elapsed:.1f} s")
     return EXIT_OK
 
 
-def _row(scen, sol, key, best_row, best_measured) -> dict:
+def _row(scen, sol, key, best_row, best_measured, cal) -> dict:
     budget = ", ".join(f"{m.replace('help_lat_', '')} <= {b:g}" for m, b in scen.items())
-    m = sol.measured
-    return {"budget": budget, "key": sol.architecture.key, "predicted": sol.result.objective,
-            "true": m[OBJECTIVE], "help_lat_fpga": m["help_lat_fpga"],
-            "help_lat_raspi4": m["help_lat_raspi4"], "params": m[PARAMS],
-            "truly_feasible": sol.truly_feasible, "rejected": [a.key for a in sol.rejected],
-            "best_measured": None if best_measured is None else
-            best_measured.options[f"true_{OBJECTIVE}"],
-            "optimum": float(best_row[OBJECTIVE]), "optimum_key": key,
-            "regret": float(best_row[OBJECTIVE]) - m[OBJECTIVE]}
+    iqp = _network(sol.architecture, sol.measured, sol.result.objective)
+    answer = iqp
+    if best_measured is not None:
+        arch = best_measured.architecture
+        measured = {k[5:]: v for k, v in best_measured.options.items() if k.startswith("true_")}
+        if not sol.truly_feasible or measured[OBJECTIVE] > iqp["true"]:
+            answer = _network(arch, measured, cal.models[OBJECTIVE](arch))
+    optimum = float(best_row[OBJECTIVE])
+    return {"budget": budget, "answer": answer, "iqp": iqp,
+            "iqp_truly_feasible": sol.truly_feasible,
+            "rejected": [a.key for a in sol.rejected], "optimum": optimum,
+            "optimum_key": key, "regret": optimum - answer["true"]}
+
+
+def _network(arch, measured: dict, predicted: float) -> dict:
+    return {"key": arch.key, "predicted": float(predicted), "true": float(measured[OBJECTIVE]),
+            "help_lat_fpga": float(measured["help_lat_fpga"]),
+            "help_lat_raspi4": float(measured["help_lat_raspi4"]),
+            "params": float(measured[PARAMS])}
