@@ -46,6 +46,9 @@ TARGETS = {
     "dense-0.02": "gap in 60 s (goal < 1 %)", "nb201-dense": "< 0.1 s",
 }
 _FAMILY = re.compile(r"^(?P<name>[^/]+)(?:/(?P<n>\d)c)?$")
+#: the notes after this line of the section are kept when the section is rewritten
+NOTES_MARK = ("<!-- notes: kept when solver_bench.py rewrites this section; "
+              "replace them with --notes FILE -->")
 
 
 def parse_family(spec: str) -> tuple[str, int | None]:
@@ -160,8 +163,22 @@ def section(runs: list[dict], info: dict, command: str, baseline: list[dict] | N
                   "rows, SCIP defaults, no folding / MIP start / cuts) on the same instances, "
                   "same machine:", "", table(baseline)]
     if notes:
-        parts += ["", notes.strip()]
+        parts += ["", NOTES_MARK, "", notes.strip()]
     return "\n".join(parts) + "\n"
+
+
+def current_notes(path: Path) -> str:
+    """The notes of the solver section of ``path`` (what follows NOTES_MARK), or ''."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find(SECTION)
+    if start < 0:
+        return ""
+    nxt = re.search(r"^## ", text[start + len(SECTION):], flags=re.M)
+    body = text[start:] if nxt is None else text[start:start + len(SECTION) + nxt.start()]
+    k = body.find(NOTES_MARK)
+    return "" if k < 0 else body[k + len(NOTES_MARK):].strip()
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
@@ -190,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="raw results, one JSON object per run")
     ap.add_argument("--baseline-jsonl", type=Path, default=None,
                     help="raw results of a baseline run to show next to these")
-    ap.add_argument("--notes", type=Path, default=None, help="markdown appended to the section")
+    ap.add_argument("--notes", type=Path, default=None,
+                    help="markdown appended to the section (default: keep the section's notes)")
     ap.add_argument("--report-only", type=Path, default=None,
                     help="don't solve: rebuild the section from this JSON-lines file")
     args = ap.parse_args(argv)
@@ -224,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(runs))
     if str(args.out) != "-":
         baseline = load_jsonl(args.baseline_jsonl)[0] if args.baseline_jsonl else None
-        notes = args.notes.read_text() if args.notes else ""
+        notes = args.notes.read_text() if args.notes else current_notes(args.out)
         write_section(args.out, SECTION, section(runs, info, command, baseline, notes))
         print(f"\nwrote the solver section of {args.out}")
     return 0

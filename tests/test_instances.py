@@ -163,7 +163,16 @@ def test_solver_bench_writes_only_its_own_section(tmp_path):
     assert text.count(sb.SECTION) == 1 and "keep me" in text
     assert "| binas | linearize | 2 | 2/2 |" in text
     # rewriting replaces the section in place and leaves the other one alone
-    assert sb.main(["--report-only", str(jsonl), "--out", str(md)]) == 0
+    notes = tmp_path / "notes.md"
+    notes.write_text("### Notes\n\nwhy it is fast\n")
+    assert sb.main(["--report-only", str(jsonl), "--out", str(md), "--notes", str(notes)]) == 0
     again = md.read_text()
     assert again.count(sb.SECTION) == 1 and again.count("keep me") == 1
     assert again.index("## Other (issue 9)") < again.index(sb.SECTION)
+    assert sb.current_notes(md) == "### Notes\n\nwhy it is fast"
+    # a rewrite without --notes keeps the section's notes
+    md.write_text(md.read_text() + "\n## Later (issue 12)\n\nafter\n")
+    assert sb.main(["--report-only", str(jsonl), "--out", str(md)]) == 0
+    final = md.read_text()
+    assert final.count("why it is fast") == 1 and final.count("after") == 1
+    assert sb.current_notes(md) == "### Notes\n\nwhy it is fast"

@@ -33,8 +33,39 @@ def test_result_record(problem):
     assert d["key"] == res.architecture.key and d["status"] == "optimal"
     assert "pyscipopt" in d["versions"] and d["resources"]["r1"]["budget"] == rv.budget * 0 + \
         problem.constraint("r1").budget
+    assert res.raw_status == "optimal" and res.verified and res.message == ""
+    assert res.build_time > 0 and res.solve_time > 0 and res.nodes >= 1
+    assert res.options["products"] == "linearize" and res.options["gap"] == 0.0
+    assert res.trace and res.trace[-1].primal == pytest.approx(best)
+    assert {"iqnas", "python", "numpy", "scip"} <= set(res.versions)
+    assert res.objective == pytest.approx(problem.objective(res.architecture))
+    for c in problem.constraints:
+        assert res.resources[c.name] == pytest.approx(c.form(res.architecture))
     with pytest.raises(AttributeError):
         res.objective = 0  # frozen
+
+
+@pytest.mark.parametrize("params, allowed", [
+    ({"limits/solutions": 1}, {Status.FEASIBLE, Status.OPTIMAL}),
+    ({"limits/nodes": 1}, {Status.FEASIBLE, Status.OPTIMAL}),
+])
+def test_real_scip_limits_map_to_a_verified_answer(problem, params, allowed):
+    """A SCIP limit with an incumbent is a success carrying a verified answer and its gap."""
+    best, _ = brute_force(problem)
+    res = iqnas.solve(problem, "scip", params={"iqnas/local_search": False, **params})
+    assert res.status in allowed and res.feasible and not problem.violations(res.architecture)
+    assert res.objective <= best + 1e-9 and res.dual_bound >= best - 1e-6
+    if res.status is Status.FEASIBLE:
+        assert res.raw_status in ("sollimit", "nodelimit") and res.gap > 0
+    else:
+        assert res.objective == pytest.approx(best)
+
+
+def test_gap_limit_is_optimal_within_gap(problem):
+    best, _ = brute_force(problem)
+    res = iqnas.solve(problem, "scip", gap=0.5, params={"iqnas/local_search": False})
+    assert res.status in (Status.OPTIMAL_WITHIN_GAP, Status.OPTIMAL) and res.feasible
+    assert res.objective >= best - 0.5 * abs(res.dual_bound) - 1e-9
 
 
 def test_infeasible_names_constraint_and_smallest_value(problem):

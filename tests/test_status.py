@@ -43,3 +43,40 @@ def test_listing_backends_imports_no_solver_library():
             "[s.info(n).available() for n in names]; "
             "assert 'pyscipopt' not in sys.modules and 'cvxpy' not in sys.modules, sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _installed_getstatus_strings() -> set[str]:
+    """The strings the installed PySCIPOpt's ``Model.getStatus`` returns, read from its source."""
+    import re
+    from pathlib import Path
+
+    import pyscipopt
+
+    src = Path(pyscipopt.__file__).with_name("scip.pxi")
+    if not src.exists():
+        pytest.skip("this PySCIPOpt build ships no scip.pxi")
+    text = src.read_text()
+    call = text.index("SCIPgetStatus(self._scip)")   # Model.getStatus, not Variable.getStatus
+    start = text.rindex("def getStatus(self)", 0, call)
+    end = text.index("\n    def ", call)
+    return set(re.findall(r'return\s+"(\w+)"', text[start:end]))
+
+
+def test_every_status_string_of_the_installed_pyscipopt_is_mapped():
+    strings = _installed_getstatus_strings()
+    assert {"optimal", "timelimit", "infeasible", "unknown"} <= strings
+    assert strings <= set(SCIP_STATUS), strings - set(SCIP_STATUS)
+
+
+@pytest.mark.parametrize("raw", sorted(SCIP_STATUS))
+@pytest.mark.parametrize("has_solution", [True, False])
+@pytest.mark.parametrize("gap", [None, 0.0, 0.3])
+def test_mapping_is_consistent(raw, has_solution, gap):
+    """An answer is reported exactly when there is one; OPTIMAL only with a closed gap."""
+    status = from_scip(raw, has_solution, gap)
+    if not has_solution:
+        assert not status.has_solution
+    if status is Status.OPTIMAL and raw != "optimal":
+        assert gap is not None and gap <= 1e-9
+    if has_solution and raw in ("timelimit", "nodelimit", "userinterrupt", "gaplimit"):
+        assert status.has_solution

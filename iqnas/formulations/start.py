@@ -35,9 +35,10 @@ class _Dense:
         """Gradient at the one-hot vector whose ones are at ``idx``."""
         return self.lin + self.Q[:, idx].sum(axis=1)
 
-    def quad(self, nz: np.ndarray, d: np.ndarray) -> float:
-        """``0.5 * d @ Q @ d`` for a change ``d`` on the variables ``nz``."""
-        return 0.5 * float(d @ self.Q[np.ix_(nz, nz)] @ d)
+    def quad(self, nz: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """``0.5 * d[r] @ Q @ d[r]`` for changes ``d`` (R, L) on the variables ``nz`` (R, L)."""
+        sub = self.Q[nz[:, :, None], nz[:, None, :]]
+        return 0.5 * np.einsum("rl,rlm,rm->r", d, sub, d)
 
 
 def local_search(problem: Problem, n_samples: int = 256, starts: int = 4, seed: int = 0,
@@ -112,12 +113,18 @@ def _climb(space, obj, cons, lins, excluded, choices, t_end):
                     nz += [space.offsets[dep], idx[dep]]
                     d += [1.0, -1.0]
             changes.append((np.array(nz), np.array(d)))
+        # controller moves as padded (R, L) arrays; padding has d = 0 and adds nothing
+        width = max((len(nz) for nz, _ in changes), default=0)
+        NZ = np.zeros((len(changes), width), dtype=np.int64)
+        D = np.zeros((len(changes), width))
+        for r, (nz, d) in enumerate(changes):
+            NZ[r, :len(nz)], D[r, :len(d)] = nz, d
         delta = np.empty((len(forms), len(plus) + len(ctrl)))
         for k, f in enumerate(forms):
             grad = f.grad(idx)
             delta[k, :len(plus)] = grad[plus] - grad[minus]
-            for r, (nz, d) in enumerate(changes, start=len(plus)):
-                delta[k, r] = float(grad[nz] @ d) + f.quad(nz, d)
+            if len(changes):
+                delta[k, len(plus):] = (grad[NZ] * D).sum(axis=1) + f.quad(NZ, D)
         new_vals = vals[:, None] + delta
         ok = delta[0] > 1e-12
         for k, (_, budget) in enumerate(cons, start=1):

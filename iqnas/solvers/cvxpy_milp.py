@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -47,8 +48,14 @@ def _silenced_stdout(active: bool):
         os.close(saved)
 
 
+@functools.lru_cache(maxsize=1)
+def _installed() -> frozenset[str]:
+    """cvxpy's installed solvers (probing them imports every solver library: do it once)."""
+    return frozenset(cp.installed_solvers())
+
+
 def pick_solver(requested: str | None) -> str:
-    installed = set(cp.installed_solvers())
+    installed = _installed()
     if requested:
         if requested.upper() not in installed:
             raise InputError(f"cvxpy solver {requested!r} is not installed; installed: "

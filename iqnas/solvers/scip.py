@@ -21,7 +21,12 @@ from pyscipopt import (
 from iqnas.errors import InputError
 from iqnas.formulations import CompiledProblem
 from iqnas.formulations.start import local_search
-from iqnas.formulations.triangles import TriangleBlock, separate, triangle_blocks
+from iqnas.formulations.triangles import (
+    TriangleIndex,
+    needed_columns,
+    separate,
+    triangle_index,
+)
 from iqnas.result import TracePoint
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import from_scip
@@ -38,17 +43,30 @@ log = logging.getLogger(__name__)
 #:   linearised form (valid for every integer point, see :mod:`iqnas.formulations.triangles`);
 #:   at most ``iqnas/triangle_max_cuts`` per round, added to the LP even where SCIP's cut
 #:   selection would skip them (``iqnas/triangle_force``), at the root only
-#:   (``iqnas/triangle_freq`` 0; k = every k-th depth).
+#:   (``iqnas/triangle_freq`` 0; k = every k-th depth); ``iqnas/triangle_per_triple`` > 0 keeps
+#:   at most that many of a round's cuts per group triple (0 = no such limit).
 #: * ``iqnas/heuristics`` / ``iqnas/separating`` / ``iqnas/presolving``: SCIP's emphasis settings
 #:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters).
 OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
               "iqnas/triangle_cuts": True, "iqnas/triangle_max_cuts": 2500,
               "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
-              "iqnas/triangle_priority": 1000,
+              "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
               "iqnas/heuristics": "default", "iqnas/separating": "default",
               "iqnas/presolving": "default"}
-#: products (y variables or quadratic terms) from which the local-search start pays off
+#: products (y variables or quadratic terms) from which a model counts as large: the local-search
+#: start pays off, and so do SCIP's restarts (see SMALL_MODEL_PARAMS)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
+#: SCIP parameters this backend sets by default (before the emphasis settings and the caller's
+#: ``params``, which override them). Measured on the issue-2 families and on random nb201 problems
+#: (BENCHMARKS.md): the aggregation separator (cmir / flow cover on aggregated rows) spent most of
+#: the root time on the many equality rows of the linearised form for a few weak cuts; presolve
+#: probing took seconds on the 27k-column dense models for no reduction; a restart re-solves the
+#: root LP from scratch, so it only pays when it removes a quarter of the binaries.
+SCIP_DEFAULTS = {"separating/aggregation/freq": -1, "propagating/probing/maxprerounds": 0,
+                 "presolving/restartfac": 0.25, "presolving/immrestartfac": 0.25}
+#: ... and on models with fewer than LOCAL_SEARCH_MIN_PRODUCTS products, where a restart repeats
+#: the root cut loop for a handful of fixings
+SMALL_MODEL_PARAMS = {"presolving/maxrestarts": 0}
 
 
 class _TraceHandler(Eventhdlr):
@@ -81,32 +99,39 @@ class _TraceHandler(Eventhdlr):
 class _TriangleSepa(Sepa):
     """Separates violated triangle inequalities (valid for every integer point) from the LP.
 
-    Cuts are global; each also goes to SCIP's global cut pool so that a restart keeps it.
+    Reads the LP values of the binaries and of the few products on their support only. Cuts are
+    global; each also goes to SCIP's global cut pool so that a restart keeps it.
     """
 
-    def __init__(self, variables: list, blocks: list[TriangleBlock], max_cuts: int,
-                 force: bool) -> None:
+    def __init__(self, variables: list, index: TriangleIndex, max_cuts: int,
+                 force: bool, per_triple: int = 0) -> None:
         super().__init__()
+        self.per_triple = per_triple
         self.force = force
         self.variables = variables
-        self.blocks = blocks
+        self.index = index
         self.max_cuts = max_cuts
-        self.used = np.unique(np.concatenate(
-            [np.concatenate([a.ravel() for a in (b.xa, b.xb, b.xc, b.yab, b.yac, b.ybc)])
-             for b in blocks]))
         self.tvars: dict[int, object] = {}
         self.n_cuts = 0
 
-    def sepainitsol(self):
-        m = self.model
-        self.tvars = {int(k): m.getTransformedVar(self.variables[k]) for k in self.used}
+    def _tvar(self, k: int):
+        """The transformed variable of column ``k`` (looked up once, when first needed)."""
+        var = self.tvars.get(k)
+        if var is None:
+            var = self.tvars[k] = self.model.getTransformedVar(self.variables[k])
+        return var
+
+    def sepaexitsol(self):
+        self.tvars = {}
 
     def sepaexeclp(self):
         m = self.model
+        n_x = self.index.n_x
         v = np.zeros(len(self.variables))
-        for k, var in self.tvars.items():
-            v[k] = m.getSolVal(None, var)
-        cuts = separate(v, self.blocks, max_cuts=self.max_cuts)
+        v[:n_x] = [m.getSolVal(None, self._tvar(k)) for k in range(n_x)]
+        cols = needed_columns(v[:n_x], self.index)
+        v[cols] = [m.getSolVal(None, self._tvar(int(c))) for c in cols]
+        cuts = separate(v, self.index, max_cuts=self.max_cuts, per_triple=self.per_triple)
         if not cuts:
             return {"result": SCIP_RESULT.DIDNOTFIND}
         cutoff = False
@@ -115,7 +140,7 @@ class _TriangleSepa(Sepa):
                                        removable=True)
             m.cacheRowExtensions(row)
             for c, a in zip(cols, coefs):
-                m.addVarToRow(row, self.tvars[int(c)], float(a))
+                m.addVarToRow(row, self._tvar(int(c)), float(a))
             m.flushRowExtensions(row)
             cutoff = m.addCut(row, forcecut=self.force)
             m.addPoolCut(row)  # becomes a constraint if SCIP restarts
@@ -180,6 +205,14 @@ def _own_params(params: dict) -> dict:
     return own
 
 
+def _n_products(cp: CompiledProblem) -> int:
+    """Product variables (linearised) or quadratic terms (native) of a compiled problem."""
+    quad = sum(q.nnz for q in cp.quad_rows.values())
+    if cp.quad_objective is not None:
+        quad += cp.quad_objective.nnz
+    return cp.n_y + quad
+
+
 class ScipBackend(Backend):
     name = "scip"
 
@@ -188,6 +221,9 @@ class ScipBackend(Backend):
         own = _own_params(options.params)
         cp = problem.compile(options.products)
         m, v = build_model(cp)
+        large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
+        for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
+            m.setParam(k, val)
         for what, setter in (("heuristics", m.setHeuristics), ("separating", m.setSeparating),
                              ("presolving", m.setPresolve)):
             setting = str(own[f"iqnas/{what}"]).upper()
@@ -195,10 +231,11 @@ class ScipBackend(Backend):
                 setter(getattr(SCIP_PARAMSETTING, setting))
         self._configure(m, options)
         if own["iqnas/triangle_cuts"] and cp.products_mode == "linearize":
-            blocks = triangle_blocks(cp, problem.space)
-            if blocks:
-                sepa = _TriangleSepa(v, blocks, int(own["iqnas/triangle_max_cuts"]),
-                                     bool(own["iqnas/triangle_force"]))
+            index = triangle_index(cp, problem.space)
+            if index is not None:
+                sepa = _TriangleSepa(v, index, int(own["iqnas/triangle_max_cuts"]),
+                                     bool(own["iqnas/triangle_force"]),
+                                     int(own["iqnas/triangle_per_triple"]))
                 m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
                               priority=int(own["iqnas/triangle_priority"]),
                               freq=int(own["iqnas/triangle_freq"]))
@@ -206,9 +243,7 @@ class ScipBackend(Backend):
         if own["iqnas/local_search"]:
             n_starts = int(own["iqnas/local_search_starts"])
             if n_starts <= 0:
-                size = cp.n_y + sum(q.nnz for q in cp.quad_rows.values()) + (
-                    0 if cp.quad_objective is None else cp.quad_objective.nnz)
-                n_starts = 64 if size >= LOCAL_SEARCH_MIN_PRODUCTS else 0
+                n_starts = 64 if large else 0
             if n_starts > 0:
                 found = local_search(problem, starts=n_starts, seed=options.seed or 0)
                 if found is not None:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 import iqnas
+
+
+@lru_cache(maxsize=4)
+def every_choice(space_name: str) -> np.ndarray:
+    """All architectures of a small space as option indices (computed once per test session)."""
+    out = iqnas.spaces.get(space_name).enumerate_choices()
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=4)
+def every_onehot(space_name: str) -> np.ndarray:
+    """All architectures of a small space as one-hot rows (computed once per test session)."""
+    out = iqnas.spaces.get(space_name).choices_to_onehot(every_choice(space_name))
+    out.setflags(write=False)
+    return out
 
 
 def random_problem(seed: int, density: float = 0.3, n_constraints: int = 2,
@@ -21,7 +39,7 @@ def random_problem(seed: int, density: float = 0.3, n_constraints: int = 2,
         return iqnas.QuadraticForm(space, float(abs(rng.normal())), lin, pw, name=name)
 
     objective = form(False)
-    C = space.enumerate_choices()
+    C = every_choice(space.name)
     constraints = {}
     for k in range(n_constraints):
         g = form(True, f"r{k}")
@@ -30,12 +48,20 @@ def random_problem(seed: int, density: float = 0.3, n_constraints: int = 2,
     return iqnas.Problem(space, objective, constraints)
 
 
+def values(form: iqnas.QuadraticForm, X: np.ndarray) -> np.ndarray:
+    """``intercept + X @ linear + x @ P @ x`` per row, from the raw coefficients (no iqnas code)."""
+    P = form.pairwise.toarray()
+    return form.intercept + X @ form.linear + np.einsum("ij,ij->i", X @ P, X)
+
+
 def brute_force(problem: iqnas.Problem) -> tuple[float, np.ndarray]:
     """Best objective and the feasibility mask, by enumeration (independent of iqnas.solve)."""
-    space = problem.space
-    X = space.choices_to_onehot(space.enumerate_choices())
+    X = every_onehot(problem.space.name)
     ok = np.ones(len(X), dtype=bool)
     for c in problem.constraints:
-        ok &= c.form.evaluate(X) <= c.budget * (1 + 1e-9)
-    vals = problem.objective.evaluate(X)
-    return (float(vals[ok].max()) if ok.any() else float("nan")), ok
+        ok &= values(c.form, X) <= c.budget * (1 + 1e-9)
+    vals = values(problem.objective, X)
+    if problem.sense == "minimize":
+        vals = -vals
+    best = float(vals[ok].max()) if ok.any() else float("nan")
+    return (-best if problem.sense == "minimize" else best), ok
