@@ -26,9 +26,20 @@ def feasible_mask(problem: Problem, choices: np.ndarray) -> np.ndarray:
     for lc in problem.linear_constraints:
         vals = lc.coef[idx].sum(axis=1)
         ok &= (vals >= lc.lb - 1e-9) & (vals <= lc.ub + 1e-9)
-    for arch in problem.exclude:
-        ok &= ~np.all(choices == np.asarray(arch.choices)[None, :], axis=1)
+    if problem.exclude:
+        ok &= ~excluded(space, choices, np.array([a.choices for a in problem.exclude]))
     return ok
+
+
+def excluded(space, choices: np.ndarray, archs: np.ndarray) -> np.ndarray:
+    """Which rows of ``choices`` equal a row of ``archs``: one integer code per row (mixed
+    radix over the groups' option counts) where it fits in int64, tuples otherwise."""
+    sizes = np.array([len(g.options) for g in space.groups], dtype=np.int64)
+    if float(np.prod(sizes.astype(float))) < 2.0 ** 62:
+        weights = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
+        return np.isin(choices.astype(np.int64) @ weights, archs.astype(np.int64) @ weights)
+    seen = set(map(tuple, archs.tolist()))
+    return np.fromiter((tuple(r) in seen for r in choices.tolist()), bool, len(choices))
 
 
 class ExhaustiveBackend(Backend):

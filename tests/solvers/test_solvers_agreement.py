@@ -29,3 +29,18 @@ def test_backends_agree_with_enumeration(seed, density, n_constraints, quantile)
             value = c.form(res.architecture)
             assert value <= c.budget * (1 + 1e-9), (name, c.name)
             assert res.resources[c.name] == value
+
+
+def test_exclusions_match_row_by_row_comparison():
+    import numpy as np
+
+    from iqnas.solvers.exhaustive import excluded
+
+    for name, n in (("nb201", None), ("mobilenet", 3000)):
+        space = iqnas.spaces.get(name)
+        rng = np.random.default_rng(1)
+        C = space.enumerate_choices() if n is None else space.sample_choices(rng, n)
+        archs = np.concatenate([C[rng.choice(len(C), 40, replace=False)],
+                                space.sample_choices(rng, 5)])
+        want = np.array([any((row == a).all() for a in archs) for row in C])
+        assert (excluded(space, C, archs) == want).all() and want.sum() >= 40
