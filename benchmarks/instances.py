@@ -27,6 +27,13 @@ Families (``make(name, seed)``):
     ``~ U(0, 1)``, pairwise ``~ U(0, 0.2)``); budgets at the 40 % / 60 % quantiles over all
     15,625 cells.
 
+``nb201-fitted``
+    A real calibration result on NAS-Bench-201: the pairwise ``QuadraticRegressor`` (ridge
+    penalty by cross-validation) fitted on all 15,625 CIFAR-100 test accuracies of the embedded
+    table, under ``LinearResourceModel`` fits of FPGA latency (then Raspberry Pi 4 latency and
+    parameters); seed ``s`` puts each budget at the ``0.1 + 0.2 * (s % 5)`` quantile of the
+    resource's true values.
+
 ``n_constraints`` (1..3) picks the resources ``latency``, ``memory``, ``energy`` in that order.
 On ``mobilenet`` memory and energy have the latency's bilinear form with their own random
 per-block costs (``U(0.2, 2.0)`` and ``U(0.5, 1.5)``), budgets at their own 40 % quantile.
@@ -47,7 +54,11 @@ import iqnas
 from iqnas.errors import InputError
 from iqnas.spaces.mobilenet import N_BLOCKS, N_STAGES, block_group, depth_group
 
-FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02", "nb201-dense")
+FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02", "nb201-dense",
+            "nb201-fitted")
+#: table columns of the nb201-fitted family: the objective, then its resources in order
+FITTED_OBJECTIVE = "test_acc_c100"
+FITTED_RESOURCES = ("help_lat_fpga", "help_lat_raspi4", "params_M_c100")
 RESOURCES = ("latency", "memory", "energy")
 #: quantile of each resource over random architectures that sets its budget
 QUANTILE = {"latency": 0.4, "memory": 0.4, "energy": 0.4}
@@ -81,11 +92,11 @@ def rng(seed: int, tag: str) -> np.random.Generator:
 
 def parse(name: str) -> tuple[str, float | None]:
     """``"chain-0.1"`` -> ``("chain", 0.1)``; ``"binas"`` -> ``("binas", None)``."""
-    if name in ("binas", "nb201-dense"):
+    if name in ("binas", "nb201-dense", "nb201-fitted"):
         return name, None
     m = _NAME.match(name)
     if not m:
-        raise InputError(f"unknown instance family {name!r}; use binas, nb201-dense, "
+        raise InputError(f"unknown instance family {name!r}; use binas, nb201-dense, nb201-fitted, "
                          "chain-<k> or dense-<k> (k = pairwise std, e.g. chain-0.1)")
     return m.group(1), float(m.group(2))
 
@@ -101,6 +112,8 @@ def make_instance(name: str, seed: int, n_constraints: int | None = None) -> Ins
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if n_constraints is None:
         n_constraints = 2 if kind == "nb201-dense" else 1
+    if kind == "nb201-fitted":
+        return _nb201_fitted(name, int(seed), n_constraints)
     if not 1 <= n_constraints <= len(RESOURCES):
         raise InputError(f"n_constraints must be 1..{len(RESOURCES)}, got {n_constraints}")
     names = RESOURCES[:n_constraints]
@@ -227,3 +240,33 @@ def _nb201(name: str, seed: int, names) -> Instance:
     problem = iqnas.Problem(space, obj, {r: (resources[r], budgets[r]) for r in names},
                             name=f"{name}/seed{seed}")
     return Instance(name, seed, problem, obj, resources, budgets, {})
+
+
+_FITTED: dict[str, iqnas.QuadraticForm] = {}
+
+
+def _fitted_forms() -> dict[str, iqnas.QuadraticForm]:
+    """The nb201-fitted models (fitted once per process)."""
+    if not _FITTED:
+        from iqnas.calibration import LinearResourceModel, QuadraticRegressor
+
+        table = iqnas.benchmarks.nb201("cifar100").table()
+        space = iqnas.spaces.get("nb201")
+        X = space.choices_to_onehot(np.array([space.parse_key(k).choices for k in table.index]))
+        _FITTED[FITTED_OBJECTIVE] = QuadraticRegressor(space, name="accuracy").fit(
+            X, table[FITTED_OBJECTIVE].to_numpy()).form_
+        for r in FITTED_RESOURCES:
+            _FITTED[r] = LinearResourceModel(space, name=r).fit(X, table[r].to_numpy()).form_
+            _FITTED[f"{r}/true"] = table[r].to_numpy()
+    return _FITTED
+
+
+def _nb201_fitted(name: str, seed: int, n_constraints: int) -> Instance:
+    forms = _fitted_forms()
+    q = 0.1 + 0.2 * (seed % 5)
+    names = FITTED_RESOURCES[:n_constraints]
+    budgets = {r: float(np.quantile(forms[f"{r}/true"], q)) for r in names}
+    problem = iqnas.Problem(forms[FITTED_OBJECTIVE].space, forms[FITTED_OBJECTIVE],
+                            {r: (forms[r], budgets[r]) for r in names}, name=f"{name}/seed{seed}")
+    return Instance(name, seed, problem, forms[FITTED_OBJECTIVE],
+                    {r: forms[r] for r in names}, budgets, {})

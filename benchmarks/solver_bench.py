@@ -34,7 +34,7 @@ from benchmarks.report import machine_info, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
-                    "nb201-dense", "dense-0.01/3c")
+                    "nb201-dense", "nb201-fitted", "dense-0.01/3c")
 SECTION = "## Solver benchmark (issue 2)"
 #: what the issue measured with the first (straightforward linearised) formulation
 ISSUE_BASELINE = {

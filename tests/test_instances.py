@@ -176,3 +176,20 @@ def test_solver_bench_writes_only_its_own_section(tmp_path):
     final = md.read_text()
     assert final.count("why it is fast") == 1 and final.count("after") == 1
     assert sb.current_notes(md) == "### Notes\n\nwhy it is fast"
+
+
+def test_nb201_fitted_family_is_the_table_fit_at_quantile_budgets():
+    table = iqnas.benchmarks.nb201("cifar100").table()
+    for seed, q in ((0, 0.1), (2, 0.5), (7, 0.5)):
+        it = inst.make_instance("nb201-fitted", seed, n_constraints=2)
+        assert list(it.budgets) == ["help_lat_fpga", "help_lat_raspi4"]
+        for r, b in it.budgets.items():
+            assert b == pytest.approx(np.quantile(table[r], q))
+        keys = table.index[:50]
+        # fpga latency is exactly linear in the one-hot encoding
+        fpga = np.array([it.resources["help_lat_fpga"](k) for k in keys])
+        assert np.allclose(fpga, table.loc[keys, "help_lat_fpga"], atol=1e-6)
+        acc = np.array([it.objective(k) for k in keys])
+        assert np.corrcoef(acc, table.loc[keys, "test_acc_c100"])[0, 1] > 0.9
+        res = iqnas.solve(it.problem)
+        assert res.objective == pytest.approx(iqnas.solve(it.problem, "exhaustive").objective)

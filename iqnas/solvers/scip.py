@@ -38,24 +38,33 @@ log = logging.getLogger(__name__)
 #:
 #: * ``iqnas/local_search``: run :func:`iqnas.formulations.start.local_search` for a MIP start;
 #:   ``iqnas/local_search_starts`` climbs (0 = automatic: 64 on models with >= 5,000 product
-#:   terms, none on smaller ones, which SCIP solves faster than the search would run).
-#: * ``iqnas/triangle_cuts``: separate triangle inequalities on the product variables of the
+#:   terms, 16 on small dense ones (see SMALL_DENSE_BINARIES), none on the rest, which SCIP
+#:   solves faster than the search would run).
+#: * ``iqnas/triangle_cuts`` (True, False or "auto": on except for small dense models): separate
+#:   triangle inequalities on the product variables of the
 #:   linearised form (valid for every integer point, see :mod:`iqnas.formulations.triangles`);
 #:   at most ``iqnas/triangle_max_cuts`` per round, added to the LP even where SCIP's cut
 #:   selection would skip them (``iqnas/triangle_force``), at the root only
 #:   (``iqnas/triangle_freq`` 0; k = every k-th depth); ``iqnas/triangle_per_triple`` > 0 keeps
 #:   at most that many of a round's cuts per group triple (0 = no such limit).
 #: * ``iqnas/heuristics`` / ``iqnas/separating`` / ``iqnas/presolving``: SCIP's emphasis settings
-#:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters).
+#:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters);
+#:   ``iqnas/separating`` "auto" is ``off`` on small dense models and ``default`` elsewhere.
 OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
-              "iqnas/triangle_cuts": True, "iqnas/triangle_max_cuts": 2500,
+              "iqnas/triangle_cuts": "auto", "iqnas/triangle_max_cuts": 2500,
               "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
               "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
-              "iqnas/heuristics": "default", "iqnas/separating": "default",
+              "iqnas/heuristics": "default", "iqnas/separating": "auto",
               "iqnas/presolving": "default"}
 #: products (y variables or quadratic terms) from which a model counts as large: the local-search
 #: start pays off, and so do SCIP's restarts (see SMALL_MODEL_PARAMS)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
+#: a model with at most this many binaries and fewer than LOCAL_SEARCH_MIN_PRODUCTS products is
+#: "small dense" (nb201-like: few groups, products between most of them). There the root cut
+#: loop (SCIP's separators and triangle cuts) costs more than the branching it saves, and a
+#: 16-start local search (milliseconds) usually finds the optimum: on fitted nb201 accuracy
+#: models with latency budgets the median solve fell from 0.72 s to 0.12 s (BENCHMARKS.md).
+SMALL_DENSE_BINARIES = 64
 #: SCIP parameters this backend sets by default (before the emphasis settings and the caller's
 #: ``params``, which override them). Measured on the issue-2 families and on random nb201 problems
 #: (BENCHMARKS.md): the aggregation separator (cmir / flow cover on aggregated rows) spent most of
@@ -199,9 +208,14 @@ def _own_params(params: dict) -> dict:
                          f"{', '.join(OWN_PARAMS)}")
     own = {**OWN_PARAMS, **own}
     for what in ("heuristics", "separating", "presolving"):
-        if str(own[f"iqnas/{what}"]).lower() not in ("default", "fast", "aggressive", "off"):
-            raise InputError(f"iqnas/{what} must be default, fast, aggressive or off, "
+        allowed = ("default", "fast", "aggressive", "off") + (("auto",) if what == "separating"
+                                                              else ())
+        if str(own[f"iqnas/{what}"]).lower() not in allowed:
+            raise InputError(f"iqnas/{what} must be {', '.join(allowed)}, "
                              f"got {own[f'iqnas/{what}']!r}")
+    if own["iqnas/triangle_cuts"] not in (True, False, "auto"):
+        raise InputError("iqnas/triangle_cuts must be True, False or 'auto', got "
+                         f"{own['iqnas/triangle_cuts']!r}")
     return own
 
 
@@ -222,8 +236,13 @@ class ScipBackend(Backend):
         cp = problem.compile(options.products)
         m, v = build_model(cp)
         large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
+        small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
         for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
             m.setParam(k, val)
+        if own["iqnas/separating"] == "auto":
+            own["iqnas/separating"] = "off" if small_dense else "default"
+        if own["iqnas/triangle_cuts"] == "auto":
+            own["iqnas/triangle_cuts"] = not small_dense
         for what, setter in (("heuristics", m.setHeuristics), ("separating", m.setSeparating),
                              ("presolving", m.setPresolve)):
             setting = str(own[f"iqnas/{what}"]).upper()
@@ -243,7 +262,7 @@ class ScipBackend(Backend):
         if own["iqnas/local_search"]:
             n_starts = int(own["iqnas/local_search_starts"])
             if n_starts <= 0:
-                n_starts = 64 if large else 0
+                n_starts = 64 if large else 16 if small_dense else 0
             if n_starts > 0:
                 found = local_search(problem, starts=n_starts, seed=options.seed or 0)
                 if found is not None:

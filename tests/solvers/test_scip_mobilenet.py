@@ -46,9 +46,11 @@ def test_binas_linearised_and_native_agree(seed):
 
 
 def test_speedups_never_change_the_optimum_on_nb201_dense():
-    """Ground truth by enumeration; with and without MIP start and triangle cuts."""
+    """Ground truth by enumeration; with and without MIP start, triangle cuts and separators
+    (the small-dense default turns cuts off and the local search on; the others force them)."""
     off = {"iqnas/local_search": False, "iqnas/triangle_cuts": False}
-    one = {"iqnas/triangle_per_triple": 1, "presolving/maxrestarts": -1}
+    one = {"iqnas/triangle_per_triple": 1, "presolving/maxrestarts": -1,
+           "iqnas/triangle_cuts": True, "iqnas/separating": "default"}
     runs = [(seed, "linearize", params) for seed in range(3) for params in ({}, off, one)]
     runs.append((0, "native", {}))  # native is slow on dense objectives: one seed
     for seed, mode, params in runs:
