@@ -1,24 +1,43 @@
-"""Shared by the benchmark scripts: the machine record and section-wise writes to BENCHMARKS.md.
+"""Shared by the benchmark scripts: the machine record, the raw JSON-lines results, the common
+command-line options and section-wise writes to BENCHMARKS.md.
 
 Each script owns one ``## ...`` section of ``BENCHMARKS.md`` and rewrites only that section, so
-scripts can run in any order without overwriting each other's results.
+scripts can run in any order without overwriting each other's results. A results file holds one
+header record (``{"type": "header", "info": ..., "command": ..., ...}``) and then one JSON object
+per measurement; ``--report-only FILE`` rebuilds a section from such a file without running.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
+import fcntl
+import json
 import os
 import platform
 import re
+import shlex
 import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benchmarks" / "results"
 TOP = "# iqnas benchmarks"
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def limit_blas_threads() -> None:
+    """One BLAS thread per process (the machine is small and shared); call before numpy is
+    imported. A variable already set is left alone."""
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
+
+
+# ---- the machine record -----------------------------------------------------------------------
 def machine_info() -> dict:
     """CPU, core count, load, date and library versions, recorded with every result file."""
     cpu = "unknown"
@@ -53,19 +72,142 @@ def machine_line(info: dict) -> str:
             f"{info.get('pyscipopt')} (SCIP {info.get('scip')}), iqnas {info.get('iqnas')}.")
 
 
+def command_line(script: str, argv: list[str] | None, as_module: bool) -> str:
+    """How a script was run, to record with its results: ``python -m benchmarks.<script> ...``
+    (``as_module``) or ``python benchmarks/<script>.py ...``; ``argv`` None = ``sys.argv``."""
+    prog = f"python -m benchmarks.{script}" if as_module else f"python benchmarks/{script}.py"
+    return (prog + " " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
+
+
+# ---- raw results (JSON lines) ------------------------------------------------------------------
+def read_results(path: Path) -> tuple[dict, list[dict]]:
+    """The header record of a results file ({} if it has none) and every other record, in
+    file order."""
+    header, records = {}, []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if rec.get("type") == "header":
+            header = rec
+        else:
+            records.append(rec)
+    return header, records
+
+
+@contextmanager
+def results_writer(path: Path, info: dict, command: str,
+                   **extra) -> Iterator[Callable[[dict], None]]:
+    """Open a results file for a new run (replacing an old one) with its header (``info``,
+    ``command`` and any ``extra`` fields); yields ``write(record)``, which appends one record
+    and flushes it, so an interrupted run keeps what it measured."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        def write(record: dict) -> None:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+
+        write({"type": "header", "info": info, "command": command, **extra})
+        yield write
+
+
+# ---- command-line options ----------------------------------------------------------------------
+def add_output_options(ap: argparse.ArgumentParser, jsonl: Path, record: str = "run") -> None:
+    """The options every script takes: ``--out`` (the Markdown file whose section is written,
+    '-' = none), ``--jsonl`` (raw results, default ``jsonl``; one JSON object per ``record``) and
+    ``--report-only FILE`` (don't run: rebuild the section from a results file)."""
+    ap.add_argument("--out", type=Path, default=BENCHMARKS_MD,
+                    help="markdown file whose section is written ('-' = don't)")
+    ap.add_argument("--jsonl", type=Path, default=jsonl,
+                    help=f"raw results, one JSON object per {record}")
+    ap.add_argument("--report-only", type=Path, default=None,
+                    help="don't run: rebuild the section from this JSON-lines file")
+
+
+# ---- the Markdown section ----------------------------------------------------------------------
+def command_block(command: str) -> list[str]:
+    """Lines of a section showing the command of a run in a code block."""
+    return ["Command:", "", "```", command, "```", ""]
+
+
+def section_head(heading: str, info: dict, command: str, machine_note: str = "") -> list[str]:
+    """The first lines of a section: the heading, the machine line (followed by
+    ``machine_note``) and the command."""
+    machine = machine_line(info) + (f" {machine_note}" if machine_note else "")
+    return [heading, "", machine, "", *command_block(command)]
+
+
+def publish_section(out: Path, heading: str, text: str) -> None:
+    """Write ``text`` as the ``heading`` section of ``out`` and say so; ``out`` '-' = don't."""
+    if str(out) == "-":
+        return
+    write_section(out, heading, text)
+    print(f"\nwrote the section {heading[3:]!r} of {out}")
+
+
+def section_span(text: str, heading: str) -> tuple[int, int] | None:
+    """Where the section starting with ``heading`` stands in ``text``: from its heading to the
+    next ``## `` heading or the end (None if ``text`` has no such section)."""
+    start = text.find(heading)
+    if start < 0:
+        return None
+    nxt = re.search(r"^## ", text[start + len(heading):], flags=re.M)
+    return start, len(text) if nxt is None else start + len(heading) + nxt.start()
+
+
+def read_section(path: Path, heading: str) -> str:
+    """The section starting with ``heading`` in ``path`` ('' if the file or section is
+    missing)."""
+    text = path.read_text() if path.exists() else ""
+    span = section_span(text, heading)
+    return "" if span is None else text[span[0]:span[1]]
+
+
+@contextmanager
+def file_lock(lock: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on the file ``lock`` (created for it, removed on
+    release). A process that waited on a lock file its holder removed locks the new one."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            mine = os.fstat(fd)
+            try:
+                now = os.stat(lock)
+            except FileNotFoundError:
+                now = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # still locked: nobody else can hold this file
+        os.close(fd)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file guarding writes to ``path``."""
+    return path.with_name(path.name + ".lock")
+
+
 def write_section(path: Path, heading: str, text: str) -> None:
     """Replace (or append) the section starting with ``heading`` in ``path``; ``text`` must
-    start with that heading. Every other section is kept as it is."""
+    start with that heading. Every other section is kept as it is. The read-modify-write holds
+    a lock file, so scripts finishing at the same time do not drop each other's sections."""
     if not text.startswith(heading):
         raise ValueError(f"section text must start with {heading!r}")
-    old = path.read_text() if path.exists() else f"{TOP}\n"
-    start = old.find(heading)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = re.search(r"^## ", old[start + len(heading):], flags=re.M)
-        end = len(old) if nxt is None else start + len(heading) + nxt.start()
-        new = old[:start] + text + ("\n" + old[end:] if end < len(old) else "")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new)
-    tmp.replace(path)
+    with file_lock(lock_path(path)):
+        old = path.read_text() if path.exists() else f"{TOP}\n"
+        span = section_span(old, heading)
+        if span is None:
+            new = old.rstrip("\n") + "\n\n" + text
+        else:
+            start, end = span
+            new = old[:start] + text + ("\n" + old[end:] if end < len(old) else "")
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(new)
+        tmp.replace(path)

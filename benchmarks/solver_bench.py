@@ -14,11 +14,9 @@ appended to a JSON-lines file as they come, then the medians are printed and wri
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import re
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -30,12 +28,22 @@ if __package__ in (None, ""):  # run as a script (make bench): make the reposito
 
 import iqnas  # noqa: E402
 from benchmarks.instances import make  # noqa: E402
-from benchmarks.report import machine_info, write_section  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    RESULTS,
+    add_output_options,
+    command_block,
+    command_line,
+    machine_info,
+    publish_section,
+    read_results,
+    read_section,
+    results_writer,
+)
 
-RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
                     "nb201-dense", "nb201-fitted", "dense-0.01/3c")
 SECTION = "## Solver benchmark (issue 2)"
+BASELINE = RESULTS / "solver_bench_baseline_08d886d.jsonl"
 #: what the issue measured with the first (straightforward linearised) formulation
 ISSUE_BASELINE = {
     "binas": "0.5 s", "chain-0.05": "1.5 s", "chain-0.1": "3.4 s", "dense-0.01": "72 s",
@@ -144,7 +152,7 @@ def section(runs: list[dict], info: dict, command: str, baseline: list[dict] | N
         f"{info['nproc']} (load average at start {load}: the machine is shared, so times are "
         f"noisy). Python {info['python']}, PySCIPOpt {info['pyscipopt']}, SCIP "
         f"{info['scip']}, iqnas {info['iqnas']}.", "",
-        "Command:", "", "```", command, "```", "",
+        *command_block(command),
         "Times are seconds per solve: *build* = compile the problem + build the SCIP model + the "
         "local-search MIP start, *solve* = SCIP's solve, *total* = build + solve (instance "
         "generation excluded). Medians over the seeds; the time limit applies to the solve. "
@@ -169,29 +177,15 @@ def section(runs: list[dict], info: dict, command: str, baseline: list[dict] | N
 
 def current_notes(path: Path) -> str:
     """The notes of the solver section of ``path`` (what follows NOTES_MARK), or ''."""
-    if not path.exists():
-        return ""
-    text = path.read_text()
-    start = text.find(SECTION)
-    if start < 0:
-        return ""
-    nxt = re.search(r"^## ", text[start + len(SECTION):], flags=re.M)
-    body = text[start:] if nxt is None else text[start:start + len(SECTION) + nxt.start()]
+    body = read_section(path, SECTION)
     k = body.find(NOTES_MARK)
     return "" if k < 0 else body[k + len(NOTES_MARK):].strip()
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
-    runs, info, command = [], {}, ""
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        if rec.get("type") == "header":
-            info, command = rec["info"], rec["command"]
-        else:
-            runs.append(rec)
-    return runs, info, command
+    """(runs, machine info, command) of a results file."""
+    header, runs = read_results(path)
+    return runs, header.get("info", {}), header.get("command", "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,16 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     ap.add_argument("--modes", nargs="+", default=["linearize", "native"],
                     choices=["linearize", "native"])
-    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
-                    help="markdown file whose solver section is written ('-' = don't)")
-    ap.add_argument("--jsonl", type=Path, default=RESULTS / "solver_bench.jsonl",
-                    help="raw results, one JSON object per run")
-    ap.add_argument("--baseline-jsonl", type=Path, default=None,
-                    help="raw results of a baseline run to show next to these")
+    add_output_options(ap, RESULTS / "solver_bench.jsonl")
+    ap.add_argument("--baseline-jsonl", type=Path, default=BASELINE,
+                    help="raw results of a baseline run to show next to these ('-' = none; "
+                         "default: the run of commit 08d886d)")
     ap.add_argument("--notes", type=Path, default=None,
                     help="markdown appended to the section (default: keep the section's notes)")
-    ap.add_argument("--report-only", type=Path, default=None,
-                    help="don't solve: rebuild the section from this JSON-lines file")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
@@ -220,31 +210,25 @@ def main(argv: list[str] | None = None) -> int:
             name, n = parse_family(f)
             make(name, 0, n)  # fail fast on a bad family name
         info = machine_info()
-        prog = "python -m benchmarks.solver_bench" if __package__ else \
-            "python benchmarks/solver_bench.py"
-        command = prog + " " + shlex.join(
-            sys.argv[1:] if argv is None else argv)
-        args.jsonl.parent.mkdir(parents=True, exist_ok=True)
+        command = command_line("solver_bench", argv, as_module=bool(__package__))
         runs = []
-        with open(args.jsonl, "w") as fh:
-            fh.write(json.dumps({"type": "header", "info": info, "command": command}) + "\n")
+        with results_writer(args.jsonl, info, command) as write:
             for family in args.families:
                 for seed in range(args.seeds):
                     for mode in args.modes:
                         rec = run_one(family, seed, mode, args.time_limit)
                         runs.append(rec)
-                        fh.write(json.dumps(rec) + "\n")
-                        fh.flush()
+                        write(rec)
                         print(f"{family:14s} seed {seed} {mode:9s} {rec['status']:9s} "
                               f"total {rec['total_time']:7.2f} s  gap {_fmt_gap(rec['gap']):>8s}"
                               f"  nodes {rec['nodes']}", flush=True)
     print()
     print(table(runs))
     if str(args.out) != "-":
-        baseline = load_jsonl(args.baseline_jsonl)[0] if args.baseline_jsonl else None
+        use = str(args.baseline_jsonl) != "-" and args.baseline_jsonl.exists()
+        baseline = load_jsonl(args.baseline_jsonl)[0] if use else None
         notes = args.notes.read_text() if args.notes else current_notes(args.out)
-        write_section(args.out, SECTION, section(runs, info, command, baseline, notes))
-        print(f"\nwrote the solver section of {args.out}")
+        publish_section(args.out, SECTION, section(runs, info, command, baseline, notes))
     return 0
 
 
