@@ -197,6 +197,13 @@ class CsvOracle(Oracle):
     def keys(self) -> list[str]:
         return list(self.data.keys)
 
+    def candidates(self) -> np.ndarray | None:
+        """The measured architectures' choices (None if the file covers the whole space)."""
+        if self.exhaustive:
+            return None
+        return np.array([self.space.parse_key(k).choices for k in self.data.keys],
+                        dtype=np.int64).reshape(len(self.data), len(self.space.groups))
+
     def __len__(self) -> int:
         return len(self.data)
 

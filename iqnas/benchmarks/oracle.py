@@ -58,6 +58,11 @@ class Oracle(ABC):
         """True when ``table()`` covers every architecture of the space."""
         return False
 
+    def candidates(self) -> np.ndarray | None:
+        """The choices (one row per architecture) of the only architectures this oracle can
+        measure, or None when it measures any architecture of its space."""
+        return None
+
     # ---- helpers shared by subclasses ------------------------------------------------------
     def check_metric(self, metric: str) -> str:
         """Return ``metric`` if the oracle has it, else raise InputError naming close matches."""

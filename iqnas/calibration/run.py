@@ -21,7 +21,7 @@ from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
-from iqnas.calibration.selection import plan_round, round_sizes
+from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
@@ -154,7 +154,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress)
-        if selection == "random":
+        if selection == "random" and loop.pool is not None:
+            loop.run_round(0, n_samples, lambda: pool_plan(
+                space, loop.pool, n_samples, np.random.default_rng(seed), set()))
+        elif selection == "random":
             loop.run_round(0, n_samples, lambda: SAMPLERS[initial]().sample(
                 space, n_samples, np.random.default_rng(seed)))
         else:
@@ -198,6 +201,11 @@ class _Loop:
         self.s = settings
         self.progress = progress
         self.unmeasurable: set[Architecture] = set()
+        #: the only architectures the oracle can measure (None: any)
+        self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
+        if self.pool is not None:
+            log.info("the oracle measures %d of the space's %d architectures: selection is "
+                     "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
 
     def estimator(self, metric: str):
@@ -237,7 +245,7 @@ class _Loop:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier | self.unmeasurable,
                                 solver=self.s["solver"], top_share=self.s["top_share"],
-                                sampler=SAMPLERS[self.s["initial"]]())
+                                sampler=SAMPLERS[self.s["initial"]](), pool=self.pool)
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]

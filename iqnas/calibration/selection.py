@@ -7,6 +7,11 @@ from the predicted top ``1/2**r`` fraction of those that may be feasible (predic
 plus the resource model's cross-validated error times ``explore``). Every choice depends only on
 the seed, the round and the samples of earlier rounds, so an interrupted run re-plans a round
 identically and resumes.
+
+An oracle that measures only some architectures (a CSV of measurements) passes them as
+``pool``: every round then draws from the pool only, and the IQP step becomes the exact
+optimum over the pool (the fitted objective evaluated on every pool member under the predicted
+budgets), so nothing unmeasurable is ever planned.
 """
 
 from __future__ import annotations
@@ -64,7 +69,56 @@ def uniform_plan(space: SearchSpace, n: int, rng: np.random.Generator,
     return out
 
 
-def candidate_pool(space: SearchSpace, rng: np.random.Generator) -> np.ndarray:
+def pool_plan(space: SearchSpace, pool: np.ndarray, n: int, rng: np.random.Generator,
+              taken: set[Architecture]) -> list[Architecture]:
+    """``n`` distinct architectures drawn uniformly from the rows of ``pool`` (choices), none
+    in ``taken`` (fewer if the pool runs out)."""
+    out: list[Architecture] = []
+    for i in rng.permutation(len(pool)):
+        a = Architecture(space, tuple(int(v) for v in pool[i]))
+        if a not in taken:
+            out.append(a)
+            if len(out) == n:
+                break
+    return out
+
+
+def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
+               scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
+               taken: set[Architecture]) -> list[Architecture]:
+    """The IQP step restricted to ``pool``: per scenario the best predicted members within
+    every predicted budget (hard), not in ``taken``; ``k`` in all, round robin."""
+    if k <= 0 or not len(pool):
+        return []
+    scores = objective.evaluate_choices(pool)
+    lists = []
+    for scen in scenarios:
+        ok = np.ones(len(pool), dtype=bool)
+        for form, budget in scen.values():
+            ok &= form.evaluate_choices(pool) <= budget
+        idx = np.flatnonzero(ok)
+        lists.append(idx[np.argsort(-scores[idx], kind="stable")])
+    out: list[Architecture] = []
+    seen = set(taken)
+    pos = [0] * len(lists)
+    while len(out) < k and any(p < len(lst) for p, lst in zip(pos, lists)):
+        for j, lst in enumerate(lists):
+            while pos[j] < len(lst) and len(out) < k:
+                a = Architecture(space, tuple(int(v) for v in pool[lst[pos[j]]]))
+                pos[j] += 1
+                if a not in seen:
+                    seen.add(a)
+                    out.append(a)
+                    break
+    return out
+
+
+def candidate_pool(space: SearchSpace, rng: np.random.Generator,
+                   pool: np.ndarray | None = None) -> np.ndarray:
+    """The architectures (choices) the top-fraction draw ranks: ``pool`` when given, else the
+    whole space if small, else a random sample of it."""
+    if pool is not None:
+        return pool
     if space.size <= ENUMERATE_UP_TO:
         return space.enumerate_choices().astype(np.int64)
     return space.sample_choices(rng, CANDIDATE_SAMPLE)
@@ -73,7 +127,8 @@ def candidate_pool(space: SearchSpace, rng: np.random.Generator) -> np.ndarray:
 def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
                       scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], fraction: float,
                       n: int, rng: np.random.Generator, taken: set[Architecture],
-                      margins: Mapping[str, float] | None = None) -> list[Architecture]:
+                      margins: Mapping[str, float] | None = None,
+                      pool: np.ndarray | None = None) -> list[Architecture]:
     """``n`` random unmeasured architectures whose predicted objective lies in the top
     ``fraction`` of the architectures that may be feasible under some scenario: predicted
     within each budget plus its ``margins[metric]`` (the model's expected error; 0 if absent).
@@ -83,7 +138,8 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
     if n <= 0:
         return []
     margins = margins or {}
-    pool = candidate_pool(space, rng)
+    restricted = pool
+    pool = candidate_pool(space, rng, pool)
     feasible = np.zeros(len(pool), dtype=bool)
     for scen in scenarios:
         ok = np.ones(len(pool), dtype=bool)
@@ -107,7 +163,8 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
             if len(out) == n:
                 break
     if len(out) < n:  # the top fraction is exhausted: fill uniformly
-        out += uniform_plan(space, n - len(out), rng, seen)
+        out += (uniform_plan(space, n - len(out), rng, seen) if restricted is None else
+                pool_plan(space, restricted, n - len(out), rng, seen))
     return out
 
 
@@ -138,18 +195,24 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
                taken: set[Architecture], *, solver: str = "scip", top_share: float = 0.5,
-               time_limit: float | None = None,
-               sampler: BaseSampler | None = None) -> list[tuple[Architecture, str]]:
+               time_limit: float | None = None, sampler: BaseSampler | None = None,
+               pool: np.ndarray | None = None) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
-    draws from ``sampler`` (uniform by default). ``fit`` returns the objective form, the
-    scenarios (metric -> (form, budget)) and each budgeted model's expected error."""
+    draws from ``sampler`` (uniform by default), or uniformly from ``pool`` (the choices of
+    the only architectures the oracle can measure) when given. ``fit`` returns the objective
+    form, the scenarios (metric -> (form, budget)) and each budgeted model's expected error."""
     rng = round_rng(seed, r)
     if r == 0:
+        if pool is not None:
+            return [(a, "initial") for a in pool_plan(space, pool, size, rng, taken)]
         drawn = (sampler or UniformSampler()).sample(space, size, rng)
         return [(a, "initial") for a in drawn if a not in taken]
     objective, scenarios, margins = fit()
     k = int(round(size * top_share))
-    top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit)
+    if pool is None:
+        top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit)
+    else:
+        top = pool_top_k(space, pool, objective, scenarios, k, taken)
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
-                             taken | set(top), margins)
+                             taken | set(top), margins, pool)
     return [(a, "iqp") for a in top] + [(a, "top-fraction") for a in rest]

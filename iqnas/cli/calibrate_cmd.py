@@ -47,6 +47,10 @@ def register(sub) -> None:
                    help="'nb201', 'ofa', 'proxies' (live training-free metrics, torch on CPU), "
                         "or a CSV file of measurements (key column 'arch')")
     p.add_argument("--dataset", default="cifar100", help="nb201 dataset (default cifar100)")
+    p.add_argument("--key-column", default="arch",
+                   help="CSV oracle: the column of architecture keys (default arch)")
+    p.add_argument("--units", action="append", default=[], metavar="METRIC=UNIT",
+                   help="CSV oracle: the unit of a metric column, e.g. latency=ms (repeatable)")
     p.add_argument("--objective", default=None, help="metric to maximise (--mode trained)")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC=BUDGET",
                    help="hard budget on a measured metric (repeatable)")
@@ -78,7 +82,21 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def make_oracle(spec: str, space, dataset: str = "cifar100"):
+def parse_units(specs: list[str]) -> dict[str, str]:
+    """``["latency=ms", ...]`` as ``{"latency": "ms", ...}``."""
+    units = {}
+    for spec in specs:
+        name, sep, unit = spec.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--units {spec!r}: use METRIC=UNIT, e.g. --units latency=ms")
+        units[name.strip()] = unit.strip()
+    return units
+
+
+def make_oracle(spec: str, space, dataset: str = "cifar100", *, key_column: str = "arch",
+                units: dict[str, str] | None = None):
+    if not spec.endswith(".csv") and (units or key_column != "arch"):
+        raise InputError("--units and --key-column apply to a CSV oracle (--oracle FILE.csv)")
     if spec == "nb201":
         return benchmarks.nb201(dataset)
     if spec == "ofa":
@@ -91,14 +109,15 @@ def make_oracle(spec: str, space, dataset: str = "cifar100"):
     if spec.endswith(".csv"):
         if not Path(spec).is_file():
             raise InputError(f"oracle CSV file not found: {spec}")
-        return benchmarks.csv_oracle(spec, space)
+        return benchmarks.csv_oracle(spec, space, key_column=key_column, units=units)
     raise InputError(f"unknown oracle {spec!r}; use nb201, ofa, proxies or a .csv file of "
                      "measurements")
 
 
 def run(args: argparse.Namespace) -> int:
     space = spaces.get(args.space)
-    oracle = make_oracle(args.oracle, space, args.dataset)
+    oracle = make_oracle(args.oracle, space, args.dataset, key_column=args.key_column,
+                         units=parse_units(args.units))
     budgets = {}
     for spec in args.constraint:
         name, path, budget = parse_budget_spec(spec)
