@@ -318,6 +318,13 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                          "iqnas.calibration.proxies.ProxyOracle)")
     if oracle.space.name != space.name:
         raise InputError(f"the oracle measures space {oracle.space.name!r}, not {space.name!r}")
+    pool = oracle.candidates() if hasattr(oracle, "candidates") else None
+    if pool is not None:
+        raise InputError(f"training-free mode measures architectures the IQP proposes, but "
+                         f"oracle {getattr(oracle, 'name', 'oracle')!r} covers only {len(pool)} of "
+                         f"the {space.size} architectures of {space.name!r}; use live metrics "
+                         "(ProxyOracle, --oracle proxies) or the trained mode, which selects "
+                         "among the measured rows")
     columns = resolve_columns(oracle, default_metrics(space) if metrics is None else metrics)
     scenario, given, form_only = _budgets(space, oracle, columns, constraints, resource_forms)
     _check_int("n_samples", n_samples, 2)

@@ -116,3 +116,11 @@ def test_plan_round_with_a_pool_never_leaves_it():
     chosen = [a for a, _ in later]
     assert len(chosen) == len(set(chosen)) == 60 and set(chosen) <= members - taken
     assert {src for _, src in later} <= {"iqp", "top-fraction"}
+
+
+def test_training_free_mode_refuses_a_partial_csv(measured_csv, tmp_path, capsys):
+    path, _ = measured_csv
+    code = main(["calibrate", "--mode", "training-free", "--space", "nb201", "--oracle",
+                 str(path), "--key-column", "cell", "--metrics", "acc", "--samples", "20"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"covers only {N_ROWS} of the 15625" in err
