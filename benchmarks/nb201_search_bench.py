@@ -7,7 +7,7 @@
 Methods, each given N evaluations of distinct networks (N in ``--evals``):
 
 * ``iqnas (trained)``: ``iqnas.calibrate(..., selection="iterative", method="pairwise",
-  rounds=5)`` with ``n_samples=N``; an evaluation is a trained network (its table accuracy
+  rounds=10)`` with ``n_samples=N``; an evaluation is a trained network (its table accuracy
   and latency).
 * ``iqnas (training-free)``: ``iqnas.calibrate_training_free`` with ``n_samples=N-k`` and
   ``top_k=k`` (k = 10 for N >= 100, else 5); an evaluation is one computation of NASWOT and
@@ -33,10 +33,8 @@ latency models. Raw runs go to ``benchmarks/results/nb201_search_bench.jsonl``; 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -54,7 +52,16 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
 
 import iqnas  # noqa: E402
-from benchmarks.report import RESULTS, machine_info, machine_line, write_section  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    RESULTS,
+    add_output_options,
+    command_line,
+    machine_info,
+    publish_section,
+    read_results,
+    results_writer,
+    section_head,
+)
 from iqnas.benchmarks.nb201 import DATASETS, NB201Oracle, resolve_dataset  # noqa: E402
 from iqnas.solvers.heuristics import crossover, mutate_one  # noqa: E402
 from iqnas.spaces.nb201 import EDGES, OPS  # noqa: E402
@@ -67,7 +74,7 @@ DEFAULT_EVALS = (25, 50, 100, 200, 300)
 DEFAULT_QUANTILES = ("none", "0.1", "0.3", "0.5")
 REA_POPULATION, REA_SAMPLE = 20, 5
 #: selection rounds of iqnas (trained), pinned so results do not follow a changed default
-TRAINED_ROUNDS = 5
+TRAINED_ROUNDS = 10
 #: loops without a new evaluation after which a searcher gives up (tiny feasible sets)
 MAX_IDLE = 2000
 
@@ -255,13 +262,14 @@ def _cell(vals: list) -> str:
 
 
 def section(runs: list[dict], scenarios: list[dict], info: dict, command: str) -> str:
-    parts = [SECTION, "", machine_line(info), "", "Command:", "", "```", command, "```", "",
+    parts = [*section_head(SECTION, info, command),
              "Best true 200-epoch test accuracy (%) of the network each method returns, against "
              "the number of networks it evaluated, mean ± std over the seeds. For *iqnas "
              "(training-free)* and *FreeREA* an evaluation is one computation of the training-"
              "free metrics (NASWOT, LogSynflow; the table's cached FreeREA values) and no network "
              "is trained; for the others it is one trained network. iqnas (trained) is "
-             "`iqnas.calibrate(selection=\"iterative\", method=\"pairwise\", rounds=5)`; iqnas "
+             "`iqnas.calibrate(selection=\"iterative\", method=\"pairwise\", "
+             f"rounds={TRAINED_ROUNDS})`; iqnas "
              "(training-free) is `iqnas.calibrate_training_free` (N - k sampled, top-k IQP "
              "candidates, k = 10 for N >= 100, else 5); REA has population 20 and sample size 5; "
              "FreeREA uses its own set-relative score, population min(100, N/2) and a tournament "
@@ -271,8 +279,8 @@ def section(runs: list[dict], scenarios: list[dict], info: dict, command: str) -
              "latency model. *optimum* is the best accuracy in the whole table within the "
              "budget; the top-1 of FreeREA's score over all of them is what a training-free "
              "search that found its score's optimum would return. *not run* marks runs left out "
-             "for time (`--max-trained-evals`: iqnas's selection loop takes ~30 s per run at "
-             "N = 300 here). See the module docstring of `benchmarks/nb201_search_bench.py`.", ""]
+             "with `--max-trained-evals`. See the module docstring of "
+             "`benchmarks/nb201_search_bench.py`.", ""]
     evals = sorted({r["n"] for r in runs})
     for sc in scenarios:
         mine = [r for r in runs
@@ -304,18 +312,11 @@ def section(runs: list[dict], scenarios: list[dict], info: dict, command: str) -
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], list[dict], dict, str]:
-    runs, scenarios, info, command = [], [], {}, ""
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        if rec.get("type") == "header":
-            info, command = rec["info"], rec["command"]
-        elif rec.get("type") == "scenario":
-            scenarios.append(rec)
-        else:
-            runs.append(rec)
-    return runs, scenarios, info, command
+    """(runs, scenarios, machine info, command) of a results file."""
+    header, records = read_results(path)
+    scenarios = [r for r in records if r.get("type") == "scenario"]
+    runs = [r for r in records if r.get("type") != "scenario"]
+    return runs, scenarios, header.get("info", {}), header.get("command", "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,14 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quantiles", nargs="+", default=list(DEFAULT_QUANTILES),
                     help="latency budget quantiles ('none' = unconstrained)")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    ap.add_argument("--max-trained-evals", type=int, default=200,
+    ap.add_argument("--max-trained-evals", type=int, default=max(DEFAULT_EVALS),
                     help="run iqnas (trained) only up to this N (its selection loop is the "
-                         "slow part: ~30 s per run at N = 300 on a loaded 2-core machine)")
-    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
-                    help="markdown file whose section is written ('-' = don't)")
-    ap.add_argument("--jsonl", type=Path, default=RESULTS / "nb201_search_bench.jsonl")
-    ap.add_argument("--report-only", type=Path, default=None,
-                    help="don't run: rebuild the section from this JSON-lines file")
+                         "slow part of the benchmark)")
+    add_output_options(ap, RESULTS / "nb201_search_bench.jsonl", record="run or scenario")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.report_only:
@@ -347,12 +344,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"bad quantile {q!r}: use 'none' or a number in (0, 1)")
         datasets = [resolve_dataset(d) for d in args.datasets]
         info = machine_info()
-        command = ("python -m benchmarks.nb201_search_bench " + shlex.join(
-            sys.argv[1:] if argv is None else argv)).strip()
-        args.jsonl.parent.mkdir(parents=True, exist_ok=True)
+        command = command_line("nb201_search_bench", argv, as_module=bool(__package__))
         runs, scenarios = [], []
-        with open(args.jsonl, "w") as fh, tempfile.TemporaryDirectory() as tmp:
-            fh.write(json.dumps({"type": "header", "info": info, "command": command}) + "\n")
+        with results_writer(args.jsonl, info, command) as write, \
+                tempfile.TemporaryDirectory() as tmp:
             for ds in datasets:
                 tab = Table.load(ds)
                 for q in args.quantiles:
@@ -361,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                           "optimum": float(tab.acc[tab.feasible(budget)].max()),
                           "score_ceiling": score_ceiling(tab, budget)}  # (mean, ties)
                     scenarios.append(sc)
-                    fh.write(json.dumps(sc) + "\n")
+                    write(sc)
                     work = Path(tmp) / f"{ds}-{q}"
                     work.mkdir()
                     for seed in range(args.seeds):
@@ -372,17 +367,14 @@ def main(argv: list[str] | None = None) -> int:
                                 rec = {"dataset": ds, "quantile": q, "budget": budget,
                                        **run_one(tab, m, budget, n, seed, work)}
                                 runs.append(rec)
-                                fh.write(json.dumps(rec) + "\n")
-                            fh.flush()
+                                write(rec)
                         print(f"{ds} {scenario_name(q)} seed {seed}: " + ", ".join(
                             f"{r['method']} {r['acc']}" for r in runs
                             if r["seed"] == seed and r["n"] == max(args.evals)
                             and r["dataset"] == ds and r["quantile"] == q), flush=True)
     text = section(runs, scenarios, info, command)
     print("\n" + text)
-    if str(args.out) != "-":
-        write_section(args.out, SECTION, text)
-        print(f"wrote the NB201 search section of {args.out}")
+    publish_section(args.out, SECTION, text)
     return 0
 
 
