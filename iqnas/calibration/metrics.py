@@ -30,6 +30,15 @@ def _vectors(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
+def _snap(p: np.ndarray, t: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+    """``p`` rounded to steps of ``rel`` times the larger range of ``t`` and ``p``, for the rank
+    statistics: an exact model evaluated in floating point gives tied true values (e.g. two
+    cells with the same latency) predictions a few ulps apart, which would count as
+    disagreements."""
+    step = rel * max(float(np.ptp(t)) if t.size else 0.0, float(np.ptp(p)) if p.size else 0.0)
+    return p if step <= 0 else np.round(p / step) * step
+
+
 def quality_report(y_true, y_pred) -> dict[str, float]:
     """Kendall tau (tau-b), Spearman, Pearson, R^2, RMSE, MAE and the fraction within +/-10 %.
 
@@ -41,10 +50,12 @@ def quality_report(y_true, y_pred) -> dict[str, float]:
     n = t.size
     out: dict[str, float] = {"n": n}
     constant = n < 2 or np.ptp(t) == 0 or np.ptp(p) == 0
+    ranked = _snap(p, t)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["kendall_tau"] = math.nan if constant else float(stats.kendalltau(t, p).statistic)
-        out["spearman"] = math.nan if constant else float(stats.spearmanr(t, p).statistic)
+        out["kendall_tau"] = math.nan if constant else float(
+            stats.kendalltau(t, ranked).statistic)
+        out["spearman"] = math.nan if constant else float(stats.spearmanr(t, ranked).statistic)
         out["pearson"] = math.nan if constant else float(stats.pearsonr(t, p).statistic)
     err = p - t
     sst = float(((t - t.mean()) ** 2).sum()) if n else 0.0

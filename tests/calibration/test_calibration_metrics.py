@@ -58,3 +58,16 @@ def test_report_table_and_rich_rendering():
     assert "ridge" in text and "0.667" in text and "Kendall tau" in text and "nb201" in text
     with pytest.raises(iqnas.InputError, match="report 'bad'"):
         report_table({"bad": 3.0})
+
+
+def test_rank_statistics_ignore_floating_point_noise_on_ties():
+    """An exact model's predictions of tied true values differ in the last bits; the rank
+    statistics must still be 1 (FPGA latency of NB201: 84 distinct values, exactly linear)."""
+    rng = np.random.default_rng(0)
+    t = rng.choice([1.5, 2.90576, 3.25, 4.0], size=200)
+    p = t * (1 + rng.choice([-1, 0, 1], size=200) * 2.0 ** -50)
+    assert len(np.unique(p)) > len(np.unique(t))
+    rep = quality_report(t, p)
+    assert rep["kendall_tau"] == pytest.approx(1.0) and rep["spearman"] == pytest.approx(1.0)
+    worse = quality_report(t, t + rng.normal(scale=0.5, size=200))
+    assert worse["kendall_tau"] < 0.9  # real disagreements still count
