@@ -46,17 +46,14 @@ log = logging.getLogger(__name__)
 #:   at most ``iqnas/triangle_max_cuts`` per round, added to the LP even where SCIP's cut
 #:   selection would skip them (``iqnas/triangle_force``), at the root only
 #:   (``iqnas/triangle_freq`` 0; k = every k-th depth); ``iqnas/triangle_per_triple`` > 0 keeps
-#:   at most that many of a round's cuts per group triple (0 = no such limit). The default, 1,
-#:   keeps the most violated cut of each triple: fewer rows make each root LP re-solve faster,
-#:   which is where the time goes on large dense models (``dense-0.02`` gap after 60 s: median
-#:   1.06 % -> 0.56 %; see BENCHMARKS.md).
+#:   at most that many of a round's cuts per group triple (0 = no such limit).
 #: * ``iqnas/heuristics`` / ``iqnas/separating`` / ``iqnas/presolving``: SCIP's emphasis settings
 #:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters);
 #:   ``iqnas/separating`` "auto" is ``off`` on small dense models and ``default`` elsewhere.
 OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
               "iqnas/triangle_cuts": "auto", "iqnas/triangle_max_cuts": 2500,
               "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
-              "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 1,
+              "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
               "iqnas/heuristics": "default", "iqnas/separating": "auto",
               "iqnas/presolving": "default"}
 #: products (y variables or quadratic terms) from which a model counts as large: the local-search

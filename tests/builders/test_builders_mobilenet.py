@@ -11,21 +11,14 @@ from iqnas.builders import build  # noqa: E402
 from iqnas.builders.mobilenet import InvertedResidual, make_divisible  # noqa: E402
 from iqnas.errors import InputError  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def key(stages: list[list[str]]) -> str:
     return "|".join(f"s{s}:" + ",".join(blocks) for s, blocks in enumerate(stages, start=1))
 
 
 SMALLEST = [["e3_k3"] * 2 for _ in range(5)]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: far faster than two on a shared, oversubscribed 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def n_params(module: torch.nn.Module) -> int:

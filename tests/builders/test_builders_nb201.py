@@ -16,19 +16,12 @@ from iqnas.builders import build  # noqa: E402
 from iqnas.builders.nb201 import Cell  # noqa: E402
 from iqnas.errors import InputError  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ROOT = Path(__file__).resolve().parents[2]
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ALL_CONV3 = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|"
              "nor_conv_3x3~2|")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: far faster than two on a shared, oversubscribed 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def n_params(net: torch.nn.Module) -> int:

@@ -30,13 +30,7 @@ TABLE = iqnas.benchmarks.nb201("cifar100").table()
 SPANS = {"e01": 0, "e02": 1, "e12": 0, "e03": 2, "e13": 1, "e23": 0}  # j - i - 1 per edge
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: far faster than two on a shared, oversubscribed 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mlp(seed: int = 0) -> nn.Sequential:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import struct
 import sys
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from image_files import png_size, svg_size
 
 import iqnas
 from iqnas.errors import InputError
@@ -16,23 +15,6 @@ from iqnas.plots import require_matplotlib
 from iqnas.plots.coefficients import coefficient_heatmap, depth_chart
 
 pytest.importorskip("matplotlib")
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, "not a PNG file"
-    length, kind = struct.unpack(">I4s", data[8:16])
-    assert kind == b"IHDR" and length == 13
-    assert data[-8:-4] == b"IEND"
-    return struct.unpack(">II", data[16:24])
-
-
-def svg_size(path) -> tuple[str, str]:
-    root = ET.parse(path).getroot()
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    return root.get("width"), root.get("height")
 
 
 @pytest.fixture(scope="module")
