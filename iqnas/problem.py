@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,12 +90,12 @@ class Problem:
                                      "(form, budget, units)")
                 form = as_form(value[0], self.space, f"constraint {name!r}")
                 units = value[2] if len(value) == 3 else form.units
-                c = Constraint(str(name), form, _budget(name, value[1]), str(units or ""))
+                c = Constraint(str(name), form, check_budget(name, value[1]), str(units or ""))
             if c.name in seen:
                 raise InputError(f"constraint {c.name!r} appears twice")
             seen.add(c.name)
             as_form(c.form, self.space, f"constraint {c.name!r}")
-            _budget(c.name, c.budget)
+            check_budget(c.name, c.budget)
             yield c
 
     def _check_linear(self, c: LinearConstraint) -> LinearConstraint:
@@ -127,7 +128,7 @@ class Problem:
 
     def with_budget(self, name: str, budget: float) -> Problem:
         self.constraint(name)
-        cons = [Constraint(c.name, c.form, _budget(name, budget), c.units) if c.name == name
+        cons = [Constraint(c.name, c.form, check_budget(name, budget), c.units) if c.name == name
                 else c for c in self.constraints]
         return self.replace(constraints=cons)
 
@@ -171,12 +172,14 @@ class Problem:
         return f"Problem({self.space.name!r}, {self.sense}, [{cons}])"
 
 
-def _budget(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InputError(f"budget of {name!r} must be a number, got {value!r}")
+def check_budget(name, value) -> float:
+    """``value`` as a float if it is a finite, non-negative number; else a one-line InputError
+    naming the budget of ``name``."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise InputError(f"budget of {name!r} is not a number: {value!r}")
     value = float(value)
     if not math.isfinite(value):
-        raise InputError(f"budget of {name!r} is {value}; give a finite number")
+        raise InputError(f"budget of {name!r} is {value}, not finite; give a finite number")
     if value < 0:
         raise InputError(f"budget of {name!r} is negative ({value:g}); budgets must be >= 0")
     return value

@@ -25,7 +25,7 @@ from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
-from iqnas.problem import _budget, within_budget
+from iqnas.problem import check_budget, within_budget
 from iqnas.quadform import QuadraticForm
 from iqnas.result import ResourceValue, Result
 from iqnas.space import Architecture, SearchSpace
@@ -311,7 +311,7 @@ def _scenarios(constraints) -> list[dict[str, float]]:
     for scen in items:
         if not isinstance(scen, Mapping):
             raise InputError("constraints must map metric name -> budget (or be a list of such)")
-        out.append({str(m): _budget(m, b) for m, b in scen.items()})
+        out.append({str(m): check_budget(m, b) for m, b in scen.items()})
     return out
 
 

@@ -49,7 +49,7 @@ from iqnas.calibration.resource_models import LinearResourceModel, QuadraticReso
 from iqnas.calibration.run import measured_result
 from iqnas.calibration.samplers import BudgetAwareSampler, UniformSampler
 from iqnas.errors import InputError
-from iqnas.problem import Problem, _budget, within_budget
+from iqnas.problem import Problem, check_budget, within_budget
 from iqnas.quadform import QuadraticForm
 from iqnas.result import Result
 from iqnas.solve import solve
@@ -131,7 +131,7 @@ class TrainingFreeModel:
             score = FreeREAScore.from_json(json.dumps(d["score"]))
             forms = {str(m): QuadraticForm.from_dict(f, space)
                      for m, f in d["resource_forms"].items()}
-            cons = {str(m): _budget(m, b) for m, b in d["constraints"].items()}
+            cons = {str(m): check_budget(m, b) for m, b in d["constraints"].items()}
             columns = {str(m): None if c is None else str(c) for m, c in d["columns"].items()}
             target = d["target"]
         except (KeyError, TypeError, AttributeError) as exc:
@@ -414,7 +414,7 @@ def _budgets(space: SearchSpace, oracle, columns: Mapping[str, str | None],
                          "{'params_M_c100': 0.2}")
     if resource_forms is not None and not isinstance(resource_forms, Mapping):
         raise InputError("resource_forms must map metric name -> QuadraticForm")
-    scenario = {str(m): _budget(m, b) for m, b in (constraints or {}).items()}
+    scenario = {str(m): check_budget(m, b) for m, b in (constraints or {}).items()}
     given = dict(resource_forms or {})
     for m, f in given.items():
         if m not in scenario:

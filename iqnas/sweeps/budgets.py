@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from iqnas.errors import InputError
+from iqnas.problem import check_budget
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +42,7 @@ def check_budgets(budgets, resource: str) -> list[float]:
     if arr.ndim != 1:
         raise InputError(f"budgets of {resource!r} must be one-dimensional, got shape "
                          f"{arr.shape}")
-    values = []
-    for v in arr.tolist():
-        if not _is_real(v):
-            raise InputError(f"budget {v!r} of {resource!r} is not a number")
-        v = float(v)
-        if not math.isfinite(v):
-            raise InputError(f"budget {v} of {resource!r} is not finite; give finite numbers")
-        if v < 0:
-            raise InputError(f"budget {v:g} of {resource!r} is negative; budgets must be >= 0")
-        values.append(v)
+    values = [check_budget(resource, v) for v in arr.tolist()]
     if not values:
         raise InputError(f"budgets of {resource!r} are empty; give at least one budget")
     if len(values) > MAX_POINTS:
