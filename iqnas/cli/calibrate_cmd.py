@@ -163,10 +163,16 @@ def run(args: argparse.Namespace) -> int:
                                      title="model quality (5-fold out-of-fold predictions)"))
         if best is not None:
             console.print(result_table(best, title="best truly feasible measured network"))
-    if best is None:
-        console.print("no measured network meets every budget") if args.format != "json" else None
-        return EXIT_NO_SOLUTION
-    return EXIT_OK
+    return _exit_code(best, args.format)
+
+
+def _exit_code(best, fmt: str) -> int:
+    """EXIT_OK with a truly feasible network, else EXIT_NO_SOLUTION (said in table format)."""
+    if best is not None:
+        return EXIT_OK
+    if fmt != "json":
+        console.print("no measured network meets every budget")
+    return EXIT_NO_SOLUTION
 
 
 def _records(frame) -> dict:
@@ -213,7 +219,4 @@ def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
                       f"networks, {run.elapsed:.1f} s; metrics {used}")
         if best is not None:
             console.print(result_table(best, title="best truly feasible network by exact score"))
-    if best is None:
-        console.print("no measured network meets every budget") if args.format != "json" else None
-        return EXIT_NO_SOLUTION
-    return EXIT_OK
+    return _exit_code(best, args.format)

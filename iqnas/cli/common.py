@@ -28,15 +28,18 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only print the result")
 
 
-def add_solver_options(p: argparse.ArgumentParser) -> None:
+def add_solver_options(p: argparse.ArgumentParser, time_limit_help: str = "seconds",
+                       solver_log: bool = True) -> None:
+    """--solver, --time-limit, --gap, --seed, --products and (``solver_log``) --solver-log."""
     p.add_argument("--solver", default="scip", help="backend (see `iqnas solvers`)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--time-limit", type=float, default=None, help=time_limit_help)
     p.add_argument("--gap", type=float, default=0.0, help="relative gap to stop at")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--products", choices=("linearize", "native"), default="linearize",
                    help="how products of binaries reach the solver")
-    p.add_argument("--solver-log", metavar="FILE", default=None,
-                   help="write the backend's log to FILE")
+    if solver_log:
+        p.add_argument("--solver-log", metavar="FILE", default=None,
+                       help="write the backend's log to FILE")
 
 
 def setup_logging(args) -> None:

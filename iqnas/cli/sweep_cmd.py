@@ -12,6 +12,7 @@ from iqnas import benchmarks, spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    add_solver_options,
     check_file,
     console,
     parse_budget_spec,
@@ -42,12 +43,7 @@ def register(sub) -> None:
                    help="budgets of the swept resource: a list, or N evenly spaced from LO to HI")
     p.add_argument("--grid", metavar="NAME=B1,B2,..|NAME=LO:HI:N", default=None,
                    help="a second resource and its budgets: solve the grid of both")
-    p.add_argument("--solver", default="scip", help="backend (see `iqnas solvers`)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds per point")
-    p.add_argument("--gap", type=float, default=0.0, help="relative gap to stop at")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--products", choices=("linearize", "native"), default="linearize",
-                   help="how products of binaries reach the solver")
+    add_solver_options(p, time_limit_help="seconds per point", solver_log=False)
     p.add_argument("--jobs", type=int, default=1, help="processes (contiguous runs of points)")
     p.add_argument("--out", metavar="FILE.jsonl", default=None,
                    help="write points as they finish; resume this file if it exists")
