@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -42,14 +41,15 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread: the machine is small and shared
-
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import limit_blas_threads  # noqa: E402
+
+limit_blas_threads()  # before numpy is imported
+
+import numpy as np  # noqa: E402
 
 import iqnas  # noqa: E402
 from benchmarks.report import (  # noqa: E402

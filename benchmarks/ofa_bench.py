@@ -17,26 +17,24 @@ they come; the medians over seeds go to the "OFA MobileNetV3 models" section of 
 
 from __future__ import annotations
 
-import os
-
-# the machine is shared: one BLAS thread per process (before numpy is imported)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from statistics import median  # noqa: E402
-
-import numpy as np  # noqa: E402
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import limit_blas_threads  # noqa: E402
+
+limit_blas_threads()  # before numpy is imported
+
+import numpy as np  # noqa: E402
 
 import iqnas  # noqa: E402
 from benchmarks.report import machine_info, machine_line, write_section  # noqa: E402

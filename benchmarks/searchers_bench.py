@@ -21,19 +21,19 @@ import argparse
 import json
 import logging
 import math
-import os
 import shlex
 import sys
 import time
 from pathlib import Path
 from statistics import median
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread: the machine is small and shared
-
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import limit_blas_threads  # noqa: E402
+
+limit_blas_threads()  # before numpy is imported
 
 import iqnas  # noqa: E402
 from benchmarks.instances import make  # noqa: E402
