@@ -18,9 +18,7 @@ they come; the medians over seeds go to the "OFA MobileNetV3 models" section of 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,7 +35,17 @@ limit_blas_threads()  # before numpy is imported
 import numpy as np  # noqa: E402
 
 import iqnas  # noqa: E402
-from benchmarks.report import machine_info, machine_line, write_section  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    RESULTS,
+    add_output_options,
+    command_block,
+    command_line,
+    machine_info,
+    machine_line,
+    publish_section,
+    read_results,
+    results_writer,
+)
 from iqnas.calibration import (  # noqa: E402
     LinearResourceModel,
     QuadraticRegressor,
@@ -45,7 +53,6 @@ from iqnas.calibration import (  # noqa: E402
     quality_report,
 )
 
-RESULTS = ROOT / "benchmarks" / "results"
 SECTION = "## OFA MobileNetV3 models (issue 4)"
 ACC, LAT = "acc_ofa_pred", "lat_note10_ms"
 #: model name -> (estimator description, metrics it is fitted to)
@@ -162,7 +169,7 @@ def section(runs: list[dict], info: dict, command: str) -> str:
         SECTION, "",
         machine_line(info) + " BLAS single-threaded; the machine is shared, so fit times are "
         "noisy.", "",
-        "Command:", "", "```", command.strip(), "```", "",
+        *command_block(command.strip()),
         f"Per seed ({', '.join(map(str, seeds))}), {n_train:,} training and {n_test:,} held-out "
         "architectures, distinct and disjoint, drawn uniformly from the `ofa` space "
         "(`UniformSampler`, uniform over architectures, so depth 4 dominates every stage) and "
@@ -188,16 +195,9 @@ def section(runs: list[dict], info: dict, command: str) -> str:
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
-    runs, info, command = [], {}, ""
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        if rec.get("type") == "header":
-            info, command = rec["info"], rec["command"]
-        else:
-            runs.append(rec)
-    return runs, info, command
+    """(runs, machine info, command) of a results file."""
+    header, runs = read_results(path)
+    return runs, header.get("info", {}), header.get("command", "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,12 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-test", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     ap.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS))
-    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
-                    help="markdown file whose OFA section is written ('-' = don't)")
-    ap.add_argument("--jsonl", type=Path, default=RESULTS / "ofa_bench.jsonl",
-                    help="raw results, one JSON object per fitted model")
-    ap.add_argument("--report-only", type=Path, default=None,
-                    help="don't fit: rebuild the section from this JSON-lines file")
+    add_output_options(ap, RESULTS / "ofa_bench.jsonl", record="fitted model")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
@@ -220,18 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.n_train < 10 or args.n_test < 2 or args.seeds < 1:
             raise SystemExit("need --n-train >= 10, --n-test >= 2 and --seeds >= 1")
         info = machine_info()
-        prog = "python -m benchmarks.ofa_bench" if __package__ else "python benchmarks/ofa_bench.py"
-        command = prog + " " + shlex.join(sys.argv[1:] if argv is None else argv)
+        command = command_line("ofa_bench", argv, as_module=bool(__package__))
         oracle = iqnas.benchmarks.ofa()
-        args.jsonl.parent.mkdir(parents=True, exist_ok=True)
         runs = []
-        with open(args.jsonl, "w") as fh:
-            fh.write(json.dumps({"type": "header", "info": info, "command": command}) + "\n")
+        with results_writer(args.jsonl, info, command) as write:
 
             def emit(rec: dict) -> None:
                 runs.append(rec)
-                fh.write(json.dumps(rec) + "\n")
-                fh.flush()
+                write(rec)
                 print(f"seed {rec['seed']} {rec['metric']:14s} {rec['model']:10s} "
                       f"tau {rec['kendall_tau']:.4f}  rmse {rec['rmse']:.4f}  "
                       f"fit {rec['fit_time']:.1f} s", flush=True)
@@ -242,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     for metric in (ACC, LAT):
         print(metric)
         print(table(runs, metric))
-    if str(args.out) != "-":
-        write_section(args.out, SECTION, section(runs, info, command))
-        print(f"\nwrote the OFA section of {args.out}")
+    publish_section(args.out, SECTION, section(runs, info, command))
     return 0
 
 

@@ -18,10 +18,8 @@ instances. Raw runs go to ``benchmarks/results/searchers_bench.jsonl``; the sect
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,7 +35,17 @@ limit_blas_threads()  # before numpy is imported
 
 import iqnas  # noqa: E402
 from benchmarks.instances import make  # noqa: E402
-from benchmarks.report import RESULTS, machine_info, machine_line, write_section  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    RESULTS,
+    add_output_options,
+    command_block,
+    command_line,
+    machine_info,
+    machine_line,
+    publish_section,
+    read_results,
+    results_writer,
+)
 
 SECTION = "## Searchers: quality vs time (issue 5)"
 #: name -> (solver, params, limit in T: None = the multiplier); bcfw is handled apart (its
@@ -250,7 +258,7 @@ def section(runs: list[dict], info: dict, command: str, multiplier: float) -> st
     families = list(dict.fromkeys(r["family"] for r in runs))
     parts = [
         SECTION, "",
-        machine_line(info), "", "Command:", "", "```", command, "```", "",
+        machine_line(info), "", *command_block(command),
         f"One problem per instance seed of family `{', '.join(families)}` from "
         "`benchmarks/instances.py` (dense-<k>: the BINAS bilinear accuracy form over the "
         "`mobilenet` space plus pairwise terms ~ N(0, k) between every two block positions; one "
@@ -280,16 +288,10 @@ def section(runs: list[dict], info: dict, command: str, multiplier: float) -> st
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str, float]:
-    runs, info, command, mult = [], {}, "", 5.0
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        if rec.get("type") == "header":
-            info, command, mult = rec["info"], rec["command"], rec["multiplier"]
-        else:
-            runs.append(rec)
-    return runs, info, command, mult
+    """(runs, machine info, command, time multiplier) of a results file."""
+    header, runs = read_results(path)
+    return (runs, header.get("info", {}), header.get("command", ""),
+            header.get("multiplier", 5.0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,11 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--multiplier", type=float, default=5.0,
                     help="heuristics get this many times SCIP's time to proven optimum")
     ap.add_argument("--scip-limit", type=float, default=600.0, help="seconds")
-    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
-                    help="markdown file whose section is written ('-' = don't)")
-    ap.add_argument("--jsonl", type=Path, default=RESULTS / "searchers_bench.jsonl")
-    ap.add_argument("--report-only", type=Path, default=None,
-                    help="don't run: rebuild the section from this JSON-lines file")
+    add_output_options(ap, RESULTS / "searchers_bench.jsonl")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.multiplier < 1:
@@ -313,25 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         make(args.family, 0)  # fail fast on a bad family
         info = machine_info()
-        prog = "python -m benchmarks.searchers_bench"
-        command = (prog + " " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
+        command = command_line("searchers_bench", argv, as_module=True)
         mult = args.multiplier
-        args.jsonl.parent.mkdir(parents=True, exist_ok=True)
         runs = []
-        with open(args.jsonl, "w") as fh:
-            fh.write(json.dumps({"type": "header", "info": info, "command": command,
-                                 "multiplier": mult}) + "\n")
+        with results_writer(args.jsonl, info, command, multiplier=mult) as write:
             for seed in args.seeds:
                 for rec in run_instance(args.family, seed, mult, args.scip_limit,
                                         lambda s: print(s, flush=True)):
                     runs.append(rec)
-                    fh.write(json.dumps(rec) + "\n")
-                    fh.flush()
+                    write(rec)
     text = section(runs, info, command, mult)
     print("\n" + text)
-    if str(args.out) != "-":
-        write_section(args.out, SECTION, text)
-        print(f"wrote the searchers section of {args.out}")
+    publish_section(args.out, SECTION, text)
     return 0
 
 
