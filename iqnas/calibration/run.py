@@ -212,23 +212,22 @@ class _Loop:
         return make_estimator(self.space, metric, self.objective, self.s,
                               self.oracle.units.get(metric, ""))
 
-    def _onehot(self, samples: pd.DataFrame) -> np.ndarray:
-        return onehot(self.space, samples)
-
-    def fit(self, samples: pd.DataFrame) -> dict[str, QuadraticForm]:
-        X = self._onehot(samples)
+    def fit(self, samples: pd.DataFrame, X: np.ndarray | None = None
+            ) -> dict[str, QuadraticForm]:
+        """Every metric's model fitted on ``samples`` (``X``: their one-hot rows, if known)."""
+        X = onehot(self.space, samples) if X is None else X
         return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
                 for m in self.metrics}
 
     def _fit_for_round(self, r: int):
         samples = self.store.samples()
         samples = samples[samples["round"] < r]
-        models = self.fit(samples)
+        X = onehot(self.space, samples)
+        models = self.fit(samples, X)
         scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
         margins = {}
         explore = self.s.get("explore", 0.0)
         if explore > 0:
-            X = self._onehot(samples)
             for m in {m for s in self.scenarios for m in s}:
                 y = samples[m].to_numpy(dtype=float)
                 margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
