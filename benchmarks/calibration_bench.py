@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         info = machine_info()
         command = command_line("calibration_bench", argv, as_module=bool(__package__))
-        oracles = {ds: iqnas.benchmarks.nb201(ds) for ds, _ in UNCONSTRAINED}
+        oracles = {ds: iqnas.oracles.nb201(ds) for ds, _ in UNCONSTRAINED}
         runs = []
         with results_writer(args.jsonl, info, command) as write, \
                 tempfile.TemporaryDirectory() as tmp:

@@ -62,7 +62,7 @@ from benchmarks.report import (  # noqa: E402
     results_writer,
     section_head,
 )
-from iqnas.benchmarks.nb201 import DATASETS, NB201Oracle, resolve_dataset  # noqa: E402
+from iqnas.oracles.nb201 import DATASETS, NB201Oracle, resolve_dataset  # noqa: E402
 from iqnas.solvers.heuristics import crossover, mutate_one  # noqa: E402
 from iqnas.spaces.nb201 import EDGES, OPS  # noqa: E402
 
@@ -92,7 +92,7 @@ class Table:
 
     @classmethod
     def load(cls, dataset: str) -> Table:
-        o = iqnas.benchmarks.nb201(dataset)
+        o = iqnas.oracles.nb201(dataset)
         sfx = DATASETS[o.dataset]
         t = o.table()
         nas = t[f"naswot_{sfx}"].to_numpy(dtype=float)

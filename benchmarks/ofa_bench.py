@@ -173,7 +173,7 @@ def section(runs: list[dict], info: dict, command: str) -> str:
         f"Per seed ({', '.join(map(str, seeds))}), {n_train:,} training and {n_test:,} held-out "
         "architectures, distinct and disjoint, drawn uniformly from the `ofa` space "
         "(`UniformSampler`, uniform over architectures, so depth 4 dominates every stage) and "
-        "measured with the OFA oracle (`iqnas.benchmarks.ofa()`: the released accuracy "
+        "measured with the OFA oracle (`iqnas.oracles.ofa()`: the released accuracy "
         "predictor in numpy, the Note10 LUT latency). Every figure is on the held-out set; "
         "bold is the median over seeds, (min..max) its range. *fit s* is the median wall time "
         "of `fit`, including the cross-validated choice of the ridge penalty. Models:", "",
@@ -186,7 +186,7 @@ def section(runs: list[dict], info: dict, command: str) -> str:
         table(runs, LAT), "",
         _reading(runs),
         "At a fixed input resolution the Note10 latency is exactly a quadratic form "
-        "(`iqnas.benchmarks.ofa_latency_form(r)`, one kernel x expansion product per block, "
+        "(`iqnas.oracles.ofa_latency_form(r)`, one kernel x expansion product per block, "
         "error < 1e-13 ms); the fitted latency models above span all five resolutions, where the "
         "LUT latency has resolution x kernel x expansion (third-order) terms that no quadratic "
         "form holds exactly.",
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("need --n-train >= 10, --n-test >= 2 and --seeds >= 1")
         info = machine_info()
         command = command_line("ofa_bench", argv, as_module=bool(__package__))
-        oracle = iqnas.benchmarks.ofa()
+        oracle = iqnas.oracles.ofa()
         runs = []
         with results_writer(args.jsonl, info, command) as write:
 

@@ -4,7 +4,7 @@
     python -m benchmarks.searchers_bench --family binas --seeds 0 --multiplier 2   # quick
     python -m benchmarks.searchers_bench --report-only benchmarks/results/searchers_bench.jsonl
 
-Per instance (``benchmarks.instances.make(family, seed)``): SCIP runs to proven optimality; its
+Per instance (``iqnas.testing.instances.make(family, seed)``): SCIP runs to proven optimality; its
 wall time T (build with the local-search MIP start + solve) is the time unit. Evolution in each
 mode (binas, rea, freerea) then gets ``multiplier * T`` (default 5T) and random search T; they
 record their best-so-far trace, so their objective at any mark within their limit is read from
@@ -34,7 +34,6 @@ from benchmarks.report import limit_blas_threads  # noqa: E402
 limit_blas_threads()  # before numpy is imported
 
 import iqnas  # noqa: E402
-from benchmarks.instances import make  # noqa: E402
 from benchmarks.report import (  # noqa: E402
     RESULTS,
     add_output_options,
@@ -46,6 +45,7 @@ from benchmarks.report import (  # noqa: E402
     read_results,
     results_writer,
 )
+from iqnas.testing.instances import make  # noqa: E402
 
 SECTION = "## Searchers: quality vs time (issue 5)"
 #: name -> (solver, params, limit in T: None = the multiplier); bcfw is handled apart (its

@@ -4,7 +4,7 @@
     python -m benchmarks.solver_bench --families binas chain-0.1 --seeds 3 --time-limit 10
     python -m benchmarks.solver_bench --report-only runs/solver_bench.jsonl   # rewrite the table
 
-A family is a name of ``benchmarks.instances`` with an optional ``/<n>c`` suffix for the number
+A family is a name of ``iqnas.testing.instances`` with an optional ``/<n>c`` suffix for the number
 of resource constraints (``dense-0.01/3c`` = latency, memory and energy). Each run records the
 build time (compile + model + MIP start), the solve time, status, gap and nodes; results are
 appended to a JSON-lines file as they come, then the medians are printed and written to the
@@ -27,7 +27,6 @@ if __package__ in (None, ""):  # run as a script (make bench): make the reposito
     sys.path.insert(0, str(ROOT))
 
 import iqnas  # noqa: E402
-from benchmarks.instances import make  # noqa: E402
 from benchmarks.report import (  # noqa: E402
     RESULTS,
     add_output_options,
@@ -39,6 +38,7 @@ from benchmarks.report import (  # noqa: E402
     read_section,
     results_writer,
 )
+from iqnas.testing.instances import make  # noqa: E402
 
 DEFAULT_FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02",
                     "nb201-dense", "nb201-fitted", "dense-0.01/3c")

@@ -64,7 +64,7 @@ CUT_LOOP_ON = {"iqnas/separating": "default", "iqnas/triangle_cuts": True}
 
 def build_problem(n_points: int) -> tuple[iqnas.Problem, list[float], dict]:
     """The fitted NB201 problem, its budgets and a description of the fits."""
-    oracle = iqnas.benchmarks.nb201("cifar100")
+    oracle = iqnas.oracles.nb201("cifar100")
     space, table = oracle.space, oracle.table()
     X = space.choices_to_onehot(oracle.choices)
     t0 = time.perf_counter()

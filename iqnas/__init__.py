@@ -1,26 +1,60 @@
-"""iqnas: hardware-constrained neural architecture search by exact integer quadratic programming."""
+"""iqnas: hardware-constrained neural architecture search by exact integer quadratic programming.
+
+The core (spaces, QuadraticForm, Problem, solve) is imported eagerly; calibration, sweeps,
+explain and the oracles are imported when first used, so ``import iqnas`` stays light (no pandas,
+rich, sqlite or torch).
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-from iqnas import benchmarks, calibration, spaces  # noqa: E402
-from iqnas.calibration import calibrate, calibrate_training_free  # noqa: E402
-from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError  # noqa: E402
-from iqnas.interpret import explain  # noqa: E402
-from iqnas.problem import Constraint, LinearConstraint, Problem  # noqa: E402
-from iqnas.quadform import QuadraticForm  # noqa: E402
-from iqnas.result import ResourceValue, Result  # noqa: E402
-from iqnas.solve import explain_infeasible, smallest_achievable, solve, solve_top_k  # noqa: E402
-from iqnas.space import Architecture, Group, SearchSpace  # noqa: E402
-from iqnas.status import Status  # noqa: E402
-from iqnas.sweeps import Sweep, sweep  # noqa: E402
+from iqnas import spaces
+from iqnas._version import __version__
+from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError
+from iqnas.problem import Constraint, LinearConstraint, Problem
+from iqnas.quadform import QuadraticForm
+from iqnas.result import ResourceValue, Result
+from iqnas.solve import explain_infeasible, smallest_achievable, solve, solve_top_k
+from iqnas.space import Architecture, Group, SearchSpace
+from iqnas.status import Status
+
+#: public names imported on first use: name -> (module, attribute or None for the module)
+_LAZY = {
+    "calibrate": ("iqnas.calibration", "calibrate"),
+    "calibrate_training_free": ("iqnas.calibration", "calibrate_training_free"),
+    "calibration": ("iqnas.calibration", None),
+    "explain": ("iqnas.interpret", "explain"),
+    "interpret": ("iqnas.interpret", None),
+    "oracles": ("iqnas.oracles", None),
+    "Sweep": ("iqnas.sweeps", "Sweep"),
+    "sweep": ("iqnas.sweeps", "sweep"),
+    "sweeps": ("iqnas.sweeps", None),
+    "builders": ("iqnas.builders", None),
+    "testing": ("iqnas.testing", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'iqnas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Architecture", "Constraint", "Group", "InputError", "IqnasError", "LinearConstraint",
     "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result", "SearchSpace",
-    "SolverError", "Status", "explain", "explain_infeasible", "smallest_achievable", "solve",
-    "solve_top_k",
-    "Sweep", "sweep",
-    "benchmarks", "calibrate", "calibrate_training_free", "calibration", "spaces", "__version__",
+    "SolverError", "Status", "Sweep", "__version__", "calibrate", "calibrate_training_free",
+    "calibration", "explain", "explain_infeasible", "oracles", "smallest_achievable", "solve",
+    "solve_top_k", "spaces", "sweep",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,7 +64,6 @@ class Problem:
     linear_constraints: Sequence[LinearConstraint] = ()
     exclude: Iterable = ()
     name: str = ""
-    _compiled: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, SearchSpace):
@@ -158,14 +157,6 @@ class Problem:
         if arch in self.exclude:
             out.append(f"architecture {arch.key} is excluded")
         return out
-
-    def compile(self, products: str = "linearize"):
-        """The solver-neutral sparse form (cached per ``products`` mode)."""
-        from iqnas.formulations import compile_problem
-
-        if products not in self._compiled:
-            self._compiled[products] = compile_problem(self, products)
-        return self._compiled[products]
 
     def __repr__(self) -> str:
         cons = ", ".join(f"{c.name}<={c.budget:g}" for c in self.constraints)

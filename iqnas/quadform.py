@@ -187,12 +187,6 @@ class QuadraticForm:
                                  group2=names[j][0], option2=names[j][1], coef=float(v)))
         return rows
 
-    def explain(self, **kw):
-        """Coefficient tables of this form as a DataFrame; see :func:`iqnas.explain`."""
-        from iqnas.interpret import explain
-
-        return explain(self, **kw)
-
     # ---- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict:
         coo = self.pairwise.tocoo()

@@ -10,7 +10,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from iqnas import __version__, solvers
+from iqnas import solvers
+from iqnas._version import __version__
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.result import ResourceValue, Result

@@ -357,12 +357,6 @@ class SearchSpace:
             out[:, i] = np.where(mask[out[:, c]], draw, 0)
         return out
 
-    def build(self, arch, num_classes: int | None = None, **kw):
-        """A torch network for ``arch`` (see ``iqnas.builders.build``); needs torch."""
-        from iqnas import builders
-
-        return builders.build(self, arch, num_classes=num_classes, **kw)
-
     def choices_to_onehot(self, choices: np.ndarray) -> np.ndarray:
         """(n, n_groups) option indices -> (n, n_vars) one-hot matrix."""
         choices = np.asarray(choices, dtype=np.int64)

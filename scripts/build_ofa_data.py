@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from iqnas.spaces import ofa as ofa_space
 
-    bench = importlib.import_module("iqnas.benchmarks.ofa")
+    bench = importlib.import_module("iqnas.oracles.ofa")
 
     for cached in (bench.load_predictor, bench.load_lut, bench.latency_tables):
         cached.cache_clear()

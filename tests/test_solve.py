@@ -92,7 +92,7 @@ def test_jointly_infeasible_budgets_are_explained(problem):
 
 
 def test_time_limit_with_incumbent_is_a_success_with_gap():
-    from benchmarks.instances import make  # dense mobilenet instance, too big to prove in 0.5 s
+    from iqnas.testing.instances import make  # dense mobilenet instance, too big to prove in 0.5 s
 
     p = make("dense-0.02", seed=0)
     C = p.space.sample_choices(0, 2000)

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
+from iqnas._progress import progress_bar
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
-from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
@@ -283,7 +283,7 @@ def measured_result(arch: Architecture, measured: dict, objective: str,
     """A Result for an architecture checked against its measured (true) values."""
     details = {m: ResourceValue(float(measured[m]), float(b), oracle.units.get(m, ""))
                for m, b in scenario.items()}
-    from iqnas import __version__
+    from iqnas._version import __version__
 
     feasible = all(within_budget(float(measured[m]), b) for m, b in scenario.items())
     true_values = {k: float(v) for k, v in measured.items()

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iqnas import spaces
-from iqnas.benchmarks.csv_oracle import read_measurements
 from iqnas.errors import InputError
+from iqnas.oracles.csv_oracle import read_measurements
 from iqnas.space import Architecture, SearchSpace
 
 if TYPE_CHECKING:

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
+from iqnas._progress import progress_bar
 from iqnas.calibration.estimators import QuadraticRegressor
-from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.proxies import FreeREAScore, skip_score
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.run import measured_result
@@ -247,7 +247,7 @@ def default_metrics(space: SearchSpace) -> tuple[str, ...]:
 
 
 def _dataset_suffix(oracle) -> str | None:
-    from iqnas.benchmarks.nb201 import DATASETS
+    from iqnas.oracles.nb201 import DATASETS
 
     return DATASETS.get(getattr(oracle, "dataset", None) or "")
 
@@ -314,8 +314,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     t0 = time.perf_counter()
     space = spaces.get(space)
     if getattr(oracle, "space", None) is None or not hasattr(oracle, "measure"):
-        raise InputError("oracle must be an iqnas Oracle (e.g. iqnas.benchmarks.nb201() or "
-                         "iqnas.calibration.proxies.ProxyOracle)")
+        raise InputError("oracle must be an iqnas Oracle (e.g. iqnas.oracles.nb201() or "
+                         "iqnas.oracles.ProxyOracle)")
     if oracle.space.name != space.name:
         raise InputError(f"the oracle measures space {oracle.space.name!r}, not {space.name!r}")
     pool = oracle.candidates() if hasattr(oracle, "candidates") else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from iqnas import __version__
+from iqnas._version import __version__
 from iqnas.cli import calibrate_cmd, demo_cmd, explain_cmd, info_cmd, solve_cmd, sweep_cmd
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from iqnas import benchmarks, spaces
+from iqnas import oracles, spaces
 from iqnas.calibration import calibrate, calibrate_training_free, render_reports
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
@@ -46,7 +46,7 @@ def register(sub) -> None:
     p.add_argument("--oracle", required=True,
                    help="'nb201', 'ofa', 'proxies' (live training-free metrics, torch on CPU), "
                         "or a CSV file of measurements (key column 'arch')")
-    p.add_argument("--dataset", default="cifar100", help="nb201 dataset (default cifar100)")
+    p.add_argument("--dataset", default=None, help="nb201 dataset (default cifar100)")
     p.add_argument("--key-column", default="arch",
                    help="CSV oracle: the column of architecture keys (default arch)")
     p.add_argument("--units", action="append", default=[], metavar="METRIC=UNIT",
@@ -93,31 +93,14 @@ def parse_units(specs: list[str]) -> dict[str, str]:
     return units
 
 
-def make_oracle(spec: str, space, dataset: str = "cifar100", *, key_column: str = "arch",
-                units: dict[str, str] | None = None):
-    if not spec.endswith(".csv") and (units or key_column != "arch"):
-        raise InputError("--units and --key-column apply to a CSV oracle (--oracle FILE.csv)")
-    if spec == "nb201":
-        return benchmarks.nb201(dataset)
-    if spec == "ofa":
-        return benchmarks.ofa()
-    if spec == "proxies":
-        from iqnas.calibration.proxies import ProxyOracle
-
-        kw = {"dataset": dataset} if space.name == "nb201" else {}
-        return ProxyOracle(space, num_threads=1, **kw)
-    if spec.endswith(".csv"):
-        if not Path(spec).is_file():
-            raise InputError(f"oracle CSV file not found: {spec}")
-        return benchmarks.csv_oracle(spec, space, key_column=key_column, units=units)
-    raise InputError(f"unknown oracle {spec!r}; use nb201, ofa, proxies or a .csv file of "
-                     "measurements")
-
-
 def run(args: argparse.Namespace) -> int:
     space = spaces.get(args.space)
-    oracle = make_oracle(args.oracle, space, args.dataset, key_column=args.key_column,
-                         units=parse_units(args.units))
+    csv_kw = {}
+    if args.oracle.endswith(".csv"):
+        csv_kw = {"key_column": args.key_column, "units": parse_units(args.units)}
+    elif args.units or args.key_column != "arch":
+        raise InputError("--units and --key-column apply to a CSV oracle (--oracle FILE.csv)")
+    oracle = oracles.get(args.oracle, space, dataset=args.dataset, **csv_kw)
     budgets = {}
     for spec in args.constraint:
         name, path, budget = parse_budget_spec(spec)

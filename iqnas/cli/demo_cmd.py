@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from iqnas import benchmarks, spaces
+from iqnas import oracles, spaces
+from iqnas._progress import progress_bar
 from iqnas.calibration import calibrate
-from iqnas.calibration.progress import progress_bar
 from iqnas.calibration.verified import true_optimum
 from iqnas.cli.common import EXIT_OK, add_common, console, print_json
 
@@ -45,7 +45,7 @@ def scenarios(table) -> list[dict[str, float]]:
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     space = spaces.get("nb201")
-    oracle = benchmarks.nb201("cifar100")
+    oracle = oracles.nb201("cifar100")
     scens = scenarios(oracle.table())
     tmp = None
     store = args.store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from iqnas import benchmarks, spaces
+from iqnas import oracles, spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
@@ -155,11 +155,7 @@ def _oracle(args: argparse.Namespace):
         if args.dataset or args.true_metric or args.true_resource:
             raise InputError("--dataset, --true-metric and --true-resource need --oracle")
         return None
-    if args.oracle == "nb201":
-        return benchmarks.nb201(args.dataset or "cifar100")
-    if args.dataset:
-        raise InputError("--dataset only applies to --oracle nb201")
-    return benchmarks.ofa()
+    return oracles.get(args.oracle, dataset=args.dataset)
 
 
 def _check_plot(path: str) -> None:

@@ -5,18 +5,7 @@ Nothing heavy is imported here; each plotting function calls :func:`require_matp
 
 from __future__ import annotations
 
-from iqnas.errors import InputError
-
-
-def require_matplotlib():
-    """The ``matplotlib`` module, or an InputError saying how to install it."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise InputError("plots need matplotlib: pip install 'iqnas[plots]'") from None
-    return matplotlib
-
-
-from iqnas.plots.pareto import plot_pareto  # noqa: E402
+from iqnas.plots.figure import require_matplotlib
+from iqnas.plots.pareto import plot_pareto
 
 __all__ = ["plot_pareto", "require_matplotlib"]

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.plots import require_matplotlib
+from iqnas.plots.figure import new_figure, save_figure
 
-FORMATS = (".png", ".svg")
 _ANNOTATE_MAX = 120  # annotate heatmap cells only when there are at most this many
 
 
@@ -48,24 +47,6 @@ def _units(df, metric: str) -> str:
     forms = df.attrs.get("forms", {})
     units = forms.get(metric, {}).get("units", "") if isinstance(forms, dict) else ""
     return f" ({units})" if units else ""
-
-
-def _figure(path, figsize: tuple[float, float], dpi: float, ncols: int):
-    require_matplotlib()
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise InputError(f"plot file {path} must end in {' or '.join(FORMATS)}")
-    if dpi <= 0 or min(figsize) <= 0:
-        raise InputError(f"figsize {figsize} and dpi {dpi} must be positive")
-    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-    return path, fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
-def _save(fig, path: Path, dpi: float) -> Path:
-    fig.savefig(path, dpi=dpi, format=path.suffix.lower()[1:])
-    return path
 
 
 def _heat(fig, ax, M: np.ndarray, rows: Sequence[str], cols: Sequence[str], label: str,
@@ -120,7 +101,7 @@ def coefficient_heatmap(form_or_table, path, *, metric: str | None = None,
             raise InputError(f"group(s) {missing} are not in the table")
         part = part[part["group"].isin(list(groups))]
     block = _interaction_block(df, metric, interaction) if interaction else None
-    path, fig, axes = _figure(path, figsize, dpi, 2 if block is not None else 1)
+    path, fig, axes = new_figure(path, figsize, dpi, 2 if block is not None else 1)
     M, rows, cols = _matrix(part, "group", "option")
     ref = part["reference"].iloc[0] if part["reference"].nunique() == 1 else "reference"
     _heat(fig, axes[0], M, rows, cols, f"effect vs {ref}{_units(df, metric)}",
@@ -131,7 +112,7 @@ def coefficient_heatmap(form_or_table, path, *, metric: str | None = None,
               f"{interaction[0]} x {interaction[1]}")
         axes[1].set_ylabel(interaction[0])
         axes[1].set_xlabel(interaction[1])
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def _interaction_block(df, metric: str, pair: tuple[str, str]):
@@ -157,7 +138,7 @@ def depth_chart(form_or_table, path, *, metric: str | None = None,
     df = _table(form_or_table, ["depth", "width"])
     depth, metric = _rows(df, "depth", metric)
     width = df[(df["table"] == "width") & (df["metric"] == metric)]
-    path, fig, axes = _figure(path, figsize, dpi, 2 if not width.empty else 1)
+    path, fig, axes = new_figure(path, figsize, dpi, 2 if not width.empty else 1)
     ax = axes[0]
     stages = sorted(int(s) for s in depth["stage"].unique())
     positions = sorted(int(p) for p in depth["position"].unique())
@@ -180,7 +161,7 @@ def depth_chart(form_or_table, path, *, metric: str | None = None,
         ref = f"{width['option'].iloc[0]} - {width['reference'].iloc[0]}"
         _heat(fig, axes[1], M, rows, cols, f"widest - narrowest{_units(df, metric)}",
               f"width ({ref})")
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 __all__ = ["coefficient_heatmap", "depth_chart"]

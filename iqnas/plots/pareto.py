@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.plots.coefficients import FORMATS, _figure, _save
+from iqnas.plots.figure import FORMATS, new_figure, save_figure
 from iqnas.sweeps.front import staircase
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def plot_pareto(sweep: Sweep, path, resource: str | None = None, true_front: boo
         raise InputError(f"plot_pareto needs an iqnas Sweep, got {type(sweep).__name__}")
     resource = sweep.resource if resource is None else resource
     sweep.problem.constraint(resource)
-    path, fig, axes = _figure(path, figsize, dpi, 1)
+    path, fig, axes = new_figure(path, figsize, dpi, 1)
     ax = axes[0]
     df = sweep.to_dataframe()
     maximize = sweep.problem.sense == "maximize"
@@ -70,7 +70,7 @@ def plot_pareto(sweep: Sweep, path, resource: str | None = None, true_front: boo
     ax.grid(True, color="0.9")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", loc="lower right" if maximize else "upper right")
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def _steps(ax, x: np.ndarray, y: np.ndarray, color: str, style: str, marker: str,

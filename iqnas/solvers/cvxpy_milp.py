@@ -12,6 +12,7 @@ import time
 import cvxpy as cp
 import numpy as np
 
+from iqnas import formulations
 from iqnas.errors import InputError, SolverError
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import Status
@@ -92,7 +93,7 @@ class CvxpyBackend(Backend):
             raise InputError("the cvxpy backend needs products='linearize'")
         params = dict(options.params)
         solver = pick_solver(params.pop("solver", None))
-        cpb = problem.compile("linearize")
+        cpb = formulations.compiled_form(problem, "linearize")
         x = cp.Variable(cpb.n_x, boolean=True)
         parts = [x]
         if cpb.n_y:

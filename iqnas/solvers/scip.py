@@ -18,9 +18,9 @@ from pyscipopt import (
     quicksum,
 )
 
+from iqnas import formulations
 from iqnas.errors import InputError
 from iqnas.formulations import CompiledProblem
-from iqnas.formulations.start import local_search
 from iqnas.formulations.triangles import (
     TriangleIndex,
     needed_columns,
@@ -29,6 +29,7 @@ from iqnas.formulations.triangles import (
 )
 from iqnas.result import TracePoint
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 #: Options of this backend itself, passed in ``params`` next to SCIP's own parameters. None of
 #: them can change the optimum; they only change how fast it is found and proved.
 #:
-#: * ``iqnas/local_search``: run :func:`iqnas.formulations.start.local_search` for a MIP start;
+#: * ``iqnas/local_search``: run :func:`iqnas.solvers.start.local_search` for a MIP start;
 #:   ``iqnas/local_search_starts`` climbs (0 = automatic: 64 on models with >= 5,000 product
 #:   terms, 16 on small dense ones (see SMALL_DENSE_BINARIES), none on the rest, which SCIP
 #:   solves faster than the search would run).
@@ -233,7 +234,7 @@ class ScipBackend(Backend):
     def solve(self, problem, options: SolveOptions) -> RawSolution:
         t0 = time.perf_counter()
         own = _own_params(options.params)
-        cp = problem.compile(options.products)
+        cp = formulations.compiled_form(problem, options.products)
         m, v = build_model(cp)
         large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
         small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0

@@ -191,7 +191,7 @@ class Sweep:
 
         if not self.has_true_front:
             raise InputError("true_front needs an oracle whose table lists every architecture "
-                             f"(e.g. iqnas.benchmarks.nb201) and measures {self.resource!r}")
+                             f"(e.g. iqnas.oracles.nb201) and measures {self.resource!r}")
         truth = self.truth
         table = truth.oracle.table()
         values = {n: table[m].to_numpy(float) for n, m in truth.metrics.items()}

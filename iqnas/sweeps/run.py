@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from iqnas.calibration.progress import progress_bar
+from iqnas._progress import progress_bar
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.sweeps.budgets import check_budgets

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from iqnas import __version__
+from iqnas._version import __version__
 from iqnas.errors import InputError
 from iqnas.sweeps.points import SweepPoint
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iqnas.benchmarks.oracle import Oracle, unknown_name_message
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle, unknown_name_message
 from iqnas.problem import Problem, within_budget
 
 
@@ -37,10 +37,10 @@ def make_truth(oracle, problem: Problem, objective_metric: str | None,
     if oracle is None:
         if objective_metric is not None or resource_metrics:
             raise InputError("objective_metric and resource_metrics need an oracle; pass "
-                             "oracle=iqnas.benchmarks.nb201(...) or similar")
+                             "oracle=iqnas.oracles.nb201(...) or similar")
         return None
     if not isinstance(oracle, Oracle):
-        raise InputError(f"oracle must be an iqnas.benchmarks.Oracle, got "
+        raise InputError(f"oracle must be an iqnas.oracles.Oracle, got "
                          f"{type(oracle).__name__}")
     if oracle.space.name != problem.space.name:
         raise InputError(f"oracle {oracle.name!r} measures space {oracle.space.name!r}, the "

@@ -16,7 +16,7 @@ def test_calibration_bench_writes_only_its_own_section(tmp_path):
     header, runs = read_results(jsonl)
     assert len(runs) == len(cb.cases(1)) == 4 + 6
     assert header["info"]["nproc"] and "--seeds 1" in header["command"]
-    table = iqnas.benchmarks.nb201("cifar100").table()
+    table = iqnas.oracles.nb201("cifar100").table()
     for r in runs:
         assert r["n_samples"] == 100 and r["truly_feasible"]
         assert r["regret"] == r["optimum"] - r["best"] >= 0

@@ -87,7 +87,7 @@ def test_param_counts_equal_benchmark():
     ../shared/nas-data's nb201_joined.csv; its ImageNet16-120 column is a raw count, converted
     to millions in the shipped copy)."""
     space = iqnas.spaces.get("nb201")
-    df = iqnas.benchmarks.nb201("cifar10").table()[["params_M_c10", "params_M_c100",
+    df = iqnas.oracles.nb201("cifar10").table()[["params_M_c10", "params_M_c100",
                                                      "params_M_in16"]]
     rng = np.random.default_rng(0)
     keys = list(df.index[rng.choice(len(df), 200, replace=False)]) + [ALL_NONE, ALL_CONV3]

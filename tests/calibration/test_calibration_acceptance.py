@@ -12,8 +12,8 @@ from iqnas.calibration.verified import true_optimum
 
 @pytest.fixture(scope="module")
 def oracles():
-    return {"cifar100": iqnas.benchmarks.nb201("cifar100"),
-            "cifar10": iqnas.benchmarks.nb201("cifar10")}
+    return {"cifar100": iqnas.oracles.nb201("cifar100"),
+            "cifar10": iqnas.oracles.nb201("cifar10")}
 
 
 def _best(oracle, metric, tmp_path, seed, constraints=None, selection="iterative"):

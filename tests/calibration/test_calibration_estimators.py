@@ -276,7 +276,7 @@ def test_ranker_pair_sampling_and_ties():
 
 def test_real_nb201_accuracy_and_latency():
     """On the NB201 table shipped in the package (all 15,625 cells)."""
-    oracle = iqnas.benchmarks.nb201("cifar10")
+    oracle = iqnas.oracles.nb201("cifar10")
     df, C = oracle.table(), oracle.choices
     rng = np.random.default_rng(0)
     idx = rng.choice(len(df), 500, replace=False)

@@ -13,20 +13,20 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import iqnas  # noqa: E402
-from iqnas.benchmarks.oracle import Oracle  # noqa: E402
 from iqnas.builders import build  # noqa: E402
 from iqnas.calibration.proxies import (  # noqa: E402
     FreeREAScore,
-    ProxyOracle,
     kaiming_init,
     logsynflow,
     naswot,
     skip_score,
 )
 from iqnas.errors import InputError, NotFittedError  # noqa: E402
+from iqnas.oracles.oracle import Oracle  # noqa: E402
+from iqnas.oracles.proxy import ProxyOracle  # noqa: E402
 
 #: the NB201 table shipped in the package (the columns used here equal nb201_joined.csv's)
-TABLE = iqnas.benchmarks.nb201("cifar100").table()
+TABLE = iqnas.oracles.nb201("cifar100").table()
 SPANS = {"e01": 0, "e02": 1, "e12": 0, "e03": 2, "e13": 1, "e23": 0}  # j - i - 1 per edge
 
 
@@ -233,7 +233,7 @@ def test_freerea_score_fixed_normalisation_and_json(tmp_path):
 def test_freerea_score_on_benchmark_picks_known_optimum():
     sp = iqnas.spaces.get("nb201")
     df = TABLE.rename_axis("arch_str").reset_index()
-    ops = np.array(sp.groups[0].options)[iqnas.benchmarks.nb201("cifar100").choices]
+    ops = np.array(sp.groups[0].options)[iqnas.oracles.nb201("cifar100").choices]
     for j, g in enumerate(sp.groups):  # one op-name column per edge, as in nb201_joined.csv
         df[g.name] = ops[:, j]
     is_skip = np.stack([(df[e] == "skip_connect").to_numpy() for e in SPANS], axis=1)

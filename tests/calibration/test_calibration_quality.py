@@ -12,7 +12,7 @@ from iqnas.calibration.estimators import cross_val_rmse, kfold, out_of_fold
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    oracle = iqnas.benchmarks.nb201("cifar100")
+    oracle = iqnas.oracles.nb201("cifar100")
     return iqnas.calibrate("nb201", oracle, "test_acc_c100", {"help_lat_fpga": 3.0}, 40,
                            seed=1, store=tmp_path_factory.mktemp("q") / "s.db", progress=False)
 

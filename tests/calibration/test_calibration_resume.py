@@ -20,7 +20,7 @@ from iqnas.calibration import calibrate
 
 class SlowOracle:
     def __init__(self):
-        self.inner = iqnas.benchmarks.nb201("cifar100")
+        self.inner = iqnas.oracles.nb201("cifar100")
         self.space, self.metrics, self.units = self.inner.space, self.inner.metrics, self.inner.units
     def measure(self, arch):
         time.sleep(float(sys.argv[2]))

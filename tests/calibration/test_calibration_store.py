@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import iqnas
-from iqnas import benchmarks
+from iqnas import oracles
 from iqnas.calibration.store import SampleStore, default_store_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,8 +23,8 @@ METRICS = ["test_acc_c100", "help_lat_fpga"]
 
 
 @pytest.fixture(scope="module")
-def nb() -> benchmarks.NB201Oracle:
-    return benchmarks.nb201(metrics=METRICS)
+def nb() -> oracles.NB201Oracle:
+    return oracles.nb201(metrics=METRICS)
 
 
 def distinct(seed: int, n: int) -> list[iqnas.Architecture]:
@@ -125,11 +125,11 @@ def test_export_import_round_trip(tmp_path: Path, space_name: str) -> None:
     assert dst.import_csv(out, units={"lat": "ms"}) == len(archs)
     assert dst.samples().equals(src.samples()) and dst.units == {"lat": "ms"}
     assert dst.import_csv(out) == 0  # identical re-import is a no-op
-    oracle = benchmarks.csv_oracle(out, space, metrics=["acc", "lat"])
+    oracle = oracles.csv_oracle(out, space, metrics=["acc", "lat"])
     assert oracle.measure(archs[4]) == src.get(archs[4])
     src.add(space.sample(99), {"acc": 1.0, "lat": 2.0})
     src.export_csv(out)  # replaces the file
-    assert len(benchmarks.csv_oracle(out, space, metrics=["acc", "lat"])) == len(archs) + 1
+    assert len(oracles.csv_oracle(out, space, metrics=["acc", "lat"])) == len(archs) + 1
 
 
 def test_bad_import_writes_nothing(tmp_path: Path, nb) -> None:
@@ -170,10 +170,10 @@ def test_bad_import_writes_nothing(tmp_path: Path, nb) -> None:
 WRITER = textwrap.dedent("""
     import sys, time
     import iqnas
-    from iqnas import benchmarks
+    from iqnas import oracles
     from iqnas.calibration.store import SampleStore
     space = iqnas.spaces.get("nb201")
-    oracle = benchmarks.nb201(metrics=["test_acc_c100", "help_lat_fpga"])
+    oracle = oracles.nb201(metrics=["test_acc_c100", "help_lat_fpga"])
     archs = list(dict.fromkeys(space.sample(11, n=int(sys.argv[2]))))
     store = SampleStore(sys.argv[1], space, settings={"n": int(sys.argv[2])}, seed=11)
     for i, a in enumerate(archs):

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import iqnas
-from iqnas.benchmarks.oracle import Oracle
 from iqnas.calibration import LinearResourceModel
 from iqnas.calibration.training_free import (
     TrainingFreeModel,
@@ -18,6 +17,7 @@ from iqnas.calibration.training_free import (
     resolve_columns,
 )
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle
 
 SEEDS = range(10)
 DATASETS = {"cifar10": "test_acc_c10", "cifar100": "test_acc_c100",
@@ -48,7 +48,7 @@ class NoAccuracy(Oracle):
     """The NB201 table oracle with its accuracy columns locked; counts measurements."""
 
     def __init__(self, dataset: str) -> None:
-        self.inner = iqnas.benchmarks.nb201(dataset)
+        self.inner = iqnas.oracles.nb201(dataset)
         self.space, self.dataset = self.inner.space, self.inner.dataset
         self.name = f"locked-{self.inner.name}"
         self.calls = 0
@@ -69,7 +69,7 @@ class NoAccuracy(Oracle):
 
 @pytest.fixture(scope="module")
 def nb():
-    return {ds: iqnas.benchmarks.nb201(ds) for ds in DATASETS}
+    return {ds: iqnas.oracles.nb201(ds) for ds in DATASETS}
 
 
 def _true(nb, ds: str, run) -> dict[str, float]:
@@ -263,7 +263,7 @@ def test_rank_target_and_exclusion_off(nb):
 def test_live_proxy_oracle_with_an_exact_params_form(nb):
     torch = pytest.importorskip("torch")
     from iqnas.builders import build
-    from iqnas.calibration.proxies import ProxyOracle
+    from iqnas.oracles.proxy import ProxyOracle
 
     form = _params_form(nb["cifar100"])
     old = torch.get_num_threads()
@@ -390,10 +390,10 @@ def test_cli_trained_mode_still_works_and_proxies_oracle_runs_live(capsys, tmp_p
                  "test_acc_c100", "--metrics", "naswot"]) == 2
     assert "--metrics is for --mode training-free" in capsys.readouterr().err
     # --oracle proxies: the live training-free oracle (run live in the API test above)
-    from iqnas.calibration.proxies import ProxyOracle
-    from iqnas.cli.calibrate_cmd import make_oracle
+    from iqnas.oracles import get as make_oracle
+    from iqnas.oracles.proxy import ProxyOracle
 
-    live = make_oracle("proxies", iqnas.spaces.get("nb201"), "ImageNet16-120")
+    live = make_oracle("proxies", iqnas.spaces.get("nb201"), dataset="ImageNet16-120")
     assert isinstance(live, ProxyOracle) and live.num_threads == 1
     assert live.build_kw == {"dataset": "ImageNet16-120"}
     assert live.metrics == ["naswot", "logsynflow", "skip"]

@@ -19,7 +19,7 @@ N_ROWS = 3000
 def measured_csv(tmp_path_factory):
     """The first 3,000 NB201 cells with cifar100 accuracy and fpga latency, renamed, keyed by
     a 'cell' column: a user's own partial measurements."""
-    table = iqnas.benchmarks.nb201("cifar100").table()
+    table = iqnas.oracles.nb201("cifar100").table()
     sub = table[["test_acc_c100", "help_lat_fpga"]].head(N_ROWS)
     sub = sub.rename(columns={"test_acc_c100": "acc", "help_lat_fpga": "latency"})
     sub.index.name = "cell"
@@ -56,7 +56,7 @@ def test_calibrate_on_a_partial_csv_measures_only_its_rows(measured_csv, tmp_pat
 
 def test_random_selection_on_a_partial_csv_draws_from_its_rows(measured_csv, tmp_path):
     path, sub = measured_csv
-    oracle = iqnas.benchmarks.csv_oracle(path, "nb201", key_column="cell")
+    oracle = iqnas.oracles.csv_oracle(path, "nb201", key_column="cell")
     run = iqnas.calibrate("nb201", oracle, "acc", {"latency": 3.0}, 25, selection="random",
                           seed=3, store=tmp_path / "r.db", progress=False)
     assert len(run.samples) == 25 and set(run.samples["key"]) <= set(sub.index)

@@ -16,7 +16,7 @@ def test_demo_json_against_the_table(capsys, tmp_path):
                  "--format", "json", "--quiet"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    table = iqnas.benchmarks.nb201("cifar100").table()
+    table = iqnas.oracles.nb201("cifar100").table()
     scens = scenarios(table)
     assert len(out["scenarios"]) == len(scens) == 3
     assert out["n_measured"] <= 200

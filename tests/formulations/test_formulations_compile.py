@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import iqnas
+from iqnas.formulations import compiled_form
 
 
 def _problem(seed=0):
@@ -21,7 +22,7 @@ def _problem(seed=0):
 @pytest.mark.parametrize("mode", ["linearize", "native"])
 def test_rows_hold_exactly_on_feasible_architectures(mode):
     p = _problem()
-    cp = p.compile(mode)
+    cp = compiled_form(p, mode)
     space = p.space
     C = space.enumerate_choices()
     g = p.constraint("lat").form
@@ -37,18 +38,18 @@ def test_rows_hold_exactly_on_feasible_architectures(mode):
 
 def test_linearised_sizes():
     p = _problem()
-    cp = p.compile("linearize")
+    cp = compiled_form(p, "linearize")
     pairs = set().union(*(f.group_pairs() for f in p.forms))
     assert cp.n_y == 25 * len(pairs)           # one y per option pair of each used group pair
     assert sum(n.startswith("agg[") for n in cp.row_names) == 10 * len(pairs)
-    assert cp.n_x == 30 and p.compile("native").n_y == 0
-    assert p.compile("linearize") is cp          # compiled once
+    assert cp.n_x == 30 and compiled_form(p, "native").n_y == 0
+    assert compiled_form(p, "linearize") is cp          # compiled once
 
 
 def test_mobilenet_inactive_rows():
     space = iqnas.spaces.get("mobilenet")
     p = iqnas.Problem(space, iqnas.QuadraticForm(space, 0, np.ones(255)))
-    cp = p.compile()
+    cp = compiled_form(p)
     assert sum(n.startswith("inactive[") for n in cp.row_names) == 10
     assert sum(n.startswith("onehot[") for n in cp.row_names) == 25
     res = iqnas.solve(p)

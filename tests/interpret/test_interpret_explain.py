@@ -35,7 +35,7 @@ METRIC = "test_acc_c100"
 def nb201():
     """Min-norm least squares with all pairs on all 15,625 cells: group means match the data."""
     space = iqnas.spaces.get("nb201")
-    tab = iqnas.benchmarks.nb201("cifar100").table()
+    tab = iqnas.oracles.nb201("cifar100").table()
     choices = np.array([space.parse_key(k).choices for k in tab.index])
     y = tab[METRIC].to_numpy()
     est = QuadraticRegressor(space, alpha=0.0, name=METRIC, units="%").fit(choices, y)
@@ -277,7 +277,7 @@ def test_bootstrap_intervals_cover_the_truth_and_are_seeded():
 
 def test_bootstrap_with_a_samples_table_and_default_estimator(nb201):
     space, form, _, _ = nb201
-    tab = iqnas.benchmarks.nb201("cifar100").table().iloc[::150]
+    tab = iqnas.oracles.nb201("cifar100").table().iloc[::150]
     samples = pd.DataFrame({"key": tab.index, METRIC: tab[METRIC].to_numpy()})
     lin = QuadraticRegressor(space, terms="linear", alpha=1.0).fit(tab.index.tolist(),
                                                                    tab[METRIC]).form_
@@ -294,7 +294,7 @@ def test_acceptance_default_regressor_on_all_cells(tmp_path):
     fitted on all 15,625 cifar100 accuracies ranks nor_conv_3x3 above avg_pool_3x3 on every
     edge, and the exported table rebuilds a form that evaluates bit for bit identically."""
     space = iqnas.spaces.get("nb201")
-    tab = iqnas.benchmarks.nb201("cifar100").table()
+    tab = iqnas.oracles.nb201("cifar100").table()
     est = QuadraticRegressor(space, name=METRIC, units="%").fit(tab.index.tolist(), tab[METRIC])
     assert est.alpha_ > 0 and est.cv_scores_ is not None
     df = explain(est.form_)
@@ -340,7 +340,7 @@ def test_binas_depth_finding_reads_off_a_model_of_the_ofa_predictor():
     that the first added block (position 3) pays more than the second."""
     from iqnas.calibration import StratifiedSampler
 
-    oracle = iqnas.benchmarks.ofa()
+    oracle = iqnas.oracles.ofa()
     space = oracle.space
     train = StratifiedSampler().sample_choices(space, 1000, rng=0)
     form = QuadraticRegressor(space, terms="bilinear").fit(
@@ -435,7 +435,7 @@ def cli_files(nb201, tmp_path_factory):
     d = tmp_path_factory.mktemp("explain")
     space, form, _, _ = nb201
     lat = iqnas.QuadraticForm(space, 1.0, np.arange(30) / 10, units="ms")
-    tab = iqnas.benchmarks.nb201("cifar100").table().iloc[::100]
+    tab = iqnas.oracles.nb201("cifar100").table().iloc[::100]
     pd.DataFrame({"key": tab.index, "acc": tab[METRIC]}).to_csv(d / "samples.csv", index=False)
     return {"form": form.save(d / "form.json"), "lat": lat.save(d / "lat.npz"),
             "samples": d / "samples.csv", "dir": d}

@@ -21,7 +21,7 @@ RES = "help_lat_fpga"
 
 @pytest.fixture(scope="module")
 def oracle():
-    return iqnas.benchmarks.nb201("cifar100")
+    return iqnas.oracles.nb201("cifar100")
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ import pytest
 import scipy.sparse as sp
 
 import iqnas
-from benchmarks.instances import make
+from iqnas.formulations import compiled_form
 from iqnas.formulations.folding import fold_controllers
-from iqnas.formulations.start import local_search
 from iqnas.formulations.triangles import needed_columns, separate, triangle_index
+from iqnas.solvers.start import local_search
+from iqnas.testing.instances import make
 
 
 def _best_random_feasible(problem, n=10_000, seed=0):
@@ -77,12 +78,12 @@ def test_folding_keeps_every_value_on_valid_architectures():
     # the BINAS form has only block x depth products: it folds to a linear function
     p = make("binas", 0)
     assert fold_controllers(p.objective).pairwise.nnz == 0
-    assert p.compile("linearize").n_y == 0
+    assert compiled_form(p, "linearize").n_y == 0
 
 
 def test_triangle_inequalities_hold_at_every_integer_point():
     p = make("nb201-dense", 0)
-    cp = p.compile("linearize")
+    cp = compiled_form(p, "linearize")
     index = triangle_index(cp, p.space)
     assert index.n_triples == 20                             # every triple of the 6 edges
     for row in p.space.enumerate_choices()[::97]:
@@ -107,7 +108,7 @@ def test_triangle_separation_reads_only_the_lp_support_and_finds_every_violation
     looks at the options with x > 0 only finds exactly the violated inequalities that checking
     every option triple finds."""
     p = make("dense-0.01", 0)
-    cp = p.compile("linearize")
+    cp = compiled_form(p, "linearize")
     space, index = p.space, triangle_index(cp, p.space)
     rng = np.random.default_rng(0)
     i, j = cp.products[:, 0], cp.products[:, 1]

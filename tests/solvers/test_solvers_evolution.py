@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import iqnas
-from benchmarks.instances import make
 from iqnas.solvers.base import SolveOptions
 from iqnas.solvers.heuristics import activity, canonical, mutate_genes, mutate_one
+from iqnas.testing.instances import make
 
 MODES = ("binas", "rea", "freerea")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import iqnas
-from benchmarks.instances import make
 from iqnas.solvers.base import SolveOptions
+from iqnas.testing.instances import make
 
 
 def _raw_is_feasible(problem, raw) -> bool:

@@ -12,7 +12,7 @@ from iqnas.calibration import LinearResourceModel, QuadraticRegressor
 
 @pytest.fixture(scope="session")
 def nb201_oracle():
-    return iqnas.benchmarks.nb201("cifar100")
+    return iqnas.oracles.nb201("cifar100")
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,7 @@ def test_grid_oracle_and_plot(files, capsys, tmp_path):
     d = json.loads(out)
     assert [(p["budget"], p["grid_budget"]) for p in d["points"]] == [
         (3.0, 0.5), (6.0, 0.5), (3.0, 1.5), (6.0, 1.5)]
-    table = iqnas.benchmarks.nb201("cifar100").table()
+    table = iqnas.oracles.nb201("cifar100").table()
     for p, t in zip(d["points"], d["true_front"]):
         assert p["true_objective"] == table.loc[p["key"], "test_acc_c100"]
         assert p["true_params_M_c100"] == table.loc[p["key"], "params_M_c100"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import iqnas
-from iqnas.benchmarks import ofa_latency_form, resolution_constraint
 from iqnas.calibration import QuadraticRegressor
 from iqnas.errors import InputError
+from iqnas.oracles import ofa_latency_form, resolution_constraint
 
 LAT = "lat_note10_ms"
 RESOLUTION = 192
@@ -16,7 +16,7 @@ RESOLUTION = 192
 
 @pytest.fixture(scope="module")
 def ofa_sweep():
-    oracle = iqnas.benchmarks.ofa()
+    oracle = iqnas.oracles.ofa()
     space = oracle.space
     C = space.sample_choices(np.random.default_rng(0), 2000)
     acc = QuadraticRegressor(space, terms="linear", alpha=1.0, name="acc", units="%").fit(

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import iqnas
-from iqnas import benchmarks
-from iqnas.benchmarks.nb201 import NB201Oracle, metric_unit
+from iqnas import oracles
+from iqnas.oracles.nb201 import NB201Oracle, metric_unit
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO.parent / "shared" / "nas-data"
@@ -44,7 +44,7 @@ HAND = {
 
 @pytest.fixture(scope="module")
 def oracle() -> NB201Oracle:
-    return benchmarks.nb201("cifar100")
+    return oracles.nb201("cifar100")
 
 
 def test_hand_checked_rows(oracle: NB201Oracle) -> None:
@@ -141,20 +141,20 @@ def test_measure_many_all_cells(oracle: NB201Oracle) -> None:
 
 
 def test_dataset_and_metric_selection() -> None:
-    assert benchmarks.nb201("cifar10").accuracy_metric == "test_acc_c10"
-    assert benchmarks.nb201().accuracy_metric == "test_acc_c100"
-    o = benchmarks.nb201("ImageNet16-120")
+    assert oracles.nb201("cifar10").accuracy_metric == "test_acc_c10"
+    assert oracles.nb201().accuracy_metric == "test_acc_c100"
+    o = oracles.nb201("ImageNet16-120")
     assert o.accuracy_metric == "test_acc_in16" and o.params_metric == "params_M_in16"
-    assert benchmarks.nb201("in16").accuracy_metric == "test_acc_in16"
-    assert benchmarks.nb201("CIFAR10").accuracy_metric == "test_acc_c10"
+    assert oracles.nb201("in16").accuracy_metric == "test_acc_in16"
+    assert oracles.nb201("CIFAR10").accuracy_metric == "test_acc_c10"
     with pytest.raises(iqnas.InputError, match="cifar10, cifar100, ImageNet16-120"):
-        benchmarks.nb201("imagenet1k")
-    small = benchmarks.nb201(metrics=["help_lat_fpga", "test_acc_c100"])
+        oracles.nb201("imagenet1k")
+    small = oracles.nb201(metrics=["help_lat_fpga", "test_acc_c100"])
     assert small.metrics == ["help_lat_fpga", "test_acc_c100"]
     assert small.measure(BEST_C100) == {"help_lat_fpga": 7.42096, "test_acc_c100": 73.5133}
     assert list(small.table().columns) == small.metrics
     with pytest.raises(iqnas.InputError, match="help_lat_fpga"):
-        benchmarks.nb201(metrics=["help_lat_fgpa"])
+        oracles.nb201(metrics=["help_lat_fgpa"])
 
 
 def test_bad_architectures_are_refused(oracle: NB201Oracle) -> None:
@@ -169,8 +169,8 @@ def test_bad_architectures_are_refused(oracle: NB201Oracle) -> None:
 
 
 def test_import_is_lazy() -> None:
-    code = ("import sys, iqnas, iqnas.benchmarks as b\n"
-            "m = sys.modules['iqnas.benchmarks.nb201']\n"
+    code = ("import sys, iqnas, iqnas.oracles as b\n"
+            "m = sys.modules['iqnas.oracles.nb201']\n"
             "assert m._TABLE is None\n"
             "b.nb201(); assert m._TABLE is not None\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

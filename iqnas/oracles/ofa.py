@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 
-from iqnas.benchmarks.oracle import Oracle
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle
 from iqnas.problem import LinearConstraint
 from iqnas.quadform import QuadraticForm
 from iqnas.space import Architecture, SearchSpace

@@ -28,7 +28,7 @@ def test_records_are_held_out_scores_of_real_fits(bench_run):
     assert sorted((r["seed"], r["metric"], r["model"]) for r in runs) == sorted(
         [(s, ob.ACC, "linear") for s in (0, 1)] + [(s, ob.LAT, m) for s in (0, 1)
                                                   for m in ("linear", "linear-lsq")])
-    oracle = iqnas.benchmarks.ofa()
+    oracle = iqnas.oracles.ofa()
     train, test = ob.draw(oracle.space, 150, 60, seed=1)
     assert not {tuple(r) for r in train} & {tuple(r) for r in test}
     y = oracle.measure_choices(test)[ob.ACC]

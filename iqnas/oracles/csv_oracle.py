@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from iqnas import spaces
-from iqnas.benchmarks.oracle import Oracle, check_units, select_metrics
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle, check_units, select_metrics
 from iqnas.space import Architecture, SearchSpace
 
 if TYPE_CHECKING:

@@ -250,7 +250,7 @@ def _fitted_forms() -> dict[str, iqnas.QuadraticForm]:
     if not _FITTED:
         from iqnas.calibration import LinearResourceModel, QuadraticRegressor
 
-        table = iqnas.benchmarks.nb201("cifar100").table()
+        table = iqnas.oracles.nb201("cifar100").table()
         space = iqnas.spaces.get("nb201")
         X = space.choices_to_onehot(np.array([space.parse_key(k).choices for k in table.index]))
         _FITTED[FITTED_OBJECTIVE] = QuadraticRegressor(space, name="accuracy").fit(

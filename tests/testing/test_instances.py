@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import iqnas
-from benchmarks import instances as inst
 from iqnas.spaces.mobilenet import block_group, depth_group
+from iqnas.testing import instances as inst
 
 
 def _group_pairs(space, names):
@@ -179,7 +179,7 @@ def test_solver_bench_writes_only_its_own_section(tmp_path):
 
 
 def test_nb201_fitted_family_is_the_table_fit_at_quantile_budgets():
-    table = iqnas.benchmarks.nb201("cifar100").table()
+    table = iqnas.oracles.nb201("cifar100").table()
     for seed, q in ((0, 0.1), (2, 0.5), (7, 0.5)):
         it = inst.make_instance("nb201-fitted", seed, n_constraints=2)
         assert list(it.budgets) == ["help_lat_fpga", "help_lat_raspi4"]

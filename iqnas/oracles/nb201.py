@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from iqnas import spaces
-from iqnas.benchmarks.oracle import Oracle, select_metrics
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle, select_metrics
 from iqnas.space import Architecture
 from iqnas.spaces.nb201 import EDGE_NAMES, OPS
 

@@ -15,8 +15,8 @@ import iqnas
 from iqnas.errors import InputError
 from iqnas.spaces import ofa as ofa_space
 
-# the module, even once iqnas.benchmarks binds the name ``ofa`` to the factory function
-bench = importlib.import_module("iqnas.benchmarks.ofa")
+# the module, even once iqnas.oracles binds the name ``ofa`` to the factory function
+bench = importlib.import_module("iqnas.oracles.ofa")
 
 RELEASED_PTH = Path("/work/shared/nas-data/ofa/han-cai-files/acc_predictor.pth")
 MIXED_KEY = ("r176|s1:k5e4,k3e6|s2:k7e3,k3e3,k5e6|s3:k3e4,k7e4|s4:k3e3,k5e3,k3e6,k7e6"
@@ -99,7 +99,7 @@ def spec_features(spec: dict) -> np.ndarray:
 
 
 def test_interface(oracle):
-    assert isinstance(oracle, iqnas.benchmarks.Oracle)
+    assert isinstance(oracle, iqnas.oracles.Oracle)
     assert oracle.space is bench.get_space()
     assert oracle.metrics == ["acc_ofa_pred", "lat_note10_ms"]
     assert oracle.units == {"acc_ofa_pred": "%", "lat_note10_ms": "ms"}

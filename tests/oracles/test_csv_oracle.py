@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import iqnas
-from iqnas import benchmarks
-from iqnas.benchmarks.csv_oracle import read_measurements
+from iqnas import oracles
+from iqnas.oracles.csv_oracle import read_measurements
 
 SPACE = iqnas.spaces.get("nb201")
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -24,18 +24,18 @@ def write(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
 
 
 def test_round_trip_against_nb201(tmp_path: Path) -> None:
-    nb = benchmarks.nb201()
+    nb = oracles.nb201()
     archs = SPACE.sample(7, n=40)
     lines = ["arch,acc,lat"]
     for a in archs:
         m = nb.measure(a)
         lines.append(f"{a.key},{m['test_acc_c100']!r},{m['help_lat_fpga']!r}")
     path = write(tmp_path, "\n".join(lines) + "\n")
-    o = benchmarks.csv_oracle(path, "nb201", units={"lat": "ms"})
+    o = oracles.csv_oracle(path, "nb201", units={"lat": "ms"})
     keys = list(dict.fromkeys(a.key for a in archs))  # sampling may repeat; merged identically
     assert len(o) == len(keys) and o.keys() == keys
     assert o.metrics == ["acc", "lat"] and o.units == {"acc": "", "lat": "ms"}
-    assert not o.exhaustive and isinstance(o, benchmarks.Oracle)
+    assert not o.exhaustive and isinstance(o, oracles.Oracle)
     for a in archs:
         assert o.measure(a) == {"acc": nb.measure(a)["test_acc_c100"],
                                 "lat": nb.measure(a)["help_lat_fpga"]}
@@ -57,22 +57,22 @@ def test_lenient_but_exact_parsing(tmp_path: Path) -> None:
             f"2,second,{B}\n"
             f"1.50,again,{A}\n")  # identical duplicate (1.50 == 1.5): merged
     path = write(tmp_path, text)
-    o = benchmarks.csv_oracle(path, SPACE, metrics=["lat [ms]"])
+    o = oracles.csv_oracle(path, SPACE, metrics=["lat [ms]"])
     assert o.keys() == [A, B] and o.measure(B) == {"lat [ms]": 2.0}
     assert o.data.lines == [2, 4]
     with pytest.raises(iqnas.InputError, match=r"line 2, column 'name': 'first' is not a number"):
-        benchmarks.csv_oracle(path, SPACE)
+        oracles.csv_oracle(path, SPACE)
 
 
 def test_custom_key_column_and_other_space(tmp_path: Path) -> None:
     mb = iqnas.spaces.get("mobilenet")
     archs = mb.sample(3, n=5)
     rows = "".join(f'{float(i)},"{a.key}"\n' for i, a in enumerate(archs))  # keys hold commas
-    o = benchmarks.csv_oracle(write(tmp_path, "energy,cfg\n" + rows), "mobilenet",
+    o = oracles.csv_oracle(write(tmp_path, "energy,cfg\n" + rows), "mobilenet",
                               key_column="cfg", units={"energy": "mJ"})
     assert [o.measure(a)["energy"] for a in archs] == [0.0, 1.0, 2.0, 3.0, 4.0]
     with pytest.raises(iqnas.InputError, match="no key column 'arch'"):
-        benchmarks.csv_oracle(tmp_path / "m.csv", "mobilenet")
+        oracles.csv_oracle(tmp_path / "m.csv", "mobilenet")
 
 
 BAD = {
@@ -99,7 +99,7 @@ def test_bad_files_name_row_and_column(tmp_path: Path, case: str) -> None:
     text, where, what = BAD[case]
     path = write(tmp_path, text)
     with pytest.raises(iqnas.InputError) as info:
-        benchmarks.csv_oracle(path, "nb201")
+        oracles.csv_oracle(path, "nb201")
     msg = str(info.value)
     assert "\n" not in msg and str(path) in msg and where in msg and what in msg, msg
 
@@ -107,10 +107,10 @@ def test_bad_files_name_row_and_column(tmp_path: Path, case: str) -> None:
 def test_bad_arguments(tmp_path: Path) -> None:
     path = write(tmp_path, f"arch,acc\n{A},70\n")
     with pytest.raises(iqnas.InputError, match="not a metric"):
-        benchmarks.csv_oracle(path, "nb201", units={"latency": "ms"})
+        oracles.csv_oracle(path, "nb201", units={"latency": "ms"})
     with pytest.raises(iqnas.InputError, match="unknown metric 'lat'"):
         read_measurements(path, "nb201", metrics=["lat"])
     with pytest.raises(iqnas.InputError, match="no such measurement file"):
-        benchmarks.csv_oracle(tmp_path / "absent.csv", "nb201")
+        oracles.csv_oracle(tmp_path / "absent.csv", "nb201")
     with pytest.raises(iqnas.InputError, match="empty"):
-        benchmarks.csv_oracle(write(tmp_path, "", "empty.csv"), "nb201")
+        oracles.csv_oracle(write(tmp_path, "", "empty.csv"), "nb201")

@@ -1,0 +1,1 @@
+"""Seeded problem instances shared by the tests and the benchmark scripts."""
