@@ -160,7 +160,7 @@ def test_time_limit_is_the_total_and_the_rest_is_passed_down():
     t0 = time.perf_counter()
     got = list(iqnas.iter_solutions(problem, slow, time_limit=0.3))
     elapsed = time.perf_counter() - t0
-    assert 1 <= len(got) < 40 and elapsed < 0.3 + 0.5
+    assert 1 <= len(got) < 40 and elapsed < 1.5   # all 40 would take over 2 s
     assert slow.limits[0] == 0.3
     assert all(0 < b < a for a, b in zip(slow.limits, slow.limits[1:]))   # what is left
     assert [r.objective for r in got] == pytest.approx(list(ranking(problem)[1][:len(got)]))
