@@ -72,7 +72,7 @@ def run_case(case: dict, oracles: dict, tmp: Path) -> dict:
     run = iqnas.calibrate("nb201", oracle, metric, budgets, 100, selection=case["selection"],
                           seed=case["seed"], store=tmp / f"{len(list(tmp.iterdir()))}.db",
                           progress=False)
-    found = run.best.options[f"true_{metric}"]
+    found = run.best.measured[metric]
     feasible = all(oracle.measure(run.best.architecture)[m] <= b
                    for m, b in (budgets or {}).items())
     return {**case, "budget": None if budgets is None else budgets[case["device"]],

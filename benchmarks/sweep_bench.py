@@ -109,8 +109,8 @@ def run_sweep(problem: iqnas.Problem, budgets: list[float], **kw) -> dict:
     sweep = iqnas.sweep(problem, RES, budgets, **kw)
     wall = time.perf_counter() - t0
     return {"wall": wall, "solves": sweep.n_solved, "reused": sweep.n_reused,
-            "objectives": [r["objective"] for r in sweep.rows], "build_time": None,
-            "solve_time": None, "statuses": sorted({r["status"] for r in sweep.rows})}
+            "objectives": [r.objective for r in sweep.rows], "build_time": None,
+            "solve_time": None, "statuses": sorted({r.status.value for r in sweep.rows})}
 
 
 def run_strategy(name: str, problem: iqnas.Problem, budgets: list[float]) -> dict:

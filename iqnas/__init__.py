@@ -13,10 +13,17 @@ from typing import Any
 from iqnas import spaces
 from iqnas._version import __version__
 from iqnas.errors import InputError, IqnasError, NotFittedError, SolverError
+from iqnas.measured import MeasuredResult
 from iqnas.problem import Constraint, LinearConstraint, Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.result import ResourceValue, Result
-from iqnas.solve import explain_infeasible, smallest_achievable, solve, solve_top_k
+from iqnas.solve import (
+    explain_infeasible,
+    iter_solutions,
+    smallest_achievable,
+    solve,
+    solve_top_k,
+)
 from iqnas.space import Architecture, Group, SearchSpace
 from iqnas.status import Status
 
@@ -53,8 +60,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Architecture", "Constraint", "Group", "InputError", "IqnasError", "LinearConstraint",
-    "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result", "SearchSpace",
-    "SolverError", "Status", "Sweep", "__version__", "calibrate", "calibrate_training_free",
-    "calibration", "explain", "explain_infeasible", "oracles", "smallest_achievable", "solve",
-    "solve_top_k", "spaces", "sweep",
+    "MeasuredResult", "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result",
+    "SearchSpace", "SolverError", "Status", "Sweep", "__version__", "calibrate",
+    "calibrate_training_free", "calibration", "explain", "explain_infeasible", "iter_solutions",
+    "oracles", "smallest_achievable", "solve", "solve_top_k", "spaces", "sweep",
 ]

@@ -77,10 +77,6 @@ class Result:
     def feasible(self) -> bool:
         return self.status.has_solution and self.verified
 
-    @property
-    def ok(self) -> bool:
-        return self.feasible
-
     def to_dict(self) -> dict[str, Any]:
         arch = self.architecture
         return {

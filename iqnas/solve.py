@@ -1,4 +1,10 @@
-"""``iqnas.solve``: run a backend, decode, re-verify independently, explain infeasibility."""
+"""``iqnas.solve`` and ``iqnas.iter_solutions``: run a backend, decode, re-verify independently,
+cut off and re-solve; explain infeasibility.
+
+One loop (:func:`_answers`) does "solve, decode, verify, exclude, re-solve" for every caller:
+``solve`` takes its first answer, ``solve_top_k`` its first ``k`` and ``iter_solutions`` yields
+them for as long as the caller asks.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import logging
 import math
 import platform
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from types import MappingProxyType
 
 import numpy as np
@@ -15,28 +23,91 @@ from iqnas._version import __version__
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.result import ResourceValue, Result
-from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.space import Architecture
 from iqnas.status import Status
 
 log = logging.getLogger(__name__)
 
 #: how often a solve is repeated after the decoded answer failed verification
 MAX_RESOLVES = 25
+#: the keyword options of solve, iter_solutions and solve_top_k, with their defaults
+SOLVE_OPTIONS = {"time_limit": None, "gap": 0.0, "seed": 0, "warm_start": None,
+                 "products": "linearize", "verbose": False, "log_file": None, "params": None,
+                 "diagnose": True}
+#: the least time a re-solve after a failed verification is given (seconds)
+MIN_RESOLVE_TIME = 0.01
 
 
-def solve(problem: Problem, solver: str = "scip", *, time_limit: float | None = None,
+def solve(problem: Problem, solver: str | Backend = "scip", *, time_limit: float | None = None,
           gap: float = 0.0, seed: int | None = 0, warm_start=None, products: str = "linearize",
           verbose: bool = False, log_file: str | None = None, params: dict | None = None,
           diagnose: bool = True) -> Result:
     """Solve ``problem`` and return a verified :class:`Result`.
 
     Every returned architecture is re-checked from its decoded one-hot vector: a budget broken by
-    more than the relative tolerance 1e-9 is cut off and the solve repeats, so an answer that
-    breaks a budget is never reported as feasible. On infeasibility the message names the
-    constraint(s) and the smallest achievable value of each resource.
+    more than the relative tolerance 1e-9 is cut off and the solve repeats (within
+    ``time_limit`` in all), so an answer that breaks a budget is never reported as feasible. On
+    infeasibility the message names the constraint(s) and the smallest achievable value of each
+    (``diagnose=False`` skips that).
     """
+    backend, opts, _ = _setup("solve", problem, solver, dict(
+        time_limit=time_limit, gap=gap, seed=seed, warm_start=warm_start, products=products,
+        verbose=verbose, log_file=log_file, params=params))
+    return next(_answers(problem, backend, opts, diagnose=diagnose))
+
+
+def iter_solutions(problem: Problem, solver: str | Backend = "scip", *,
+                   skip: Iterable = (), **solve_options) -> Iterator[Result]:
+    """Verified answers of ``problem``, best first: each next solve excludes every earlier answer.
+
+    ``solve_options`` are those of :func:`solve`; ``time_limit`` is the total for the whole
+    iteration (each solve gets what is left). Architectures in ``skip`` are never yielded: an
+    answer found among them is cut off and the solve repeats, which gives the same sequence as
+    excluding them up front with far fewer exclusions per solve. The iteration ends when no
+    further architecture is feasible, when the time is up, or when a solve fails (logged); if
+    the problem is infeasible from the start, the warning says why (``diagnose``, as in
+    :func:`solve`). With a time limit (or an inexact backend) an answer is the best found, not
+    necessarily the best there is.
+    """
+    backend, opts, diagnose = _setup("iter_solutions", problem, solver, solve_options)
+    skipped = frozenset(problem.space.to_arch(a) for a in skip)
+    return _verified(_answers(problem, backend, opts, skip=skipped, diagnose=diagnose))
+
+
+def solve_top_k(problem: Problem, k: int, solver: str | Backend = "scip",
+                **solve_options) -> list[Result]:
+    """The ``k`` best distinct architectures, best first (fewer if fewer are feasible).
+
+    When there is none, the one result says why (as :func:`solve`'s). ``time_limit`` is the
+    total for the ``k`` solves.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"k must be a positive integer, got {k!r}")
+    backend, opts, diagnose = _setup("solve_top_k", problem, solver, solve_options)
+    out: list[Result] = []
+    for res in _answers(problem, backend, opts, diagnose=diagnose):
+        if not res.feasible:
+            if not out:
+                out.append(res)
+            break
+        out.append(res)
+        if len(out) == k:
+            break
+    return out
+
+
+def _setup(caller: str, problem: Problem, solver, options: dict
+           ) -> tuple[Backend, SolveOptions, bool]:
+    """The backend, the validated options and ``diagnose`` of a solve (before any work)."""
+    unknown = sorted(set(options) - set(SOLVE_OPTIONS))
+    if unknown:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"the solve options are {', '.join(SOLVE_OPTIONS)}")
+    o = {**SOLVE_OPTIONS, **options}
+    time_limit, gap, seed = o["time_limit"], o["gap"], o["seed"]
     if not isinstance(problem, Problem):
-        raise InputError(f"solve() needs an iqnas.Problem, got {type(problem).__name__}")
+        raise InputError(f"{caller}() needs an iqnas.Problem, got {type(problem).__name__}")
     if time_limit is not None and (not _is_number(time_limit) or not time_limit > 0):
         raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     if not _is_number(gap) or not 0 <= gap < math.inf:
@@ -44,17 +115,37 @@ def solve(problem: Problem, solver: str = "scip", *, time_limit: float | None = 
     if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     backend = solvers.get(solver)
-    ws = None if warm_start is None else problem.space.to_arch(warm_start)
-    opts = SolveOptions(time_limit, float(gap), None if seed is None else int(seed), ws, products,
-                        verbose, log_file, dict(params or {}))
-    current = problem
+    ws = None if o["warm_start"] is None else problem.space.to_arch(o["warm_start"])
+    opts = SolveOptions(time_limit, float(gap), None if seed is None else int(seed), ws,
+                        o["products"], o["verbose"], o["log_file"], dict(o["params"] or {}))
+    return backend, opts, bool(o["diagnose"])
+
+
+def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
+             skip: frozenset[Architecture] = frozenset(), diagnose: bool = True
+             ) -> Iterator[Result]:
+    """Solve, decode, verify, exclude, re-solve: the one loop behind every solve.
+
+    Yields each verified answer (a feasible Result) not in ``skip``, each solve excluding every
+    earlier answer. When a solve gives no answer, one last, infeasible Result says why (the
+    infeasibility explained when no answer was found at all and ``diagnose``), and the loop
+    ends. It also ends, without a last Result, when ``opts.time_limit`` (the total) is used up
+    after an answer. Build and solve times of a Result add up the solves since the last answer.
+    """
     t_start = time.perf_counter()
+    current = problem
+    found = 0      # verified answers so far (yielded or skipped)
+    failed = 0     # answers that failed verification since the last verified one
     build_total = solve_total = 0.0
-    for attempt in range(MAX_RESOLVES + 1):
-        if time_limit is not None and attempt:
-            left = time_limit - (time.perf_counter() - t_start)
-            opts = SolveOptions(**{**opts.__dict__, "time_limit": max(left, 0.01)})
-        raw = backend.solve(current, opts)
+    while True:
+        step = opts
+        if opts.time_limit is not None and (found or failed):
+            left = opts.time_limit - (time.perf_counter() - t_start)
+            if found and left <= 0:
+                log.info("time limit reached after %d answer(s)", found)
+                return
+            step = replace(opts, time_limit=max(left, MIN_RESOLVE_TIME))
+        raw = backend.solve(current, step)
         build_total += raw.build_time
         solve_total += raw.solve_time
         if raw.x is None:
@@ -64,37 +155,48 @@ def solve(problem: Problem, solver: str = "scip", *, time_limit: float | None = 
         except InputError as exc:
             raw.status, raw.message = Status.ERROR, f"backend returned an invalid vector: {exc}"
             break
-        bad = problem.violations(arch)
-        if not bad:
-            return _result(problem, raw, arch, backend.name, opts, build_total, solve_total)
-        log.warning("%s returned %s which fails verification (%s); cutting it off and "
-                    "re-solving", backend.name, arch.key, "; ".join(bad))
+        bad = current.violations(arch)
+        if bad:
+            log.warning("%s returned %s which fails verification (%s); cutting it off and "
+                        "re-solving", backend.name, arch.key, "; ".join(bad))
+            current = current.excluding([arch])
+            failed += 1
+            if failed > MAX_RESOLVES:
+                raw = RawSolution(Status.ERROR, raw.raw_status,
+                                  message=f"gave up after {MAX_RESOLVES} answers failed "
+                                          "verification")
+                break
+            continue
+        res = _result(problem, raw, arch, backend.name, opts, build_total, solve_total)
+        found += 1
+        failed = 0
+        build_total = solve_total = 0.0
         current = current.excluding([arch])
-    else:
-        raw = RawSolution(Status.ERROR, raw.raw_status,
-                          message=f"gave up after {MAX_RESOLVES} answers failed verification")
-    if raw.status in (Status.INFEASIBLE, Status.INF_OR_UNBD) and diagnose:
+        if arch in skip:
+            log.debug("%s is in skip; cut off", arch.key)
+            continue
+        yield res
+    if raw.status in (Status.INFEASIBLE, Status.INF_OR_UNBD) and diagnose and not found:
         raw.message = explain_infeasible(problem)
     elif raw.x is not None and raw.status.has_solution:
         raw.status = Status.ERROR
-    return _result(problem, raw, None, backend.name, opts, build_total, solve_total)
+    yield _result(problem, raw, None, backend.name, opts, build_total, solve_total)
 
 
-def solve_top_k(problem: Problem, k: int, solver: str = "scip", **kw) -> list[Result]:
-    """The ``k`` best distinct architectures, best first (fewer if fewer are feasible)."""
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}")
-    out: list[Result] = []
-    current = problem
-    for _ in range(int(k)):
-        res = solve(current, solver, diagnose=not out, **kw)
-        if not res.feasible:
-            if not out:
-                out.append(res)
-            break
-        out.append(res)
-        current = current.excluding([res.architecture])
-    return out
+def _verified(answers: Iterator[Result]) -> Iterator[Result]:
+    """The feasible answers of ``answers``; the last, infeasible one is logged, not yielded."""
+    n = 0
+    for res in answers:
+        if res.feasible:
+            n += 1
+            yield res
+            continue
+        if not n:
+            log.warning("no (further) feasible architecture (%s): %s", res.status.value,
+                        res.message)
+        elif res.status not in (Status.INFEASIBLE, Status.INF_OR_UNBD):
+            log.warning("stopped after %d answer(s): %s %s", n, res.status.value, res.message)
+        return
 
 
 def smallest_achievable(problem: Problem, name: str) -> float:

@@ -21,10 +21,6 @@ class Status(StrEnum):
     def has_solution(self) -> bool:
         return self in (Status.OPTIMAL, Status.OPTIMAL_WITHIN_GAP, Status.FEASIBLE)
 
-    @property
-    def is_success(self) -> bool:
-        return self.has_solution
-
 
 #: every status string PySCIPOpt's Model.getStatus() can return, with or without an incumbent
 SCIP_STATUS = {

@@ -9,36 +9,39 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from iqnas import spaces
 from iqnas._progress import progress_bar
+from iqnas.calibration.common import (
+    RESOURCE_TERMS,
+    auto_solver,
+    best_measured,
+    check_choice,
+    check_int,
+    check_oracle,
+    parse_scenarios,
+    resource_estimator,
+)
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
 from iqnas.calibration.ranker import PairwiseRanker
-from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
-from iqnas.problem import check_budget, within_budget
+from iqnas.measured import MeasuredResult
 from iqnas.quadform import QuadraticForm
-from iqnas.result import ResourceValue, Result
 from iqnas.space import Architecture, SearchSpace
-from iqnas.status import Status
 
 log = logging.getLogger(__name__)
 
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
-RESOURCE_TERMS = ("linear", "pairwise")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
-#: ``solver="auto"`` enumerates spaces up to this size in the selection loop
-AUTO_ENUMERATE = 200_000
 
 
 @dataclass
@@ -46,7 +49,8 @@ class CalibrationRun:
     """What ``calibrate`` returns.
 
     ``best`` is the best measured architecture that is truly feasible under the first budget
-    scenario (``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
+    scenario, a :class:`~iqnas.MeasuredResult` (``best.measured`` holds its measured values;
+    ``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
     ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets.
     """
 
@@ -55,14 +59,14 @@ class CalibrationRun:
     scenarios: list[dict[str, float]]
     samples: pd.DataFrame
     models: dict[str, QuadraticForm]
-    best_per_scenario: list[Result | None]
+    best_per_scenario: list[MeasuredResult | None]
     store_path: Path
     settings: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     elapsed: float = 0.0
 
     @property
-    def best(self) -> Result | None:
+    def best(self) -> MeasuredResult | None:
         return self.best_per_scenario[0]
 
     def quality(self, cv: int = 5, seed: int = 0) -> pd.DataFrame:
@@ -86,7 +90,8 @@ class CalibrationRun:
         cons = {m: (self.models[m], b) for m, b in self.scenarios[scenario].items()}
         return Problem(self.space, self.models[self.objective], cons)
 
-    def solve(self, oracle, scenario: int = 0, solver: str = "scip", **kw):
+    def solve(self, oracle, scenario: int = 0, solver: str = "scip",
+              **kw) -> MeasuredResult | None:
         """Solve scenario ``scenario`` with the fitted models and measure the answer; answers
         that break a true budget are cut off and the solve repeats (see ``solve_measured``).
         Every measurement is added to the run's store."""
@@ -100,7 +105,7 @@ class CalibrationRun:
                     st.add(arch, row, round=final_round, source="final")
 
             return solve_measured(self.problem(scenario), oracle, self.scenarios[scenario],
-                                  solver=solver, on_measure=record, **kw)
+                                  self.objective, solver=solver, on_measure=record, **kw)
 
 
 def calibrate(space: SearchSpace | str, oracle, objective: str,
@@ -127,24 +132,20 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
-    if oracle.space.name != space.name:
-        raise InputError(f"the oracle measures space {oracle.space.name!r}, not {space.name!r}")
-    scenarios = _scenarios(constraints)
+    check_oracle(oracle, space)
+    scenarios = parse_scenarios(constraints)
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
-    _check_choice("method", method, METHODS)
-    _check_choice("selection", selection, SELECTIONS)
-    _check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
-    _check_choice("initial", initial, tuple(SAMPLERS))
-    if not isinstance(n_samples, int) or n_samples < 2:
-        raise InputError(f"n_samples must be an integer >= 2, got {n_samples!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    check_choice("method", method, METHODS)
+    check_choice("selection", selection, SELECTIONS)
+    check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
+    check_choice("initial", initial, tuple(SAMPLERS))
+    check_int("n_samples", n_samples, 2)
+    check_int("seed", seed, 0)
     if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
         raise InputError(f"explore must be a number >= 0, got {explore!r}")
-    if not isinstance(rounds, int) or rounds < 1:
-        raise InputError(f"rounds must be a positive integer, got {rounds!r}")
-    if solver == "auto":
-        solver = "exhaustive" if space.size <= AUTO_ENUMERATE else "scip"
+    check_int("rounds", rounds, 1)
+    n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
+    solver = auto_solver(solver, space)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
@@ -165,7 +166,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                 loop.run_round(r, size, None)
         samples = st.samples()
     models = loop.fit(samples)
-    best = [_best_measured(space, samples, objective, scen, models, oracle)
+    best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
     run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
                          loop.history, time.perf_counter() - t0)
@@ -180,9 +181,7 @@ def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Ma
     if metric == objective:
         cls = PairwiseRanker if settings["method"] == "pairwise" else QuadraticRegressor
         return cls(space, terms=settings["terms"], name=metric, units=units)
-    if settings["resource_terms"] == "linear":
-        return LinearResourceModel(space, name=metric, units=units)
-    return QuadraticResourceModel(space, alpha=1e-3, name=metric, units=units)
+    return resource_estimator(space, metric, settings["resource_terms"], units)
 
 
 def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
@@ -263,57 +262,6 @@ class _Loop:
                              "total": len(self.store)})
 
 
-def _best_measured(space, samples: pd.DataFrame, objective: str, scenario: dict[str, float],
-                   models: dict[str, QuadraticForm], oracle) -> Result | None:
-    ok = np.ones(len(samples), dtype=bool)
-    for m, b in scenario.items():
-        ok &= within_budget(samples[m].to_numpy(dtype=float), b)
-    if not ok.any():
-        return None
-    sub = samples[ok]
-    i = int(np.argmax(sub[objective].to_numpy(dtype=float)))
-    row = sub.iloc[i]
-    arch = space.parse_key(row["key"])
-    return measured_result(arch, row.to_dict(), objective, scenario, models, oracle)
-
-
-def measured_result(arch: Architecture, measured: dict, objective: str,
-                    scenario: Mapping[str, float], models: Mapping[str, QuadraticForm],
-                    oracle) -> Result:
-    """A Result for an architecture checked against its measured (true) values."""
-    details = {m: ResourceValue(float(measured[m]), float(b), oracle.units.get(m, ""))
-               for m, b in scenario.items()}
-    from iqnas._version import __version__
-
-    feasible = all(within_budget(float(measured[m]), b) for m, b in scenario.items())
-    true_values = {k: float(v) for k, v in measured.items()
-                   if isinstance(v, (int, float, np.floating)) and k not in ("round",)}
-    return Result(
-        status=Status.FEASIBLE if feasible else Status.INFEASIBLE, architecture=arch,
-        objective=models[objective](arch),
-        resources=MappingProxyType({m: d.value for m, d in details.items()}),
-        resource_details=MappingProxyType(details), raw_status="measured", gap=None,
-        dual_bound=None, build_time=0.0, solve_time=0.0, nodes=None, backend="measured",
-        seed=None, versions=MappingProxyType({"iqnas": __version__}),
-        message=f"true {objective} = {float(measured[objective]):.6g}",
-        formulation="measurement", verified=feasible,
-        options=MappingProxyType({"true_" + k: v for k, v in true_values.items()}))
-
-
-def _scenarios(constraints) -> list[dict[str, float]]:
-    if constraints is None:
-        return [{}]
-    items = [constraints] if isinstance(constraints, Mapping) else list(constraints)
-    if not items:
-        return [{}]
-    out = []
-    for scen in items:
-        if not isinstance(scen, Mapping):
-            raise InputError("constraints must map metric name -> budget (or be a list of such)")
-        out.append({str(m): check_budget(m, b) for m, b in scen.items()})
-    return out
-
-
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:
     names = [objective] + [m for s in scenarios for m in s] + list(extra)
     for m in names:
@@ -322,7 +270,3 @@ def _metrics(oracle, objective, scenarios, extra) -> list[str]:
                              f"{', '.join(oracle.metrics)}")
     return list(dict.fromkeys(names))
 
-
-def _check_choice(what: str, value, allowed) -> None:
-    if value not in allowed:
-        raise InputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")

@@ -4,72 +4,50 @@ solve repeats, so what is reported is truly feasible. Also the true optimum of a
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
-from iqnas.problem import Problem, within_budget
-from iqnas.result import Result
-from iqnas.solve import solve
-from iqnas.space import Architecture
+from iqnas.measured import MeasuredResult, feasible_rows
+from iqnas.problem import Problem
+from iqnas.solve import iter_solutions
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MeasuredSolution:
-    """The IQP's answer under fitted models, with the oracle's measurement of it."""
-
-    result: Result                    # the (re-verified) IQP result under the fitted models
-    measured: dict[str, float]        # the oracle's values for result.architecture
-    truly_feasible: bool
-    rejected: tuple[Architecture, ...]  # answers measured and cut off for breaking a budget
-
-    @property
-    def architecture(self) -> Architecture | None:
-        return self.result.architecture
-
-
-def true_feasible(measured: Mapping[str, float], scenario: Mapping[str, float]) -> bool:
-    return all(math.isfinite(measured[m]) and within_budget(measured[m], b)
-               for m, b in scenario.items())
-
-
-def solve_measured(problem: Problem, oracle, scenario: Mapping[str, float], *,
+def solve_measured(problem: Problem, oracle, scenario: Mapping[str, float], objective: str, *,
                    solver: str = "scip", max_tries: int = 20, on_measure=None,
-                   **solve_kw) -> MeasuredSolution | None:
-    """Solve, measure, cut off answers that break a true budget, repeat (at most ``max_tries``).
+                   **solve_options) -> MeasuredResult | None:
+    """Measure the IQP's answers best first until one meets every true budget in ``scenario``
+    (at most ``max_tries``); earlier answers are in ``rejected``.
 
-    ``on_measure(arch, values)`` is called for every measurement (e.g. to store it). Returns
-    None when the fitted problem is infeasible.
+    ``on_measure(arch, values)`` is called for every measurement (e.g. to store it). Returns the
+    last answer measured (not truly feasible) when none of ``max_tries`` is, and None when the
+    fitted problem is infeasible.
     """
-    rejected: list[Architecture] = []
-    current = problem
-    for _ in range(max_tries):
-        res = solve(current, solver, **solve_kw)
-        if not res.feasible:
-            log.warning("no feasible answer under the fitted models: %s", res.message)
-            return None
+    units = getattr(oracle, "units", {})
+    rejected = []
+    last = None
+    for res in islice(iter_solutions(problem, solver, **solve_options), max_tries):
         values = {k: float(v) for k, v in oracle.measure(res.architecture).items()}
         if on_measure is not None:
             on_measure(res.architecture, values)
-        if true_feasible(values, scenario):
-            return MeasuredSolution(res, values, True, tuple(rejected))
-        log.info("%s breaks a true budget; cutting it off and re-solving", res.architecture.key)
+        last = MeasuredResult.from_solve(res, values, objective, scenario, rejected,
+                                         {m: units.get(m, "") for m in scenario})
+        if last.truly_feasible:
+            return last
+        log.info("%s breaks a true budget; cutting it off and re-solving", res.key)
         rejected.append(res.architecture)
-        current = current.excluding([res.architecture])
-    return MeasuredSolution(res, values, False, tuple(rejected))
+    if last is None:
+        log.warning("no feasible answer under the fitted models")
+    return last
 
 
 def true_optimum(oracle, objective: str, scenario: Mapping[str, float]):
     """(key, row) of the best architecture of a table oracle that meets every budget."""
     table = oracle.table()
-    ok = np.ones(len(table), dtype=bool)
-    for m, b in scenario.items():
-        v = table[m].to_numpy(dtype=float)
-        ok &= np.isfinite(v) & within_budget(v, b)
+    ok = feasible_rows(table, scenario)
     if not ok.any():
         return None, None
     sub = table[ok]

@@ -19,9 +19,9 @@ from iqnas.cli.common import (
     EXIT_OK,
     add_common,
     console,
+    measured_table,
     parse_budget_spec,
     print_json,
-    result_table,
 )
 from iqnas.errors import InputError
 
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     quality = cal.quality()
     if args.format == "json":
         print_json({"best": None if best is None else best.to_dict(),
-                    "true": None if best is None else _true(best),
+                    "true": None if best is None else dict(best.measured),
                     "n_samples": len(cal.samples), "store": str(cal.store_path),
                     "history": cal.history, "elapsed_s": cal.elapsed,
                     "model_quality": _records(quality)})
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(render_reports(quality.to_dict(orient="index"),
                                      title="model quality (5-fold out-of-fold predictions)"))
         if best is not None:
-            console.print(result_table(best, title="best truly feasible measured network"))
+            console.print(measured_table(best, title="best truly feasible measured network"))
     return _exit_code(best, args.format)
 
 
@@ -164,10 +164,6 @@ def _records(frame) -> dict:
             for m, row in frame.to_dict(orient="index").items()}
 
 
-def _true(res) -> dict:
-    return {k[5:]: v for k, v in res.options.items() if k.startswith("true_")}
-
-
 def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
                        n_samples: int) -> int:
     run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
@@ -184,7 +180,7 @@ def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
               "feasible": bool(s.loc[c.key, "feasible"])} for c in run.candidates]
     if args.format == "json":
         print_json({"mode": "training-free", "best": None if best is None else best.to_dict(),
-                    "true": None if best is None else _true(best), "candidates": cands,
+                    "true": None if best is None else dict(best.measured), "candidates": cands,
                     "n_evaluations": run.n_evaluations, "n_trained": run.n_trained,
                     "metrics": run.columns, "normalisation": run.score.to_dict(),
                     "elapsed_s": run.elapsed})
@@ -201,5 +197,6 @@ def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
         console.print(f"{run.n_evaluations} metric evaluations, {run.n_trained} trained "
                       f"networks, {run.elapsed:.1f} s; metrics {used}")
         if best is not None:
-            console.print(result_table(best, title="best truly feasible network by exact score"))
+            console.print(measured_table(best,
+                                         title="best truly feasible network by exact score"))
     return _exit_code(best, args.format)

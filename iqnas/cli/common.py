@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iqnas.errors import InputError
+from iqnas.measured import MeasuredResult
 from iqnas.result import Result
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
@@ -81,8 +82,7 @@ def result_table(res: Result, title: str = "") -> Table:
         t.add_row("message", res.message)
     if res.architecture is not None:
         t.add_row("architecture", res.architecture.key)
-        label = "predicted objective" if res.backend == "measured" else "objective"
-        t.add_row(label, f"{res.objective:.6g}")
+        t.add_row("objective", f"{res.objective:.6g}")
         for name, rv in res.resource_details.items():
             units = f" {rv.units}" if rv.units else ""
             t.add_row(name, f"{rv.value:.6g}{units} (budget {rv.budget:g}, slack {rv.slack:.4g})")
@@ -93,6 +93,25 @@ def result_table(res: Result, title: str = "") -> Table:
     t.add_row("time", f"build {res.build_time:.3f} s, solve {res.solve_time:.3f} s"
               + (f", {res.nodes} nodes" if res.nodes is not None else ""))
     t.add_row("backend", f"{res.backend} ({res.formulation}), seed {res.seed}")
+    return t
+
+
+def measured_table(res: MeasuredResult, title: str = "") -> Table:
+    """A measured architecture: its true objective, the prediction and each measured budget."""
+    t = Table(title=title or None, show_header=False, box=None)
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    t.add_row("architecture", res.key)
+    t.add_row(f"true {res.objective_metric}", f"{res.true_objective:.6g}")
+    if res.predicted_objective is not None:
+        t.add_row("predicted objective", f"{res.predicted_objective:.6g}")
+    for name, rv in res.resource_details.items():
+        units = f" {rv.units}" if rv.units else ""
+        t.add_row(name, f"{rv.value:.6g}{units} measured (budget {rv.budget:g}, "
+                  f"slack {rv.slack:.4g})")
+    t.add_row("truly feasible", "yes" if res.truly_feasible else "no")
+    if res.rejected:
+        t.add_row("cut off", f"{len(res.rejected)} IQP answers broke a true budget")
     return t
 
 

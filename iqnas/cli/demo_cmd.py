@@ -16,6 +16,7 @@ from iqnas._progress import progress_bar
 from iqnas.calibration import calibrate
 from iqnas.calibration.verified import true_optimum
 from iqnas.cli.common import EXIT_OK, add_common, console, print_json
+from iqnas.measured import MeasuredResult
 
 OBJECTIVE = "test_acc_c100"
 LATENCIES = ("help_lat_fpga", "help_lat_raspi4")
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         for i, scen in enumerate(scens):
             sol = cal.solve(oracle, i, seed=args.seed)
             key, best_row = true_optimum(oracle, OBJECTIVE, scen)
-            rows.append(_row(scen, sol, key, best_row, cal.best_per_scenario[i], cal))
+            rows.append(_row(scen, sol, key, best_row, cal.best_per_scenario[i]))
             advance()
     n_measured = len(cal.samples) + sum(1 + len(r["rejected"]) for r in rows)
     elapsed = time.perf_counter() - t0
@@ -93,15 +94,14 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _row(scen, sol, key, best_row, best_measured, cal) -> dict:
+def _row(scen, sol: MeasuredResult, key, best_row, best_measured: MeasuredResult | None
+         ) -> dict:
     budget = ", ".join(f"{m.replace('help_lat_', '')} <= {b:g}" for m, b in scen.items())
-    iqp = _network(sol.architecture, sol.measured, sol.result.objective)
+    iqp = _network(sol)
     answer = iqp
     if best_measured is not None:
-        arch = best_measured.architecture
-        measured = {k[5:]: v for k, v in best_measured.options.items() if k.startswith("true_")}
-        if not sol.truly_feasible or measured[OBJECTIVE] > iqp["true"]:
-            answer = _network(arch, measured, cal.models[OBJECTIVE](arch))
+        if not sol.truly_feasible or best_measured.true_objective > iqp["true"]:
+            answer = _network(best_measured)
     optimum = float(best_row[OBJECTIVE])
     return {"budget": budget, "answer": answer, "iqp": iqp,
             "iqp_truly_feasible": sol.truly_feasible,
@@ -109,8 +109,10 @@ def _row(scen, sol, key, best_row, best_measured, cal) -> dict:
             "optimum_key": key, "regret": optimum - answer["true"]}
 
 
-def _network(arch, measured: dict, predicted: float) -> dict:
-    return {"key": arch.key, "predicted": float(predicted), "true": float(measured[OBJECTIVE]),
+def _network(res: MeasuredResult) -> dict:
+    measured = res.measured
+    return {"key": res.key, "predicted": float(res.predicted_objective),
+            "true": float(measured[OBJECTIVE]),
             "help_lat_fpga": float(measured["help_lat_fpga"]),
             "help_lat_raspi4": float(measured["help_lat_raspi4"]),
             "params": float(measured[PARAMS])}

@@ -8,8 +8,9 @@ true front of a table oracle and the choices that change between neighbouring bu
 from iqnas.sweeps.budgets import budget_range, check_budgets, parse_budgets
 from iqnas.sweeps.points import SweepPoint
 from iqnas.sweeps.result import Sweep
+from iqnas.sweeps.rows import SweepRow
 from iqnas.sweeps.run import sweep
 from iqnas.sweeps.settings import SweepSettings
 
-__all__ = ["Sweep", "SweepPoint", "SweepSettings", "budget_range", "check_budgets",
+__all__ = ["Sweep", "SweepPoint", "SweepRow", "SweepSettings", "budget_range", "check_budgets",
            "parse_budgets", "sweep"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iqnas.space import Architecture
+
+if TYPE_CHECKING:
+    from iqnas.sweeps.rows import SweepRow
 
 
 def diff(a: Architecture, b: Architecture) -> list[tuple[str, str | None, str | None]]:
@@ -16,17 +19,18 @@ def diff(a: Architecture, b: Architecture) -> list[tuple[str, str | None, str | 
     return [(g, da.get(g), db.get(g)) for g in groups if da.get(g) != db.get(g)]
 
 
-def change_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+def change_rows(pairs: Sequence[tuple[SweepRow, SweepRow]],
                 archs: dict[int, Architecture]) -> list[dict[str, Any]]:
-    """One record per changed group of each neighbouring pair of feasible points."""
+    """One record (a DataFrame row) per changed group of each neighbouring pair of feasible
+    points."""
     out = []
     for a, b in pairs:
-        if a["point"] not in archs or b["point"] not in archs:
+        if a.point not in archs or b.point not in archs:
             continue
-        for group, before, after in diff(archs[a["point"]], archs[b["point"]]):
-            out.append({"point_from": a["point"], "point_to": b["point"],
-                        "budget_from": a["budget"], "budget_to": b["budget"],
-                        "grid_budget": a["grid_budget"], "group": group,
+        for group, before, after in diff(archs[a.point], archs[b.point]):
+            out.append({"point_from": a.point, "point_to": b.point,
+                        "budget_from": a.budget, "budget_to": b.budget,
+                        "grid_budget": a.grid_budget, "group": group,
                         "option_from": before, "option_to": after})
     return out
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from iqnas.sweeps.points import SweepPoint
-from iqnas.sweeps.runner import Chunk, Row, solve_chunk
+from iqnas.sweeps.rows import SweepRow
+from iqnas.sweeps.runner import Chunk, solve_chunk
 
 _QUEUE = None  # the worker's end of the results queue (set by _init_worker)
 _POLL = 0.05   # seconds between checks of the queue and the workers
@@ -34,7 +35,7 @@ def split(points: Sequence[SweepPoint], n: int) -> list[tuple[SweepPoint, ...]]:
     return [c for c in out if c]
 
 
-def run_chunks(chunks: Sequence[Chunk], jobs: int, on_row: Callable[[Row], None]) -> None:
+def run_chunks(chunks: Sequence[Chunk], jobs: int, on_row: Callable[[SweepRow], None]) -> None:
     """Solve every chunk; ``on_row`` is called in this process once per finished point."""
     if jobs <= 1 or len(chunks) <= 1:
         for chunk in chunks:
@@ -44,9 +45,9 @@ def run_chunks(chunks: Sequence[Chunk], jobs: int, on_row: Callable[[Row], None]
     results = ctx.Queue()
     seen: set[int] = set()
 
-    def deliver(row: Row) -> None:
-        if row["point"] not in seen:
-            seen.add(row["point"])
+    def deliver(row: SweepRow) -> None:
+        if row.point not in seen:
+            seen.add(row.point)
             on_row(row)
 
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=ctx,
@@ -79,7 +80,7 @@ def run_chunks(chunks: Sequence[Chunk], jobs: int, on_row: Callable[[Row], None]
         raise failure
 
 
-def _drain(results, deliver: Callable[[Row], None], block: bool) -> None:
+def _drain(results, deliver: Callable[[SweepRow], None], block: bool) -> None:
     try:
         row = results.get(timeout=_POLL) if block else results.get_nowait()
         while True:
@@ -104,5 +105,5 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _work(chunk: Chunk) -> list[Row]:
+def _work(chunk: Chunk) -> list[SweepRow]:
     return solve_chunk(chunk, _QUEUE.put)

@@ -16,9 +16,9 @@ from iqnas.space import Architecture
 from iqnas.sweeps.changes import change_rows, diff, summary
 from iqnas.sweeps.front import constrained_best, pareto_mask
 from iqnas.sweeps.points import SweepPoint, make_points, neighbours
-from iqnas.sweeps.rows import REUSED
+from iqnas.sweeps.rows import REUSED, SweepRow
 from iqnas.sweeps.settings import SweepSettings
-from iqnas.sweeps.truth import Truth, true_columns
+from iqnas.sweeps.truth import TrueValues, Truth, true_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class Sweep:
-    """What ``iqnas.sweep`` returns: one verified record per point, in point order (ascending
-    budget; for a grid, ascending budget inside ascending grid budget).
+    """What ``iqnas.sweep`` returns: one verified :class:`~iqnas.sweeps.SweepRow` per point
+    (``rows``), in point order (ascending budget; for a grid, ascending budget inside ascending
+    grid budget).
 
     ``to_dataframe()`` has one row per point: ``budget`` (and ``grid_budget``), ``status``,
     ``feasible``, ``objective``, ``key``, the value of each resource, ``gap``, ``dual_bound``,
@@ -44,7 +45,7 @@ class Sweep:
     budgets: tuple[float, ...]
     grid_resource: str | None
     grid_budgets: tuple[float, ...] | None
-    rows: list[dict[str, Any]]
+    rows: list[SweepRow]
     settings: SweepSettings
     truth: Truth | None = None
     path: Path | None = None
@@ -64,17 +65,16 @@ class Sweep:
     def architectures(self) -> list[Architecture | None]:
         """The answer of each point (None where there is none)."""
         if "archs" not in self._cache:
-            self._cache["archs"] = [None if r["choices"] is None
-                                    else self.problem.space.arch(r["choices"]) for r in self.rows]
+            self._cache["archs"] = [r.architecture(self.problem) for r in self.rows]
         return self._cache["archs"]
 
     @property
     def n_feasible(self) -> int:
-        return sum(bool(r["feasible"]) for r in self.rows)
+        return sum(r.feasible for r in self.rows)
 
     @property
     def n_reused(self) -> int:
-        return sum(r["source"] == REUSED for r in self.rows)
+        return sum(r.source == REUSED for r in self.rows)
 
     @property
     def n_solved(self) -> int:
@@ -84,12 +84,12 @@ class Sweep:
         return len(self.rows)
 
     # ---- tables -------------------------------------------------------------------------------
-    def _true(self) -> list[dict[str, Any]] | None:
+    def _true(self) -> list[TrueValues] | None:
         if self.truth is None:
             return None
         if "true" not in self._cache:
-            budgets = [self.point_budgets(r["point"]) for r in self.rows]
-            self._cache["true"] = true_columns(self.truth, self.problem, self.rows, budgets)
+            budgets = [self.point_budgets(r.point) for r in self.rows]
+            self._cache["true"] = true_values(self.truth, self.problem, self.rows, budgets)
         return self._cache["true"]
 
     def _change_text(self) -> dict[int, str]:
@@ -108,17 +108,18 @@ class Sweep:
         text = self._change_text()
         records = []
         for k, r in enumerate(self.rows):
-            rec = {"point": r["point"], "budget": r["budget"]}
+            rec = {"point": r.point, "budget": r.budget}
             if self.grid_resource is not None:
-                rec["grid_budget"] = r["grid_budget"]
-            rec.update(status=r["status"], feasible=bool(r["feasible"]),
-                       objective=_nan(r["objective"]), key=r["key"])
-            rec.update({n: _nan(r["resources"].get(n)) for n in names})
-            rec.update(gap=_nan(r["gap"]), dual_bound=_nan(r["dual_bound"]), time=r["time"],
-                       nodes=r["nodes"], source=r["source"], from_point=r["from_point"],
-                       changes=text.get(r["point"]), message=r["message"])
+                rec["grid_budget"] = r.grid_budget
+            rec.update(status=r.status.value, feasible=bool(r.feasible),
+                       objective=_nan(r.objective), key=r.key)
+            rec.update({n: _nan(r.resources.get(n)) for n in names})
+            rec.update(gap=_nan(r.gap), dual_bound=_nan(r.dual_bound), time=r.time,
+                       nodes=r.nodes, source=r.source, from_point=r.from_point,
+                       changes=text.get(r.point), message=r.message)
             if true is not None:
-                rec.update({k2: (np.nan if v is None else v) for k2, v in true[k].items()})
+                rec.update({k2: (np.nan if v is None else v)
+                            for k2, v in true[k].columns(self.truth.metrics).items()})
             records.append(rec)
         df = pd.DataFrame.from_records(records)
         df.attrs.update(self._attrs())
@@ -169,9 +170,9 @@ class Sweep:
         ``group``, ``option_from``, ``option_to`` (None where a group is inactive)."""
         import pandas as pd
 
-        by_point = {r["point"]: r for r in self.rows}
+        by_point = {r.point: r for r in self.rows}
         pairs = [(by_point[a.index], by_point[b.index]) for a, b in neighbours(self.points)]
-        archs = {r["point"]: a for r, a in zip(self.rows, self.architectures) if a is not None}
+        archs = {r.point: a for r, a in zip(self.rows, self.architectures) if a is not None}
         cols = ["point_from", "point_to", "budget_from", "budget_to", "grid_budget", "group",
                 "option_from", "option_to"]
         return pd.DataFrame.from_records(change_rows(pairs, archs), columns=cols)
@@ -196,7 +197,7 @@ class Sweep:
         table = truth.oracle.table()
         values = {n: table[m].to_numpy(float) for n, m in truth.metrics.items()}
         fixed = {c.name: c.budget for c in self.problem.constraints if c.name in values}
-        budgets = [{**fixed, **{n: b for n, b in self.point_budgets(r["point"]).items()
+        budgets = [{**fixed, **{n: b for n, b in self.point_budgets(r.point).items()
                                 if n in values}} for r in self.rows]
         maximize = self.problem.sense == "maximize"
         obj = table[truth.objective_metric].to_numpy(float)
@@ -204,14 +205,14 @@ class Sweep:
         ours = self._true()
         records = []
         for r, i, mine in zip(self.rows, best, ours):
-            rec = {"point": r["point"], "budget": r["budget"]}
+            rec = {"point": r.point, "budget": r.budget}
             if self.grid_resource is not None:
-                rec["grid_budget"] = r["grid_budget"]
+                rec["grid_budget"] = r.grid_budget
             found = i >= 0
             rec["key"] = table.index[i] if found else None
             rec["true_objective"] = obj[i] if found else np.nan
             rec.update({f"true_{n}": (v[i] if found else np.nan) for n, v in values.items()})
-            got = mine["true_objective"] if mine["true_feasible"] else None
+            got = mine.objective if mine.feasible else None
             rec["regret"] = (np.nan if not found or got is None
                              else (obj[i] - got) * (1.0 if maximize else -1.0))
             records.append(rec)

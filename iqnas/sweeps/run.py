@@ -17,6 +17,7 @@ from iqnas.sweeps.fingerprint import problem_fingerprint
 from iqnas.sweeps.parallel import run_chunks, split
 from iqnas.sweeps.points import make_points
 from iqnas.sweeps.result import Sweep
+from iqnas.sweeps.rows import REUSED, SweepRow
 from iqnas.sweeps.runner import Chunk
 from iqnas.sweeps.settings import SweepSettings
 from iqnas.sweeps.store import SweepStore
@@ -30,7 +31,7 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
           time_limit: float | None = None, gap: float = 0.0, seed: int | None = 0,
           warm_start: bool = True, reuse: bool = True, products: str = "linearize",
           params: Mapping[str, Any] | None = None,
-          progress: bool | None | Callable[[dict], None] = None,
+          progress: bool | None | Callable[[SweepRow], None] = None,
           objective_metric: str | None = None,
           resource_metrics: Mapping[str, str] | None = None) -> Sweep:
     """Solve ``problem`` at every budget of ``resource`` (and of ``grid = (name, budgets)``).
@@ -43,8 +44,8 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
     points into contiguous runs solved in separate processes. ``out`` is a JSONL file written
     as points finish; an existing file of the same sweep is resumed, one of another sweep is
     refused. ``progress`` is True/False/None (a bar on stderr; None: only on a terminal) or a
-    callable given each finished point's record (then no bar). With an ``oracle`` each answer
-    is measured (see :class:`Sweep`).
+    callable given each finished point's :class:`~iqnas.sweeps.SweepRow` (then no bar). With
+    an ``oracle`` each answer is measured (see :class:`Sweep`).
     """
     if not isinstance(problem, Problem):
         raise InputError(f"sweep() needs an iqnas.Problem, got {type(problem).__name__}")
@@ -80,10 +81,10 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
     t0 = time.perf_counter()
     with progress_bar(False if callable(progress) else progress, "sweep",
                       len(todo)) as advance:
-        def on_row(row: dict[str, Any]) -> None:
+        def on_row(row: SweepRow) -> None:
             if store is not None:
                 store.append(row)
-            done[row["point"]] = row
+            done[row.point] = row
             advance()
             if callback is not None:
                 callback(row)
@@ -92,8 +93,8 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
     elapsed = time.perf_counter() - t0
     rows = [done[p.index] for p in points]
     log.info("sweep of %d points: %d solved, %d reused, %.2f s", len(points),
-             sum(r["source"] != "reused" for r in rows),
-             sum(r["source"] == "reused" for r in rows), elapsed)
+             sum(r.source != REUSED for r in rows), sum(r.source == REUSED for r in rows),
+             elapsed)
     return Sweep(base, resource, tuple(budgets), grid_resource,
                  None if grid_budgets is None else tuple(grid_budgets), rows, settings, truth,
                  None if out is None else Path(out), elapsed, resumed)

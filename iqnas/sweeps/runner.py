@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from iqnas.problem import Problem
 from iqnas.solve import solve
 from iqnas.sweeps.points import SweepPoint
-from iqnas.sweeps.rows import COLD, WARM, architecture, reused_row, row_from_result
+from iqnas.sweeps.rows import COLD, WARM, SweepRow, reused_row
 from iqnas.sweeps.settings import SweepSettings
 
 log = logging.getLogger(__name__)
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class Chunk:
     resource: str
     grid_resource: str | None
     points: tuple[SweepPoint, ...]
-    known: tuple[Row, ...]
+    known: tuple[SweepRow, ...]
     settings: SweepSettings
 
 
@@ -37,10 +35,11 @@ def visit_order(points: Sequence[SweepPoint], reuse: bool) -> list[SweepPoint]:
     return sorted(points, key=lambda p: p.order_key, reverse=reuse)
 
 
-def solve_chunk(chunk: Chunk, on_row: Callable[[Row], None] | None = None) -> list[Row]:
+def solve_chunk(chunk: Chunk, on_row: Callable[[SweepRow], None] | None = None
+                ) -> list[SweepRow]:
     """Solve ``chunk.points`` in visit order; ``on_row(row)`` is called as each one finishes."""
     s = chunk.settings
-    done: list[tuple[SweepPoint, Row]] = [(_point_of(r), r) for r in chunk.known]
+    done: list[tuple[SweepPoint, SweepRow]] = [(r.sweep_point(), r) for r in chunk.known]
     out = []
     for point in visit_order(chunk.points, s.reuse):
         t0 = time.perf_counter()
@@ -49,10 +48,9 @@ def solve_chunk(chunk: Chunk, on_row: Callable[[Row], None] | None = None) -> li
         if row is None:
             start, src = (_best_start(problem, done) if s.warm_start else (None, None))
             res = solve(problem, s.solver, warm_start=start, **s.solve_kwargs())
-            row = row_from_result(point, res, time.perf_counter() - t0,
-                                  WARM if start is not None else COLD, src)
-        log.debug("point %d (%s): %s %s", point.index, row["source"], row["status"],
-                  row["key"])
+            row = SweepRow.from_result(point, res, time.perf_counter() - t0,
+                                       WARM if start is not None else COLD, src)
+        log.debug("point %d (%s): %s %s", point.index, row.source, row.status.value, row.key)
         done.append((point, row))
         out.append(row)
         if on_row is not None:
@@ -67,15 +65,14 @@ def at_point(problem: Problem, resource: str, grid_resource: str | None,
     return p if grid_resource is None else p.with_budget(grid_resource, point.grid_budget)
 
 
-def _reuse(problem: Problem, point: SweepPoint, done, t0: float) -> Row | None:
+def _reuse(problem: Problem, point: SweepPoint, done, t0: float) -> SweepRow | None:
     """A covering point's proven answer (or infeasibility) if one fits this point; the nearest
     solved point is tried first."""
     for other, row in reversed(done):
         if other.covers(point):
             hit = reused_row(problem, point, row, 0.0)
             if hit is not None:
-                hit["time"] = time.perf_counter() - t0
-                return hit
+                return replace(hit, time=time.perf_counter() - t0)
     return None
 
 
@@ -84,14 +81,10 @@ def _best_start(problem: Problem, done) -> tuple[Any, int | None]:
     sign = 1.0 if problem.sense == "maximize" else -1.0
     best, best_val, best_point = None, None, None
     for _, row in done:
-        arch = architecture(problem, row)
+        arch = row.architecture(problem)
         if arch is None or problem.violations(arch):
             continue
         val = sign * problem.objective(arch)
         if best_val is None or val > best_val:
-            best, best_val, best_point = arch, val, row["point"]
+            best, best_val, best_point = arch, val, row.point
     return best, best_point
-
-
-def _point_of(row: Row) -> SweepPoint:
-    return SweepPoint(int(row["point"]), float(row["budget"]), row.get("grid_budget"))

@@ -14,6 +14,7 @@ from typing import Any
 from iqnas._version import __version__
 from iqnas.errors import InputError
 from iqnas.sweeps.points import SweepPoint
+from iqnas.sweeps.rows import SweepRow
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ IDENTITY = ("format", "problem", "space", "sense", "resource", "budgets", "grid_
 
 
 class SweepStore:
-    """Single writer of one sweep file. ``rows`` holds the points already on file.
+    """Single writer of one sweep file. ``rows`` holds the points already on file (point index ->
+    :class:`SweepRow`).
 
     Nothing is written until the first point finishes, so a sweep that fails before it solves
     anything leaves no file behind. A partly written last line (an interrupted write) is
@@ -36,7 +38,7 @@ class SweepStore:
         self.path = Path(path)
         self.header = {"kind": "header", "format": FORMAT, **header, "iqnas": __version__}
         self.points = dict(points)
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.rows: dict[int, SweepRow] = {}
         self._lock = threading.Lock()
         self._has_header = False
         self._good_bytes: int | None = None
@@ -82,31 +84,34 @@ class SweepStore:
                 self._add(row, n)
             offset += len(line) + 1
 
-    def _add(self, row: Any, n: int) -> None:
-        point = self.points.get(row.get("point")) if isinstance(row, dict) else None
-        if point is None or row.get("kind") != "point" or row.get("budget") != point.budget \
-                or row.get("grid_budget") != point.grid_budget:
+    def _add(self, line: Any, n: int) -> None:
+        point = self.points.get(line.get("point")) if isinstance(line, dict) else None
+        if point is None or line.get("kind") != "point" or line.get("budget") != point.budget \
+                or line.get("grid_budget") != point.grid_budget:
             raise InputError(f"{self.path} line {n} is not a point of this sweep; the file is "
                              "damaged: delete it to start over")
         if point.index in self.rows:
             log.warning("%s: point %d appears twice; keeping the first", self.path, point.index)
             return
-        row = dict(row)
-        row.pop("kind")
+        try:
+            row = SweepRow.from_dict(line)
+        except InputError as exc:
+            raise InputError(f"{self.path} line {n}: {exc}; the file is damaged: delete it to "
+                             "start over") from None
         self.rows[point.index] = row
 
     # ---- writing ----------------------------------------------------------------------------
-    def append(self, row: Mapping[str, Any]) -> None:
+    def append(self, row: SweepRow) -> None:
         """Write one finished point (ignored if that point is already on file)."""
         with self._lock:
-            if row["point"] in self.rows:
+            if row.point in self.rows:
                 return
             if self._good_bytes is not None:
                 with open(self.path, "r+b") as fh:
                     fh.truncate(self._good_bytes)
                 self._good_bytes = None
             lines = [] if self._has_header else [self.header]
-            lines.append({"kind": "point", **row})
+            lines.append({"kind": "point", **row.to_dict()})
             mode = "a" if self._has_header else "w"
             with open(self.path, mode, encoding="utf-8") as fh:
                 for obj in lines:
@@ -114,4 +119,4 @@ class SweepStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             self._has_header = True
-            self.rows[row["point"]] = dict(row)
+            self.rows[row.point] = row

@@ -3,14 +3,15 @@ resource that the oracle measures, and whether the measured values meet the budg
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from iqnas.errors import InputError
+from iqnas.measured import meets_budgets
 from iqnas.oracles.oracle import Oracle, unknown_name_message
-from iqnas.problem import Problem, within_budget
+from iqnas.problem import Problem
+from iqnas.sweeps.rows import SweepRow
 
 
 @dataclass(frozen=True)
@@ -67,26 +68,38 @@ def make_truth(oracle, problem: Problem, objective_metric: str | None,
     return Truth(oracle, oracle.check_metric(objective_metric), metrics)
 
 
-def true_columns(truth: Truth, problem: Problem, rows: list[dict[str, Any]],
-                 budgets: list[dict[str, float]]) -> list[dict[str, Any]]:
-    """Per row: ``true_objective``, ``true_<resource>`` and ``true_feasible`` (None when the
-    row has no answer, or the oracle measures none of the resources). ``budgets[i]`` are row
-    i's swept budgets; the others come from ``problem``."""
-    archs = [problem.space.arch(r["choices"]) for r in rows if r.get("choices") is not None]
+@dataclass(frozen=True)
+class TrueValues:
+    """The measured values of one point's answer: the objective metric, each measured resource
+    and whether they meet the point's budgets (None: no answer, or no resource measured)."""
+
+    objective: float | None = None
+    resources: Mapping[str, float | None] = field(default_factory=dict)
+    feasible: bool | None = None
+
+    def columns(self, metrics: Mapping[str, str]) -> dict[str, Any]:
+        """The ``true_objective``, ``true_<resource>`` and ``true_feasible`` columns."""
+        return {"true_objective": self.objective,
+                **{f"true_{n}": self.resources.get(n) for n in metrics},
+                "true_feasible": self.feasible}
+
+
+def true_values(truth: Truth, problem: Problem, rows: Sequence[SweepRow],
+                budgets: list[dict[str, float]]) -> list[TrueValues]:
+    """Per row, the measured values of its answer. ``budgets[i]`` are row i's swept budgets;
+    the others come from ``problem``."""
+    archs = [a for a in (r.architecture(problem) for r in rows) if a is not None]
     table = truth.oracle.measure_many(archs) if archs else None
     fixed = {c.name: c.budget for c in problem.constraints}
     out, k = [], 0
     for row, swept in zip(rows, budgets):
-        if row.get("choices") is None:
-            out.append({"true_objective": None, **{f"true_{n}": None for n in truth.metrics},
-                        "true_feasible": None})
+        if row.choices is None:
+            out.append(TrueValues())
             continue
         vals = table.iloc[k]  # measure_many keeps the order of its input
         k += 1
         limits = {**fixed, **swept}
         res = {n: float(vals[m]) for n, m in truth.metrics.items()}
-        ok = (all(math.isfinite(v) and within_budget(v, limits[n]) for n, v in res.items())
-              if res else None)  # nothing measured, nothing to say
-        out.append({"true_objective": float(vals[truth.objective_metric]),
-                    **{f"true_{n}": v for n, v in res.items()}, "true_feasible": ok})
+        ok = meets_budgets(res, {n: limits[n] for n in res}) if res else None
+        out.append(TrueValues(float(vals[truth.objective_metric]), res, ok))
     return out

@@ -29,7 +29,7 @@ def test_pairwise_iterative_beats_random_without_budgets(oracles, tmp_path):
     for ds, metric in (("cifar100", "test_acc_c100"), ("cifar10", "test_acc_c10")):
         for selection in ("iterative", "random"):
             vals = [_best(oracles[ds], metric, tmp_path, s, selection=selection)
-                    .best.options[f"true_{metric}"] for s in range(10)]
+                    .best.measured[metric] for s in range(10)]
             means[ds, selection] = float(np.mean(vals))
     assert means["cifar100", "iterative"] >= 73.2, means
     assert means["cifar10", "iterative"] >= 94.25, means
@@ -49,10 +49,10 @@ def test_regret_under_latency_budgets(oracles, tmp_path):
             for seed in range(4):
                 run = _best(oracle, "test_acc_c100", tmp_path, seed, {device: budget})
                 best = run.best
-                assert best.feasible
+                assert best.truly_feasible
                 true = oracle.measure(best.architecture)
                 assert true[device] <= budget                     # truly feasible
-                assert best.options["true_test_acc_c100"] == true["test_acc_c100"]
+                assert best.measured["test_acc_c100"] == true["test_acc_c100"]
                 regrets.append(opt["test_acc_c100"] - true["test_acc_c100"])
                 # the IQP's final answer, measured; budget-breaking answers are cut off
                 sol = run.solve(oracle, solver="scip" if seed == 0 else "exhaustive")

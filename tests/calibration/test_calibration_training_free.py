@@ -113,8 +113,8 @@ def test_acceptance_params_budget_cifar100(nb):
                                       seed=seed, progress=False)
         assert run.n_evaluations == locked.calls <= 310
         true = _true(nb, "cifar100", run)
-        assert run.best.feasible and true["params_M_c100"] <= 0.2
-        assert run.best.options["true_params_M_c100"] == true["params_M_c100"]
+        assert run.best.truly_feasible and true["params_M_c100"] <= 0.2
+        assert run.best.measured["params_M_c100"] == true["params_M_c100"]
         accs.append(true["test_acc_c100"])
         # every IQP candidate is within the budget by its true parameter count
         for cand in run.candidates:
@@ -150,7 +150,7 @@ def test_scip_candidates_equal_the_brute_force_ranking_of_the_fitted_quadratic(n
     s = run.samples
     feasible = s[s["feasible"]]
     assert run.best.key == feasible["key"].iloc[int(np.argmax(feasible["score"]))]
-    assert run.best.options["true_score"] == pytest.approx(feasible["score"].max())
+    assert run.best.measured["score"] == pytest.approx(feasible["score"].max())
     assert (s["params_M_c100"][s["feasible"]] <= 0.3).all()
     assert run.n_evaluations == len(s) == 124
     assert set(s["source"]) == {"pilot", "sample", "candidate"}
@@ -170,7 +170,7 @@ def test_normalisation_is_fixed_by_the_calibration_sample(nb):
     # an architecture scores the same whatever else is measured
     key = run.best.key
     alone = run.fitted.exact_score(key, oracle)
-    assert alone == pytest.approx(run.best.options["true_score"], rel=1e-12)
+    assert alone == pytest.approx(run.best.measured["score"], rel=1e-12)
     table = oracle.table().rename(columns={"naswot_c10": "naswot", "logsynflow_c10": "logsynflow"})
     table["skip"] = [iqnas.calibration.proxies.skip_score(run.space.parse_key(k))
                      for k in table.index]
@@ -275,10 +275,10 @@ def test_live_proxy_oracle_with_an_exact_params_form(nb):
                                       top_k=2, seed=0, progress=False)
         assert run.columns == {"naswot": "naswot", "logsynflow": "logsynflow", "skip": "skip"}
         assert run.n_evaluations == len(live.timings) == 12
-        assert run.best is not None and run.best.feasible
+        assert run.best is not None and run.best.truly_feasible
         net = build("nb201", run.best.architecture, dataset="cifar100")
         n_params = sum(p.numel() for p in net.parameters()) / 1e6
-        assert n_params == pytest.approx(run.best.options["true_params_M"], abs=1e-5)
+        assert n_params == pytest.approx(run.best.measured["params_M"], abs=1e-5)
         assert n_params <= 0.3
         s = run.samples.set_index("key")
         assert s.loc[run.best.key, "score"] == pytest.approx(s["score"][s["feasible"]].max())
@@ -358,7 +358,7 @@ def test_cli_training_free_mode_json_table_and_exit_codes(nb, capsys, tmp_path):
                                   n_samples=120, top_k=3, seed=4, progress=False)
     assert d["best"]["key"] == api.best.key and d["n_trained"] == 0
     assert d["n_evaluations"] == api.n_evaluations == 123
-    assert d["true"]["score"] == pytest.approx(api.best.options["true_score"])
+    assert d["true"]["score"] == pytest.approx(api.best.measured["score"])
     assert "test_acc_c100" not in d["true"]
     assert [c["key"] for c in d["candidates"]] == [c.key for c in api.candidates]
     saved = TrainingFreeModel.load(tmp_path / "training_free.json")

@@ -139,7 +139,7 @@ def test_two_jobs_equal_one(problem):
     one = iqnas.sweep(problem, RES, budgets, jobs=1).to_dataframe()
     seen = []
     two = iqnas.sweep(problem, RES, budgets, jobs=2, progress=seen.append).to_dataframe()
-    assert sorted(r["point"] for r in seen) == list(range(12))
+    assert sorted(r.point for r in seen) == list(range(12))
     assert one[COLUMNS].equals(two[COLUMNS])
 
 

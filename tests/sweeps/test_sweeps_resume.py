@@ -44,7 +44,7 @@ def test_file_is_written_as_points_finish(forms, reference, tmp_path):
     seen = []
 
     def check(row):  # each point is on file before the next one starts
-        seen.append(row["point"])
+        seen.append(row.point)
         assert sorted(_points_on_file(out)) == sorted(seen)
 
     sweep = iqnas.sweep(load_problem(forms), RES, BUDGETS, out=out, progress=check)
@@ -111,7 +111,7 @@ def test_an_exception_mid_sweep_keeps_the_finished_points(forms, reference, tmp_
     seen = []
 
     def stop(row):
-        seen.append(row["point"])
+        seen.append(row.point)
         if len(seen) == 2:
             raise KeyboardInterrupt
 
