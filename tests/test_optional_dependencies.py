@@ -1,10 +1,12 @@
-"""A solve-only install (no torch, no cvxpy) solves, explains, sweeps and reads the NB201 table;
-the parts that need an extra say which one to install. ``import iqnas`` stays light."""
+"""A solve-only install (no torch, cvxpy or matplotlib) solves, explains, sweeps and reads the
+NB201 table; the parts that need an extra say which one to install. ``import iqnas`` stays
+light."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -34,17 +36,20 @@ latency = iqnas.QuadraticForm(space, intercept=1.0, linear=np.abs(rng.normal(siz
 problem = iqnas.Problem(space, objective=accuracy, constraints={"latency_ms": (latency, 3.0)})
 """
 
-# runs with torch and cvxpy unimportable, as if they were not installed; writes what it found
+# runs with torch, cvxpy and matplotlib unimportable, as if they were not installed; writes
+# what it found to the file named by its argument
 CHILD = """
+import contextlib
 import importlib.util
+import io
 import json
 import sys
 
-HIDDEN = ("torch", "cvxpy")
+HIDDEN = ("torch", "cvxpy", "matplotlib")
 
 
 class Hide:
-    # a finder of sys.meta_path that does not see torch and cvxpy, as if they were not installed
+    # a finder of sys.meta_path that does not see the HIDDEN packages
     def __init__(self, finder):
         self.finder = finder
 
@@ -60,6 +65,26 @@ class Hide:
 assert not any(name in sys.modules for name in HIDDEN)
 sys.meta_path[:] = [Hide(finder) for finder in sys.meta_path]
 {problem}
+from iqnas.calibration import proxies
+from iqnas.cli import main
+from iqnas.plots import plot_pareto
+
+
+def failure(call):
+    try:
+        call()
+    except Exception as exc:  # the type and message are checked by the test
+        return [type(exc).__name__, str(exc)]
+    return None
+
+
+def command(argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    return [code, err.getvalue().strip()]
+
+
 out = {{}}
 res = iqnas.solve(problem, solver="scip", time_limit=60, gap=0.0, seed=0)
 out["solve"] = [str(res.status), res.objective, res.architecture.key]
@@ -71,15 +96,16 @@ oracle = iqnas.oracles.get("nb201", "nb201", dataset="cifar100")
 out["measure"] = oracle.measure({key!r})
 out["table"] = [list(oracle.table().shape), oracle.table().loc[{key!r}].to_dict()]
 
-def failure(call):
-    try:
-        call()
-    except Exception as exc:  # the type and message are checked by the test
-        return [type(exc).__name__, str(exc)]
-    return None
-
-from iqnas.calibration import proxies
-
+accuracy.save("acc.json")
+latency.save("lat.json")
+out["cli"] = {{
+    "solve": command(["solve", "--space", "nb201", "--objective", "acc.json",
+                      "--constraint", "lat=lat.json:3.0"]),
+    "cvxpy": command(["solve", "--space", "nb201", "--objective", "acc.json", "--solver", "cvxpy"]),
+    "plot": command(["sweep", "--space", "nb201", "--objective", "acc.json", "--constraint",
+                     "lat=lat.json", "--resource", "lat", "--budgets", "2.5:3.5:3",
+                     "--plot", "front.png"]),
+}}
 out["errors"] = {{
     "build": failure(lambda: iqnas.builders.build("nb201", {key!r})),
     "build_module": failure(lambda: __import__("iqnas.builders.nb201")),
@@ -87,6 +113,7 @@ out["errors"] = {{
     "naswot": failure(lambda: proxies.naswot(None, None)),
     "cvxpy": failure(lambda: iqnas.solve(problem, solver="cvxpy")),
     "cvxpy_module": failure(lambda: __import__("iqnas.solvers.cvxpy_milp")),
+    "plot": failure(lambda: plot_pareto(sw, "front.png")),
 }}
 out["available"] = iqnas.solvers.names(available_only=True)
 out["hidden"] = [n not in sys.modules and importlib.util.find_spec(n) is None for n in HIDDEN]
@@ -95,19 +122,24 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
-def _run(code: str, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+def _run(code: str, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that imports iqnas from this checkout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return proc
 
 
 @pytest.fixture(scope="module")
 def without_extras(tmp_path_factory) -> dict:
-    path = tmp_path_factory.mktemp("optional") / "out.json"
+    work = tmp_path_factory.mktemp("optional")
     code = CHILD.format(problem=textwrap.dedent(PROBLEM), budgets=BUDGETS, key=KEY)
-    _run(code, str(path))
-    return json.loads(path.read_text())
+    _run(code, str(work / "out.json"), cwd=work)
+    out = json.loads((work / "out.json").read_text())
+    out["files"] = sorted(p.name for p in work.iterdir())
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +156,7 @@ def _exhaustive(problem: iqnas.Problem) -> iqnas.Result:
 
 def test_solve_explain_sweep_and_the_nb201_oracle_need_no_torch_or_cvxpy(without_extras, here):
     out = without_extras
-    assert out["hidden"] == [True, True]  # torch and cvxpy stayed out of reach
+    assert out["hidden"] == [True, True, True]  # torch, cvxpy, matplotlib stayed out of reach
     truth = _exhaustive(here["problem"])  # enumeration of all 15,625 cells
     status, objective, key = out["solve"]
     assert status == "optimal" and key == truth.architecture.key
@@ -160,14 +192,24 @@ def test_solve_explain_sweep_and_the_nb201_oracle_need_no_torch_or_cvxpy(without
     ("naswot", "InputError", "torch"),
     ("cvxpy", "BackendUnavailableError", "cvxpy"),
     ("cvxpy_module", "BackendUnavailableError", "cvxpy"),
+    ("plot", "InputError", "matplotlib"),
 ])
 def test_parts_needing_an_extra_say_which_to_install(without_extras, part, kind, extra):
     error = without_extras["errors"][part]
     assert error is not None, f"{part} worked without {extra}"
     name, message = error
     assert name == kind
-    assert message.endswith(f"needs {extra}: pip install 'iqnas[{extra}]'"), message
+    install = {"matplotlib": "plots"}.get(extra, extra)
+    assert message.endswith(f"needs {extra}: pip install 'iqnas[{install}]'"), message
     assert "\n" not in message
+
+
+def test_the_command_line_solves_and_names_the_missing_extra(without_extras, here):
+    cli = without_extras["cli"]
+    assert cli["solve"][0] == 0
+    assert cli["cvxpy"] == [2, "error: solver 'cvxpy' needs cvxpy: pip install 'iqnas[cvxpy]'"]
+    assert cli["plot"] == [2, "error: --plot needs matplotlib: pip install 'iqnas[plots]'"]
+    assert "front.png" not in without_extras["files"]  # refused before any work
 
 
 def test_the_registry_lists_only_backends_that_can_run(without_extras):
