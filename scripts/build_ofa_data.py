@@ -11,7 +11,7 @@ Outputs:
 The inputs are checked against their known sha256 before anything is loaded. Then the numpy
 oracle is checked against torch on random architectures and the library's latency walk against an
 independent walk over the raw YAML tables, and reference values used as literals in
-tests/benchmarks/test_ofa.py are printed. These checks run on the library's files under
+tests/oracles/test_ofa.py are printed. These checks run on the library's files under
 iqnas/data; with ``--out`` elsewhere, ``--check`` fails unless the fresh build is byte-identical
 to them (the build is reproducible).
 

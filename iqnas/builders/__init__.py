@@ -1,6 +1,7 @@
 """Torch networks for architectures of the built-in spaces: ``iqnas.builders.build(space, arch)``.
 
-torch is imported only when a network is built, so ``import iqnas`` stays torch-free.
+torch is imported only when a network is built, so ``import iqnas`` stays torch-free; without
+torch, ``build`` says ``pip install 'iqnas[torch]'``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from iqnas._optional import require
 from iqnas.errors import InputError
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def build(space: SearchSpace | str, arch: Architecture | str | Any, num_classes:
     if sp.name not in _MODULES:
         raise InputError(f"no network builder for space {sp.name!r}; builders exist for "
                          f"{', '.join(_MODULES)}")
+    require("torch", "building a network")
     a = sp.to_arch(arch)
     module = importlib.import_module(_MODULES[sp.name])
     try:

@@ -9,9 +9,9 @@ stage strides and changes the width; the others keep both and add a residual.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
+from iqnas._optional import require
 from iqnas.errors import InputError
 from iqnas.spaces.mobilenet import (
     EXPANSIONS,
@@ -21,6 +21,13 @@ from iqnas.spaces.mobilenet import (
     block_group,
     depth_group,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # without torch: a one-line "pip install 'iqnas[torch]'" error
+    torch = require("torch", "the mobilenet network builder")
+    nn = torch.nn
 
 STEM_CHANNELS = 32
 DS_CHANNELS = 16

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.markup import escape
+
 from iqnas._version import __version__
 from iqnas.cli import calibrate_cmd, demo_cmd, explain_cmd, info_cmd, solve_cmd, sweep_cmd
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
@@ -33,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (InputError, BackendUnavailableError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_BAD_INPUT
     except SolverError as exc:
-        err_console.print(f"[bold red]solver error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]solver error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted")

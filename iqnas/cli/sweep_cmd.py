@@ -159,14 +159,14 @@ def _oracle(args: argparse.Namespace):
 
 
 def _check_plot(path: str) -> None:
-    from iqnas.plots import require_matplotlib
+    from iqnas._optional import require
     from iqnas.plots.pareto import FORMATS
 
     if Path(path).suffix.lower() not in FORMATS:
         raise InputError(f"--plot {path}: the file must end in {' or '.join(FORMATS)}")
     if not Path(path).resolve().parent.is_dir():
         raise InputError(f"--plot {path}: the folder {Path(path).parent} does not exist")
-    require_matplotlib()
+    require("matplotlib", "--plot")
 
 
 # ---- output ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+from iqnas._optional import install_hint
 from iqnas.errors import BackendUnavailableError, InputError
 from iqnas.solvers.base import Backend, BackendInfo, RawSolution, SolveOptions
 
@@ -72,8 +73,9 @@ def get(name: str | Backend) -> Backend:
     entry = info(name)
     if not entry.available():
         missing = [m for m in entry.required_modules if importlib.util.find_spec(m) is None]
+        hints = dict.fromkeys(install_hint(m) for m in missing)
         raise BackendUnavailableError(f"solver {name!r} needs {', '.join(missing)}: "
-                                      f"pip install {' '.join(missing)}")
+                                      f"{'; '.join(hints)}")
     module = importlib.import_module(entry.module)
     return getattr(module, entry.cls)()
 

@@ -8,14 +8,20 @@ import math
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import cvxpy as cp
 import numpy as np
 
 from iqnas import formulations
-from iqnas.errors import InputError, SolverError
+from iqnas._optional import install_hint, require
+from iqnas.errors import BackendUnavailableError, InputError, SolverError
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import Status
+
+if TYPE_CHECKING:
+    import cvxpy as cp
+else:  # without cvxpy: a one-line "pip install 'iqnas[cvxpy]'" error
+    cp = require("cvxpy", "solver 'cvxpy'", BackendUnavailableError)
 
 #: MILP solvers in order of preference
 PREFERENCE = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "COPT", "XPRESS", "MOSEK", "CBC", "GLPK_MI")
@@ -65,7 +71,8 @@ def pick_solver(requested: str | None) -> str:
     for name in PREFERENCE:
         if name in installed:
             return name
-    raise SolverError("cvxpy has no mixed-integer solver installed: pip install highspy")
+    raise SolverError("cvxpy has no mixed-integer solver installed: "
+                      f"{install_hint('highspy')} (HiGHS)")
 
 
 def _limits(solver: str, o: SolveOptions) -> dict:

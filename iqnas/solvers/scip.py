@@ -35,47 +35,42 @@ from iqnas.status import from_scip
 log = logging.getLogger(__name__)
 
 #: Options of this backend itself, passed in ``params`` next to SCIP's own parameters. None of
-#: them can change the optimum; they only change how fast it is found and proved.
+#: them changes the optimum, only how fast it is found and proved (the measurements behind the
+#: defaults: benchmarks/NOTES.md).
 #:
-#: * ``iqnas/local_search``: run :func:`iqnas.solvers.start.local_search` for a MIP start;
-#:   ``iqnas/local_search_starts`` climbs (0 = automatic: 64 on models with >= 5,000 product
-#:   terms, 16 on small dense ones (see SMALL_DENSE_BINARIES), none on the rest, which SCIP
-#:   solves faster than the search would run).
-#: * ``iqnas/triangle_cuts`` (True, False or "auto": on except for small dense models): separate
-#:   triangle inequalities on the product variables of the
-#:   linearised form (valid for every integer point, see :mod:`iqnas.formulations.triangles`);
-#:   at most ``iqnas/triangle_max_cuts`` per round, added to the LP even where SCIP's cut
-#:   selection would skip them (``iqnas/triangle_force``), at the root only
-#:   (``iqnas/triangle_freq`` 0; k = every k-th depth); ``iqnas/triangle_per_triple`` > 0 keeps
-#:   at most that many of a round's cuts per group triple (0 = no such limit).
-#: * ``iqnas/heuristics`` / ``iqnas/separating`` / ``iqnas/presolving``: SCIP's emphasis settings
-#:   ``default``, ``fast``, ``aggressive`` or ``off`` (applied before the explicit parameters);
-#:   ``iqnas/separating`` "auto" is ``off`` on small dense models and ``default`` elsewhere.
+#: * ``iqnas/local_search``: a MIP start from :func:`iqnas.solvers.start.local_search`.
+#: * ``iqnas/local_search_starts``: its climbs; 0 = automatic (64 on large models, 16 on small
+#:   dense ones, none otherwise).
+#: * ``iqnas/triangle_cuts``: separate triangle inequalities on the product variables of the
+#:   linearised form (:mod:`iqnas.formulations.triangles`); True, False or "auto" (on except
+#:   for small dense models).
+#: * ``iqnas/triangle_max_cuts``: at most this many triangle cuts per round.
+#: * ``iqnas/triangle_force``: add them to the LP even where SCIP's cut selection would not.
+#: * ``iqnas/triangle_freq``: separate at the root only (0) or at every k-th depth.
+#: * ``iqnas/triangle_priority``: the separator's priority in SCIP.
+#: * ``iqnas/triangle_per_triple``: keep at most this many of a round's cuts per group triple
+#:   (0 = no limit).
+#: * ``iqnas/heuristics`` / ``iqnas/presolving``: SCIP's emphasis setting (``default``,
+#:   ``fast``, ``aggressive`` or ``off``), applied before the explicit parameters.
+#: * ``iqnas/separating``: the same; "auto" = ``off`` on small dense models, else ``default``.
 OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
               "iqnas/triangle_cuts": "auto", "iqnas/triangle_max_cuts": 2500,
               "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
               "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
               "iqnas/heuristics": "default", "iqnas/separating": "auto",
               "iqnas/presolving": "default"}
-#: products (y variables or quadratic terms) from which a model counts as large: the local-search
-#: start pays off, and so do SCIP's restarts (see SMALL_MODEL_PARAMS)
+#: products (y variables or quadratic terms) from which a model counts as large (64 local-search
+#: climbs, SCIP restarts allowed)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
 #: a model with at most this many binaries and fewer than LOCAL_SEARCH_MIN_PRODUCTS products is
-#: "small dense" (nb201-like: few groups, products between most of them). There the root cut
-#: loop (SCIP's separators and triangle cuts) costs more than the branching it saves, and a
-#: 16-start local search (milliseconds) usually finds the optimum: on fitted nb201 accuracy
-#: models with latency budgets the median solve fell from 0.72 s to 0.12 s (BENCHMARKS.md).
+#: "small dense" (nb201-like): no root cut loop, a 16-climb local search
 SMALL_DENSE_BINARIES = 64
-#: SCIP parameters this backend sets by default (before the emphasis settings and the caller's
-#: ``params``, which override them). Measured on the issue-2 families and on random nb201 problems
-#: (BENCHMARKS.md): the aggregation separator (cmir / flow cover on aggregated rows) spent most of
-#: the root time on the many equality rows of the linearised form for a few weak cuts; presolve
-#: probing took seconds on the 27k-column dense models for no reduction; a restart re-solves the
-#: root LP from scratch, so it only pays when it removes a quarter of the binaries.
+#: SCIP parameters set by default (before the emphasis settings and the caller's ``params``,
+#: which override them): no aggregation separator, no presolve probing, a restart only when a
+#: quarter of the binaries is fixed
 SCIP_DEFAULTS = {"separating/aggregation/freq": -1, "propagating/probing/maxprerounds": 0,
                  "presolving/restartfac": 0.25, "presolving/immrestartfac": 0.25}
-#: ... and on models with fewer than LOCAL_SEARCH_MIN_PRODUCTS products, where a restart repeats
-#: the root cut loop for a handful of fixings
+#: ... and on models with fewer than LOCAL_SEARCH_MIN_PRODUCTS products: no restarts
 SMALL_MODEL_PARAMS = {"presolving/maxrestarts": 0}
 
 

@@ -1,4 +1,4 @@
-"""Seeded benchmark instances for the solver benchmark (issue 2).
+"""Seeded benchmark instances for the solver and searcher benchmarks (`benchmarks/`) and the tests.
 
 Families (``make(name, seed)``):
 
