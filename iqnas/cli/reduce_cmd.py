@@ -29,7 +29,7 @@ def register(sub) -> None:
                        "it as linear constraints",
                        description="Cluster a search space on op-usage features that are "
                        "linear in the one-hot vector (k-means), score every cluster by the mean "
-                       "training-free score of a seeded ~10 %% of its members (bootstrap "
+                       "training-free score of a seeded ~10 % of its members (bootstrap "
                        "interval), and write the best cluster to --out. Pass the file to "
                        "`iqnas solve/sweep/calibrate --restrict` to search inside it. Exit 0 on "
                        "success, 2 on bad input.")

@@ -10,7 +10,7 @@ admits exactly the members, with a tighter relaxation).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,11 +242,4 @@ def as_cluster(obj: Cluster | str | Path, space: SearchSpace | str) -> Cluster:
                      f"{type(obj).__name__}")
 
 
-def member_rows(cluster: Cluster, archs: Iterable) -> list[Architecture]:
-    """The architectures of ``archs`` that are members, in order."""
-    archs = [cluster.space.to_arch(a) for a in archs]
-    keep = cluster.mask(archs) if archs else np.zeros(0, dtype=bool)
-    return [a for a, k in zip(archs, keep) if k]
-
-
-__all__ = ["Cluster", "as_cluster", "member_rows"]
+__all__ = ["Cluster", "as_cluster"]

@@ -43,7 +43,8 @@ def test_reduce_writes_the_same_cluster_as_the_api(nb201, files, capsys, tmp_pat
     api = nb201.reduce(6, "naswot")
     assert d["digest"] == api.digest == Cluster.load(out).digest
     assert d["selected"] == api.index and len(d["clusters"]) == 6
-    assert d["n_constraints"] == 5 and d["clusters"][api.index]["selected"] is True
+    assert d["n_constraints"] == len(api.linear_constraints) > 5
+    assert d["clusters"][api.index]["selected"] is True
     code, text, _ = _run(capsys, "reduce", "--space", "nb201", "--k", "4", "--out", out,
                          "--constraint", "params_M_c100=0.5",
                          "--constraint", f"p={files['params']}:0.6")
