@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,8 @@ class CalibrationRun:
     settings: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     elapsed: float = 0.0
+    #: the reduction Cluster the run was restricted to (None: the whole space)
+    restrict: Any = None
 
     @property
     def best(self) -> MeasuredResult | None:
@@ -88,7 +91,8 @@ class CalibrationRun:
         from iqnas.problem import Problem
 
         cons = {m: (self.models[m], b) for m, b in self.scenarios[scenario].items()}
-        return Problem(self.space, self.models[self.objective], cons)
+        rows = () if self.restrict is None else self.restrict.linear_constraints
+        return Problem(self.space, self.models[self.objective], cons, linear_constraints=rows)
 
     def solve(self, oracle, scenario: int = 0, solver: str = "scip",
               **kw) -> MeasuredResult | None:
@@ -115,7 +119,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",
-              time_limit: float | None = None, progress: bool | None = None) -> CalibrationRun:
+              time_limit: float | None = None, progress: bool | None = None,
+              restrict=None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
 
@@ -127,6 +132,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``explore`` widens the random part of each round to networks predicted within a budget plus
     ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
     the IQP solves always keep the budgets hard.
+    ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
+    cluster: every draw is a member and every IQP gets its rows.
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
     """
@@ -146,20 +153,24 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     check_int("rounds", rounds, 1)
     n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
     solver = auto_solver(solver, space)
+    _check_restrict(restrict, space)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
                     resource_terms=resource_terms, solver=solver, initial=initial,
                     explore=float(explore))
+    if restrict is not None:
+        settings["restrict"] = restrict.digest
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
-        loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress)
+        loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
+                     restrict)
         if selection == "random" and loop.pool is not None:
             loop.run_round(0, n_samples, lambda: pool_plan(
                 space, loop.pool, n_samples, np.random.default_rng(seed), set()))
         elif selection == "random":
-            loop.run_round(0, n_samples, lambda: SAMPLERS[initial]().sample(
+            loop.run_round(0, n_samples, lambda: loop.sampler().sample(
                 space, n_samples, np.random.default_rng(seed)))
         else:
             for r, size in enumerate(round_sizes(n_samples, rounds)):
@@ -169,7 +180,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
     run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
-                         loop.history, time.perf_counter() - t0)
+                         loop.history, time.perf_counter() - t0, restrict)
     log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
     return run
 
@@ -194,7 +205,7 @@ class _Loop:
     """One calibration run's state: the store, the oracle and how models are fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
-                 settings, progress) -> None:
+                 settings, progress, restrict=None) -> None:
         self.space, self.oracle, self.store = space, oracle, store
         self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
         self.s = settings
@@ -202,10 +213,18 @@ class _Loop:
         self.unmeasurable: set[Architecture] = set()
         #: the only architectures the oracle can measure (None: any)
         self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
+        self.restrict = restrict
+        if restrict is not None and self.pool is not None:
+            self.pool = self.pool[restrict.mask(self.pool)]
         if self.pool is not None:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+
+    def sampler(self):
+        """The first round's sampler (members of ``restrict`` only, if given)."""
+        base = SAMPLERS[self.s["initial"]]()
+        return base if self.restrict is None else self.restrict.sampler(base)
 
     def estimator(self, metric: str):
         return make_estimator(self.space, metric, self.objective, self.s,
@@ -243,7 +262,8 @@ class _Loop:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier | self.unmeasurable,
                                 solver=self.s["solver"], top_share=self.s["top_share"],
-                                sampler=SAMPLERS[self.s["initial"]](), pool=self.pool)
+                                sampler=self.sampler(), pool=self.pool,
+                                restrict=self.restrict)
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]
@@ -269,4 +289,15 @@ def _metrics(oracle, objective, scenarios, extra) -> list[str]:
             raise InputError(f"unknown metric {m!r}; the oracle measures "
                              f"{', '.join(oracle.metrics)}")
     return list(dict.fromkeys(names))
+
+
+def _check_restrict(restrict, space: SearchSpace) -> None:
+    if restrict is None:
+        return
+    if not all(hasattr(restrict, a) for a in ("linear_constraints", "mask", "sampler", "digest")):
+        raise InputError(f"restrict must be an iqnas.reduction.Cluster (iqnas.reduce or "
+                         f"Cluster.load), got {type(restrict).__name__}")
+    if restrict.space.name != space.name:
+        raise InputError(f"restrict is a cluster of space {restrict.space.name!r}, not "
+                         f"{space.name!r}")
 

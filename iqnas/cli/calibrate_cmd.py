@@ -23,6 +23,7 @@ from iqnas.cli.common import (
     parse_budget_spec,
     print_json,
 )
+from iqnas.cli.restrict import add_restrict_option, load_restrict
 from iqnas.errors import InputError
 
 MODES = ("trained", "training-free")
@@ -78,6 +79,7 @@ def register(sub) -> None:
     p.add_argument("--save-models", metavar="DIR", default=None,
                    help="write each fitted model as DIR/<metric>.json (training-free: "
                         "DIR/score.json and DIR/training_free.json with the normalisation)")
+    add_restrict_option(p, "measure, select and solve inside that cluster (--mode trained)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -100,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
         csv_kw = {"key_column": args.key_column, "units": parse_units(args.units)}
     elif args.units or args.key_column != "arch":
         raise InputError("--units and --key-column apply to a CSV oracle (--oracle FILE.csv)")
+    if args.restrict is not None and args.mode == "training-free":
+        raise InputError("--restrict applies to --mode trained; training-free calibration "
+                         "does not take a reduced space yet")
+    restrict = load_restrict(args, space)
     oracle = oracles.get(args.oracle, space, dataset=args.dataset, **csv_kw)
     budgets = {}
     for spec in args.constraint:
@@ -122,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                     method=args.method, selection=args.selection, seed=args.seed,
                     store=args.store, rounds=args.rounds, solver=args.solver,
                     initial=args.initial, explore=args.explore,
-                    progress=None if not args.quiet else False)
+                    progress=None if not args.quiet else False, restrict=restrict)
     if args.save_models:
         out = Path(args.save_models)
         out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from iqnas.cli.common import (
     print_json,
     result_table,
 )
+from iqnas.cli.restrict import add_restrict_option, restricted_rows
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
@@ -32,6 +33,7 @@ def register(sub) -> None:
                    help="resource budget (repeatable), e.g. latency_ms=lat.json:3.0")
     p.add_argument("--minimize", action="store_true", help="minimise instead of maximise")
     p.add_argument("--top-k", type=int, default=1, help="return the k best architectures")
+    add_restrict_option(p, "solve inside that cluster")
     add_solver_options(p)
     add_common(p)
     p.set_defaults(func=run)
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         form = QuadraticForm.load(check_file(path, f"constraint {name!r}"), space)
         constraints[name] = (form, budget, form.units)
     problem = Problem(space, objective, constraints,
-                      sense="minimize" if args.minimize else "maximize")
+                      sense="minimize" if args.minimize else "maximize",
+                      linear_constraints=restricted_rows(args, space))
     kw = dict(time_limit=args.time_limit, gap=args.gap, seed=args.seed, products=args.products,
               log_file=args.solver_log, verbose=args.verbose)
     results = (solve_top_k(problem, args.top_k, args.solver, **kw) if args.top_k > 1

@@ -18,6 +18,7 @@ from iqnas.cli.common import (
     parse_budget_spec,
     print_json,
 )
+from iqnas.cli.restrict import add_restrict_option, restricted_rows
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
@@ -43,6 +44,7 @@ def register(sub) -> None:
                    help="budgets of the swept resource: a list, or N evenly spaced from LO to HI")
     p.add_argument("--grid", metavar="NAME=B1,B2,..|NAME=LO:HI:N", default=None,
                    help="a second resource and its budgets: solve the grid of both")
+    add_restrict_option(p, "every point is solved inside that cluster")
     add_solver_options(p, time_limit_help="seconds per point", solver_log=False)
     p.add_argument("--jobs", type=int, default=1, help="processes (contiguous runs of points)")
     p.add_argument("--out", metavar="FILE.jsonl", default=None,
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the swept resource {missing[0]!r} has no --constraint "
                          f"{missing[0]}=FILE; constraints are {', '.join(constraints) or '(none)'}")
     problem = Problem(space, objective, constraints,
-                      sense="minimize" if args.minimize else "maximize")
+                      sense="minimize" if args.minimize else "maximize",
+                      linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
     result = sweep(problem, args.resource, budgets, args.solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
