@@ -6,11 +6,22 @@ import argparse
 import sys
 
 from iqnas._version import __version__
-from iqnas.cli import calibrate_cmd, demo_cmd, explain_cmd, info_cmd, solve_cmd, sweep_cmd
+from iqnas.cli import (
+    calibrate_cmd,
+    demo_cmd,
+    explain_cmd,
+    export_cmd,
+    info_cmd,
+    lut_cmd,
+    measure_cmd,
+    solve_cmd,
+    sweep_cmd,
+)
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 
-COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd]
+COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, measure_cmd,
+            lut_cmd, export_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
