@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,8 @@ class BatchReport:
 
 def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: SampleStore, *,
                   executor: Executor | None = None, metrics: Sequence[str] | None = None,
-                  progress: bool | None = None, round: int = 0, source: str = "measure",
+                  progress: bool | None = None, round: int = 0,
+                  source: str | Mapping[str, str] = "measure",
                   retry_failed: bool = False) -> BatchReport:
     """Measure ``archs`` with ``oracle`` through ``executor`` (default in-process) into
     ``store``.
@@ -70,6 +71,8 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     ``metrics`` (None = every metric of the oracle) must be the store's metric set once it has
     samples. Architectures the store holds are not measured again; a recorded failure is not
     tried again unless ``retry_failed`` (it is then measured again; its attempts add up).
+    Samples and failures are recorded with ``round`` and ``source`` (a string, or a mapping
+    key -> source for per-architecture sources, "measure" for keys it lacks).
     Timed jobs (``oracle.timed(metrics)``, e.g. TorchOracle's latency) run one per worker
     slot. The progress bar shows done / running / failed; the retried and failed counts are
     logged and returned in the :class:`BatchReport`.
@@ -106,6 +109,8 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
         log.info("%d architectures failed in an earlier run and are skipped "
                  "(retry_failed=True / --retry-failed measures them again)",
                  len(report.skipped_failed))
+    sources = dict(source) if isinstance(source, Mapping) else {}
+    default_source = source if isinstance(source, str) else "measure"
     _record_units(store, oracle, wanted)
     retried_before = executor.retried
     jobs = [(oracle, arch, wanted) for arch in todo]
@@ -113,13 +118,14 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
         update(0, 0, 0)
         for outcome in executor.imap(measure_job, jobs, exclusive=is_timed(oracle, wanted)):
             arch = todo[outcome.index]
+            src = sources.get(arch.key, default_source)
             status, value = ("error", outcome.error) if not outcome.ok else outcome.value
             if status == "ok":
-                store.add(arch, value, round=round, source=source)
+                store.add(arch, value, round=round, source=src)
                 report.measured.append(arch.key)
             else:
                 log.warning("measuring %s failed: %s", arch.key, value)
-                store.add_failure(arch, str(value), round=round, source=source,
+                store.add_failure(arch, str(value), round=round, source=src,
                                   attempts=outcome.attempts)
                 report.failed[arch.key] = str(value)
             update(len(report.measured), executor.in_flight, len(report.failed))

@@ -69,8 +69,12 @@ def test_a_batch_records_failures_and_a_rerun_does_not_retry_them(tmp_path):
     victim = batch[2]
     oracle = FunctionOracle(functools.partial(mh.nan_for, victim=victim.key), ["score"], SPACE)
     with SampleStore(tmp_path / "s.db", SPACE) as st:
-        rep = measure_batch(oracle, batch, st)
+        rep = measure_batch(oracle, batch, st, round=3,
+                            source={batch[0].key: "iqp", victim.key: "explore"})
         assert rep.failed == {victim.key: st.failure(victim)["error"]}
+        assert st.failure(victim)["source"] == "explore" and st.failure(victim)["round"] == 3
+        sources = dict(zip(st.samples()["key"], st.samples()["source"]))
+        assert sources[batch[0].key] == "iqp" and sources[batch[1].key] == "measure"
         assert "score = nan" in rep.failed[victim.key]
         assert sorted(rep.measured) == sorted(a.key for a in batch if a != victim)
         assert victim.key not in set(st.samples()["key"])
