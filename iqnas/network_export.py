@@ -128,6 +128,9 @@ def export_network(space: SearchSpace | str, arch: Architecture | str | Any, out
                          f"{','.join(map(str, shape))}: {one_line(exc)}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary dir
     try:
         torch.export.save(program, str(tmp / PROGRAM_FILE))
         files = [PROGRAM_FILE]
