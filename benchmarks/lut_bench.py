@@ -16,10 +16,11 @@ work on the machine preempts the process): fraction within +/-10 %, Kendall tau,
 measured / predicted ratio, and the same after one scale factor (the median ratio of the first
 ``--calibrate`` networks, scored on the others); and the throughput (networks per minute,
 cluster start-up and the workers' first import of torch excluded, building and timing
-included). Inputs are small (``--input-size``,
-batch 1) so that a run takes a few minutes on 2 cores; every timing uses one torch thread. Raw
-runs go to a JSON-lines file; the medians over the runs go to the "Latency lookup table"
-section of BENCHMARKS.md.
+included), also of a resource-only batch (``param_bytes``, ``peak_activation_bytes``, ``macs``:
+no timing, so the Dask jobs are not exclusive). Inputs are small (``--input-size``, batch 1) so
+that a run takes a few minutes on 2 cores; every timing uses one torch thread. Raw runs go to a
+JSON-lines file; the medians over the runs go to the "Latency lookup table" section of
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from benchmarks.report import (  # noqa: E402
 SECTION = "## Latency lookup table and measurement throughput (issue 10)"
 MODES = ("serial", "dask")
 CLOCKS = ("wall", "cpu")
+#: the untimed metrics of the resource-only throughput
+RESOURCES = ("param_bytes", "peak_activation_bytes", "macs")
 
 
 def accuracy(pred: np.ndarray, true: np.ndarray, n_calibrate: int) -> dict:
@@ -74,8 +77,9 @@ def accuracy(pred: np.ndarray, true: np.ndarray, n_calibrate: int) -> dict:
             "scaled_tau": float(kendalltau(held_pred, held_true).statistic)}
 
 
-def measure(mode: str, oracle, archs, workers: int) -> tuple[np.ndarray, dict]:
-    """Latencies of ``archs`` measured ``mode``-wise, and how long it took."""
+def measure(mode: str, oracles: dict, archs, workers: int) -> tuple[dict, dict]:
+    """Latencies (and resource counts) of ``archs`` measured ``mode``-wise, and how long each
+    batch took."""
     from iqnas.calibration import SampleStore, measure_batch
     from iqnas.executors import DaskExecutor, InProcessExecutor
 
@@ -83,20 +87,26 @@ def measure(mode: str, oracle, archs, workers: int) -> tuple[np.ndarray, dict]:
     executor = InProcessExecutor() if mode == "serial" else DaskExecutor(workers=workers)
     if mode == "dask":  # this process has imported them already
         executor.preload("torch", "iqnas.oracles.torch_oracle", "iqnas.builders.mobilenet")
-    startup = time.perf_counter() - t0
-    with executor, tempfile.TemporaryDirectory() as tmp, \
-            SampleStore(Path(tmp) / "s.db", oracle.space) as store:
-        rep = measure_batch(oracle, archs, store, executor=executor, progress=False)
-        if rep.failed:
-            raise SystemExit(f"{mode}: {len(rep.failed)} measurements failed: "
-                             f"{next(iter(rep.failed.values()))}")
-        rows = [store.get(a) for a in archs]
+    stats: dict = {"startup": time.perf_counter() - t0, "retried": 0}
+    values: dict = {}
+    with executor, tempfile.TemporaryDirectory() as tmp:
+        for kind, oracle in oracles.items():
+            with SampleStore(Path(tmp) / f"{kind}.db", oracle.space) as store:
+                rep = measure_batch(oracle, archs, store, executor=executor, progress=False)
+                if rep.failed:
+                    raise SystemExit(f"{mode}: {len(rep.failed)} measurements failed: "
+                                     f"{next(iter(rep.failed.values()))}")
+                values[kind] = [store.get(a) for a in archs]
+            stats["retried"] += rep.retried
+            stats["per_min" if kind == "latency" else f"{kind}_per_min"] = \
+                60.0 * len(archs) / rep.elapsed
+    rows = values["latency"]
     lat = {"wall": np.array([r["latency_ms"] for r in rows]),
-           "cpu": np.array([r["latency_ms_cpu"] for r in rows])}
+           "cpu": np.array([r["latency_ms_cpu"] for r in rows]),
+           "resources": values.get("resources")}
     spread = np.array([r["latency_ms_spread"] for r in rows])
-    return lat, {"elapsed": rep.elapsed, "startup": startup, "retried": rep.retried,
-                 "per_min": 60.0 * len(archs) / rep.elapsed,
-                 "median_rel_spread": float(np.median(spread / lat["wall"]))}
+    stats["median_rel_spread"] = float(np.median(spread / lat["wall"]))
+    return lat, stats
 
 
 def one_run(run: int, args) -> dict:
@@ -114,14 +124,17 @@ def one_run(run: int, args) -> dict:
     space = iqnas.spaces.get("mobilenet")
     archs = UniformSampler().sample(space, args.networks, args.seed)
     pred = {c: lut.form(clock=c).evaluate(archs) for c in CLOCKS}
-    oracle = TorchOracle(space, shape,
-                         metrics=["latency_ms", "latency_ms_spread", "latency_ms_cpu"],
-                         warmup=args.warmup, repeats=args.repeats)
+    oracles = {"latency": TorchOracle(space, shape, warmup=args.warmup, repeats=args.repeats,
+                                      metrics=["latency_ms", "latency_ms_spread",
+                                               "latency_ms_cpu"]),
+               "resources": TorchOracle(space, shape, metrics=list(RESOURCES))}
     rec = {"run": run, "load": load, "lut_time": lut_time, "lut_constant": lut.constant,
            "predicted_median": float(np.median(pred["wall"]))}
     order = MODES if run % 2 == 0 else MODES[::-1]
+    counts = {}
     for mode in order:
-        lat, stats = measure(mode, oracle, archs, args.workers)
+        lat, stats = measure(mode, oracles, archs, args.workers)
+        counts[mode] = lat["resources"]
         rec[mode] = stats
         for c in CLOCKS:
             rec[mode][c] = {**accuracy(pred[c], lat[c], args.calibrate),
@@ -129,6 +142,10 @@ def one_run(run: int, args) -> dict:
             print(f"run {run} {mode:6s} {c:4s} {stats['per_min']:6.1f} networks/min, within "
                   f"10 % {rec[mode][c]['within10']:.2f}, tau {rec[mode][c]['tau']:.3f}, "
                   f"measured/predicted {rec[mode][c]['median_ratio']:.2f}", flush=True)
+        print(f"run {run} {mode:6s} resources only {stats['resources_per_min']:6.1f} "
+              "networks/min", flush=True)
+    if counts["serial"] != counts["dask"]:
+        raise SystemExit("the Dask workers counted other resources than the serial run")
     return rec
 
 
@@ -178,12 +195,14 @@ def section(runs: list[dict], info: dict, command: str, settings: dict) -> str:
     lines += ["", f"*scaled LUT*: the LUT times one factor, the median measured / predicted ratio "
               f"of the first {settings['calibrate']} networks, scored on the other "
               f"{settings['networks'] - settings['calibrate']}. Per run:", "",
-              "| run | load at start | serial networks/min | Dask networks/min | Dask start-up (s)"
-              " | IQR / median, serial | IQR / median, Dask | jobs retried |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| run | load at start | serial networks/min | Dask networks/min | resources only: "
+              "serial / Dask networks/min | Dask start-up (s) | IQR / median, serial | "
+              "IQR / median, Dask | jobs retried |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['run']} | {r['load']:.1f} | {r['serial']['per_min']:.1f} | "
-                     f"{r['dask']['per_min']:.1f} | {r['dask']['startup']:.1f} | "
+                     f"{r['dask']['per_min']:.1f} | {r['serial']['resources_per_min']:.0f} / "
+                     f"{r['dask']['resources_per_min']:.0f} | {r['dask']['startup']:.1f} | "
                      f"{100 * r['serial']['median_rel_spread']:.1f} % | "
                      f"{100 * r['dask']['median_rel_spread']:.1f} % | "
                      f"{r['serial']['retried'] + r['dask']['retried']} |")
@@ -212,14 +231,21 @@ def findings(s: dict, d: dict, settings: dict) -> list[str]:
             f"* The wall clock adds {100 * (w['median_ratio'] / c['median_ratio'] - 1):.0f} % "
             "on top of CPU time: the 2 cores are shared with other work, and a call that lasts "
             "milliseconds is preempted more often than a block that lasts a fraction of one.")
+    res_speed = d["resources_per_min"] / s["resources_per_min"]
     out.append(
-        f"* {settings['workers']} Dask workers measure {speed:.2f}x as many networks per minute "
-        f"as one process ({d['per_min']:.0f} vs {s['per_min']:.0f}). Their timings: tau "
+        f"* Without timing (`param_bytes`, `peak_activation_bytes`, `macs`: build the network, "
+        f"count), {settings['workers']} Dask workers measure {res_speed:.2f}x as many networks "
+        f"per minute as one process ({d['resources_per_min']:.0f} vs "
+        f"{s['resources_per_min']:.0f}), with the same counts.")
+    out.append(
+        f"* With timing, {settings['workers']} Dask workers measure {speed:.2f}x as many networks "
+        f"per minute as one process ({d['per_min']:.0f} vs {s['per_min']:.0f}). Their timings: tau "
         f"{d['wall']['tau']:.2f} / {d['cpu']['tau']:.2f} against the LUT, measured / predicted "
         f"{d['wall']['median_ratio']:.2f} / {d['cpu']['median_ratio']:.2f} (wall / CPU): "
         "two timing jobs on the two cores of a machine that also runs other work disturb "
-        "each other, which one job per worker cannot prevent when there are fewer free cores "
-        "than workers.")
+        "each other (one job per worker cannot prevent that when there are fewer free cores "
+        "than workers), and their wider spread makes more of them measure again with twice "
+        "the repetitions. Timing in parallel pays only with a free core per worker.")
     return out
 
 
@@ -228,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--networks", type=int, default=200)
     ap.add_argument("--input-size", type=int, default=64)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--calibrate", type=int, default=20,
                     help="networks that fit the scale factor of the 'scaled LUT' columns")

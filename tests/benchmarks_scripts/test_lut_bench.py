@@ -35,6 +35,7 @@ def test_lut_bench_writes_only_its_own_section(tmp_path):
     assert len(runs) == 1 and header["settings"]["networks"] == 6
     for mode in lb.MODES:
         assert runs[0][mode]["per_min"] > 0 and runs[0][mode]["retried"] == 0
+        assert runs[0][mode]["resources_per_min"] > 0
         for clock in lb.CLOCKS:
             assert -1 <= runs[0][mode][clock]["tau"] <= 1
     text = md.read_text()
