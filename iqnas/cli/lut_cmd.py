@@ -56,17 +56,21 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({**lut.to_dict(), "out": None if out is None else str(out)})
         return EXIT_OK
-    t = Table("stage", "block", "fastest option (ms)", "slowest option (ms)",
-              title=f"latency LUT, input {','.join(map(str, shape))}")
     from iqnas.spaces.mobilenet import BLOCK_OPTIONS
 
-    for s in range(lut.table.shape[0]):
-        for b in range(lut.table.shape[1]):
-            row = lut.table[s, b]
+    cpu = args.clock == "cpu"
+    table = lut.cpu_table if cpu else lut.table
+    stem, tail = (lut.cpu_stem_ms, lut.cpu_tail_ms) if cpu else (lut.stem_ms, lut.tail_ms)
+    t = Table("stage", "block", "fastest option (ms)", "slowest option (ms)",
+              title=f"latency LUT ({'CPU time' if cpu else 'wall clock'}), input "
+                    f"{','.join(map(str, shape))}")
+    for s in range(table.shape[0]):
+        for b in range(table.shape[1]):
+            row = table[s, b]
             lo, hi = int(row.argmin()), int(row.argmax())
             t.add_row(str(s + 1), str(b + 1), f"{BLOCK_OPTIONS[lo]} {row[lo]:.4g}",
                       f"{BLOCK_OPTIONS[hi]} {row[hi]:.4g}")
     console.print(t)
-    console.print(f"constant (stem {lut.stem_ms:.4g} + tail {lut.tail_ms:.4g}) = "
-                  f"{lut.constant:.4g} ms" + (f"; form written to {out}" if out else ""))
+    console.print(f"constant (stem {stem:.4g} + tail {tail:.4g}) = {stem + tail:.4g} ms"
+                  + (f"; form written to {out}" if out else ""))
     return EXIT_OK
