@@ -1,5 +1,6 @@
 """Calibration: samplers, estimators that produce QuadraticForms, the sample store, selection."""
 
+from iqnas.calibration.batch import BatchReport, measure_batch
 from iqnas.calibration.estimators import BaseEstimator, QuadraticRegressor, clone
 from iqnas.calibration.features import FeatureMap
 from iqnas.calibration.metrics import quality_report, render_reports, report_table
@@ -19,8 +20,9 @@ from iqnas.calibration.training_free import (
     calibrate_training_free,
 )
 
-__all__ = ["BaseEstimator", "BaseSampler", "BudgetAwareSampler", "CalibrationRun", "FeatureMap",
-           "LinearResourceModel", "PairwiseRanker", "QuadraticRegressor",
+__all__ = ["BaseEstimator", "BaseSampler", "BatchReport", "BudgetAwareSampler", "CalibrationRun",
+           "FeatureMap", "LinearResourceModel", "PairwiseRanker", "QuadraticRegressor",
            "QuadraticResourceModel", "SampleStore", "StratifiedSampler", "TrainingFreeModel",
            "TrainingFreeRun", "UniformSampler", "calibrate", "calibrate_training_free", "clone",
-           "default_store_path", "quality_report", "render_reports", "report_table"]
+           "default_store_path", "measure_batch", "quality_report", "render_reports",
+           "report_table"]

@@ -12,7 +12,10 @@ from iqnas.cli import (
     calibrate_cmd,
     demo_cmd,
     explain_cmd,
+    export_cmd,
     info_cmd,
+    lut_cmd,
+    measure_cmd,
     reduce_cmd,
     solve_cmd,
     sweep_cmd,
@@ -20,7 +23,8 @@ from iqnas.cli import (
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 
-COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, reduce_cmd]
+COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, measure_cmd,
+            lut_cmd, export_cmd, reduce_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -117,3 +117,17 @@ def measured_table(res: MeasuredResult, title: str = "") -> Table:
 
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def add_input_shape(p: argparse.ArgumentParser, required: bool, default_help: str = "") -> None:
+    p.add_argument("--input-shape", required=required, default=None, metavar="N,C,H,W",
+                   help="input tensor shape, batch size first, e.g. 1,3,32,32" + default_help)
+
+
+def parse_named_file(text: str, flag: str) -> tuple[str, Path]:
+    """``NAME=FILE`` -> (name, path to an existing file)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise InputError(f"{flag} {text!r}: expected NAME=FILE, e.g. {flag} "
+                         "latency_ms=latency.json")
+    return name.strip(), check_file(path.strip(), f"{flag} {name.strip()!r}")

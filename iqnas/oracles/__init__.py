@@ -2,7 +2,9 @@
 
 ``iqnas.oracles.get(name, space)`` builds an oracle by name (``names()`` lists them) or from a
 ``.csv`` file of measurements; ``nb201(dataset)``, ``ofa()`` and ``csv_oracle(path, space)`` build
-the built-in ones directly. Nothing is read until an oracle is built.
+the built-in ones directly. Nothing is read until an oracle is built. ``TorchOracle`` measures
+built networks on this machine (``get("torch", space, input_shape=...)``); ``FunctionOracle``
+wraps the user's own ``arch -> {metric: value}`` function.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from iqnas.errors import InputError
 from iqnas.oracles.csv_oracle import CsvOracle, MeasurementTable, read_measurements
 from iqnas.oracles.csv_oracle import csv_oracle as _csv_oracle
+from iqnas.oracles.function_oracle import FunctionOracle
 from iqnas.oracles.nb201 import NB201Oracle
 from iqnas.oracles.nb201 import nb201 as _nb201
 from iqnas.oracles.ofa import OFABenchmark, ofa_latency_form, resolution_constraint
 from iqnas.oracles.ofa import ofa as _ofa
 from iqnas.oracles.oracle import Oracle
+from iqnas.oracles.torch_oracle import TorchOracle
 
 if TYPE_CHECKING:
     from iqnas.space import SearchSpace
@@ -40,6 +44,19 @@ def _proxies(space: SearchSpace | None, dataset: str | None = None, **kw: Any) -
     return ProxyOracle(space, **kw)
 
 
+def _torch(space: SearchSpace | None, dataset: str | None = None, **kw: Any) -> Oracle:
+    if space is None:
+        raise InputError("the torch oracle needs a space (get('torch', space, input_shape=...))")
+    if "input_shape" not in kw:
+        raise InputError("the torch oracle needs input_shape=(batch, channels, height, width), "
+                         "e.g. (1, 3, 32, 32)")
+    if dataset is not None:
+        if kw.get("builder") is not None or space.name != "nb201":
+            raise InputError("dataset applies to the built-in nb201 builder only")
+        kw["dataset"] = dataset
+    return TorchOracle(space, **kw)
+
+
 def _table(factory: Callable[..., Oracle], takes_dataset: bool) -> Callable[..., Oracle]:
     def build(space: SearchSpace | None, dataset: str | None = None, **kw: Any) -> Oracle:
         if dataset is not None and not takes_dataset:
@@ -57,6 +74,7 @@ _REGISTRY: dict[str, Callable[..., Oracle]] = {
     "nb201": _table(_nb201, True),
     "ofa": _table(_ofa, False),
     "proxies": _proxies,
+    "torch": _torch,
 }
 
 
@@ -105,6 +123,6 @@ def __getattr__(attr: str) -> Any:
     raise AttributeError(f"module 'iqnas.oracles' has no attribute {attr!r}")
 
 
-__all__ = ["CsvOracle", "MeasurementTable", "NB201Oracle", "OFABenchmark", "Oracle", "ProxyOracle",
-           "csv_oracle", "get", "names", "nb201", "ofa", "ofa_latency_form", "read_measurements",
-           "register", "resolution_constraint"]
+__all__ = ["CsvOracle", "FunctionOracle", "MeasurementTable", "NB201Oracle", "OFABenchmark",
+           "Oracle", "ProxyOracle", "TorchOracle", "csv_oracle", "get", "names", "nb201", "ofa",
+           "ofa_latency_form", "read_measurements", "register", "resolution_constraint"]
