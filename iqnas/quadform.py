@@ -4,13 +4,19 @@
 (``i < j``) with no pairs inside one group. Diagonal entries are folded into ``linear``
 (``x_i**2 == x_i``) and pairs inside one group are dropped (they are always zero on one-hot
 vectors), so two forms that agree on every architecture have the same canonical storage.
+
+It is also the one evaluation kernel: ``evaluate(choices=C)`` gathers from one flat table of the
+per-group-pair blocks (each group's linear terms folded into one of its blocks), built once per
+form; ``gradient(x)`` is ``linear + (P + P^T) x``. Forms are immutable, so these caches stay valid.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,24 +24,35 @@ import scipy.sparse as sp
 from iqnas.errors import InputError
 from iqnas.space import Architecture, SearchSpace
 
+#: rows evaluated at once by the gather of ``evaluate(choices=...)`` (bounds its memory; measured
+#: fastest from 30 to 225 gathered columns, see benchmarks/NOTES.md)
+GATHER_ROWS = 512
+#: rows of a real matrix evaluated at once by ``evaluate(X)``
+MATRIX_ROWS = 65_536
+#: the gradient uses a dense ``P + P^T`` when at least this share of it is nonzero ...
+DENSE_SHARE = 0.25
+#: ... and the space has at most this many variables
+DENSE_MAX_VARS = 2048
+
 
 class QuadraticForm:
-    """A quadratic function of the one-hot vector of ``space``.
+    """A quadratic function of the one-hot vector of ``space``; immutable.
 
     ``pairwise`` may be dense or scipy.sparse, symmetric or upper triangular: the form's value is
     ``x @ pairwise @ x``, so a symmetric matrix counts each pair twice and an upper one once.
+    The attributes are read-only (``linear`` and ``pairwise`` hold read-only arrays);
+    ``copy(**changes)`` and the arithmetic operators return new forms.
     """
+
+    __slots__ = ("_space", "_name", "_units", "_intercept", "_linear", "_pairwise", "_cache")
 
     def __init__(self, space: SearchSpace, intercept: float = 0.0, linear=None, pairwise=None,
                  *, name: str = "", units: str = "") -> None:
-        self.space = space
-        self.name = name
-        self.units = units
         n = space.n_vars
-        self.intercept = float(intercept)
-        if not np.isfinite(self.intercept):
-            raise InputError(f"QuadraticForm {name!r}: intercept is {self.intercept}")
-        lin = np.zeros(n) if linear is None else np.asarray(linear, dtype=float).ravel().copy()
+        intercept = float(intercept)
+        if not np.isfinite(intercept):
+            raise InputError(f"QuadraticForm {name!r}: intercept is {intercept}")
+        lin = np.zeros(n) if linear is None else np.array(linear, dtype=float).ravel()
         if lin.shape != (n,):
             raise InputError(f"QuadraticForm {name!r}: linear has length {lin.shape[0]}, space "
                              f"{space.name!r} has {n} variables")
@@ -61,73 +78,216 @@ class QuadraticForm:
             upper = sp.csr_matrix((v[keep], (lo[keep], hi[keep])), shape=(n, n))
             upper.sum_duplicates()
             upper.eliminate_zeros()
-        self.linear = lin
-        self.pairwise = upper
+        self._store(space, intercept, lin, upper, str(name), str(units))
+
+    def _store(self, space: SearchSpace, intercept: float, linear: np.ndarray,
+               upper: sp.csr_matrix, name: str, units: str) -> None:
+        """Keep canonical coefficients as read-only arrays (shared with ``copy`` when unchanged)."""
+        for arr in (linear, upper.data, upper.indices, upper.indptr):
+            arr.flags.writeable = False
+        self._space, self._name, self._units = space, name, units
+        self._intercept, self._linear, self._pairwise = intercept, linear, upper
+        self._cache: dict = {}
+
+    def __getstate__(self) -> tuple:
+        return (self._space, self._intercept, np.array(self._linear), self._pairwise.copy(),
+                self._name, self._units)
+
+    def __setstate__(self, state: tuple) -> None:
+        space, intercept, linear, upper, name, units = state
+        self._store(space, intercept, linear, upper, name, units)
+
+    # ---- read-only attributes -------------------------------------------------------------
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def units(self) -> str:
+        return self._units
+
+    @property
+    def intercept(self) -> float:
+        return self._intercept
+
+    @property
+    def linear(self) -> np.ndarray:
+        """Coefficient per one-hot variable (read-only)."""
+        return self._linear
+
+    @property
+    def pairwise(self) -> sp.csr_matrix:
+        """Strictly upper triangular products between different groups (read-only arrays)."""
+        return self._pairwise
+
+    @property
+    def pair_blocks(self) -> Mapping[tuple[int, int], np.ndarray]:
+        """Dense coefficient block per pair of groups ``(gi < gj)`` with a nonzero product,
+        sorted: ``block[a, b]`` multiplies ``x[gi=a] * x[gj=b]``. Computed once; read-only."""
+        blocks = self._cache.get("blocks")
+        if blocks is None:
+            blocks = self._cache["blocks"] = MappingProxyType(self._make_blocks())
+        return blocks
+
+    def _make_blocks(self) -> dict[tuple[int, int], np.ndarray]:
+        sp_ = self._space
+        coo = self._pairwise.tocoo()
+        # stored upper triangular with no pair inside a group: the row's group comes first
+        code = sp_.group_of_var[coo.row] * sp_.n_groups + sp_.group_of_var[coo.col]
+        order = np.argsort(code, kind="stable")
+        out: dict[tuple[int, int], np.ndarray] = {}
+        for seg in np.split(order, np.flatnonzero(np.diff(code[order])) + 1):
+            if not len(seg):
+                continue
+            a, b = divmod(int(code[seg[0]]), sp_.n_groups)
+            block = np.zeros((sp_.sizes[a], sp_.sizes[b]))
+            block[coo.row[seg] - sp_.offsets[a], coo.col[seg] - sp_.offsets[b]] = coo.data[seg]
+            block.flags.writeable = False
+            out[(a, b)] = block
+        return out
 
     # ---- evaluation -----------------------------------------------------------------------
     def __call__(self, arch) -> float:
-        if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self.space.n_vars:
-            x = arch.astype(float)
-        else:
-            x = self.space.encode(arch)
-        return float(self.intercept + self.linear @ x + x @ (self.pairwise @ x))
+        """The value at one architecture (or key, choices dict, one-hot vector), or at any real
+        vector of n_vars."""
+        if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self._space.n_vars:
+            return float(self.evaluate(arch[None, :])[0])
+        row = np.asarray(self._space.to_arch(arch).choices, dtype=np.int64)[None, :]
+        return float(self.evaluate(choices=row)[0])
 
-    def evaluate(self, X) -> np.ndarray:
-        """Values for a batch of one-hot rows (n, n_vars), or a list of architectures/keys."""
+    def evaluate(self, X=None, *, choices=None) -> np.ndarray:
+        """Values of many points.
+
+        ``X``: an (n, n_vars) real matrix or a list of architectures/keys; one-hot rows are
+        architectures, any other real row gives the polynomial's value there. ``choices``: an
+        (n, n_groups) array of option indices, the fast path for many architectures. Every
+        architecture, however it is given, is evaluated by the same gather over the pair blocks.
+        """
+        if (X is None) == (choices is None):
+            raise InputError("evaluate takes X (rows of the one-hot vector, or architectures) "
+                             "or choices= (option indices), exactly one of them")
+        if choices is not None:
+            return self._evaluate_choices(choices)
+        if sp.issparse(X):
+            X = X.toarray()
         if not isinstance(X, np.ndarray) or X.ndim != 2:
-            X = np.stack([self.space.encode(a) for a in X]) if len(X) else np.zeros((0, 0))
-        if X.shape[1] != self.space.n_vars:
-            raise InputError(f"batch has {X.shape[1]} columns, space {self.space.name!r} has "
-                             f"{self.space.n_vars} variables")
-        return self.intercept + X @ self.linear + np.einsum("ij,ij->i", X, (self.pairwise @ X.T).T)
-
-    def evaluate_choices(self, choices: np.ndarray, batch: int = 200_000) -> np.ndarray:
-        """Values for an (n, n_groups) array of option indices, without building one-hot rows."""
-        choices = np.asarray(choices, dtype=np.int64)
-        idx = choices + self.space.offsets[None, :]
-        out = np.empty(choices.shape[0])
-        pairs = self._pair_blocks()
-        for start in range(0, choices.shape[0], batch):
-            sl = idx[start:start + batch]
-            val = self.intercept + self.linear[sl].sum(axis=1)
-            for (gi, gj), block in pairs.items():
-                oi, oj = self.space.offsets[gi], self.space.offsets[gj]
-                val += block[sl[:, gi] - oi, sl[:, gj] - oj]
-            out[start:start + batch] = val
+            if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+                raise InputError("X must be an (n, n_vars) array or a list of architectures, got "
+                                 f"{type(X).__name__}")
+            rows = [self._space.to_arch(a).choices for a in X]
+            return self._evaluate_choices(np.asarray(rows, dtype=np.int64).reshape(
+                len(rows), self._space.n_groups))
+        if X.shape[1] != self._space.n_vars:
+            raise InputError(f"batch has {X.shape[1]} columns, space {self._space.name!r} has "
+                             f"{self._space.n_vars} variables")
+        X = np.asarray(X, dtype=float)
+        if X.shape[0] and ((X == 0.0) | (X == 1.0)).all() and (
+                np.add.reduceat(X, self._space.offsets, axis=1) == 1.0).all():
+            return self._evaluate_choices(self._space.onehot_to_choices(X))
+        out = np.empty(X.shape[0])
+        P = self._pairwise
+        for s in range(0, X.shape[0], MATRIX_ROWS):
+            B = X[s:s + MATRIX_ROWS]
+            out[s:s + MATRIX_ROWS] = (self._intercept + B @ self._linear
+                                      + (B * (P @ B.T).T).sum(axis=1))
         return out
 
-    def _pair_blocks(self) -> dict[tuple[int, int], np.ndarray]:
-        """Dense coefficient block per pair of groups (gi < gj) with any nonzero product."""
-        sp_ = self.space
-        coo = self.pairwise.tocoo()
-        out: dict[tuple[int, int], np.ndarray] = {}
-        gi_all, gj_all = sp_.group_of_var[coo.row], sp_.group_of_var[coo.col]
-        for i, j, gi, gj, v in zip(coo.row, coo.col, gi_all, gj_all, coo.data):
-            a, b, ii, jj = (gi, gj, i, j) if gi < gj else (gj, gi, j, i)
-            block = out.get((a, b))
-            if block is None:
-                block = out[(a, b)] = np.zeros((sp_.sizes[a], sp_.sizes[b]))
-            block[ii - sp_.offsets[a], jj - sp_.offsets[b]] += v
+    def _evaluate_choices(self, choices) -> np.ndarray:
+        C = np.asarray(choices)
+        sp_ = self._space
+        if C.ndim != 2 or C.shape[1] != sp_.n_groups:
+            raise InputError(f"choices must be an (n, {sp_.n_groups}) array of option indices "
+                             f"for space {sp_.name!r}, got shape {C.shape}")
+        if C.size and not np.issubdtype(C.dtype, np.integer):
+            raise InputError("choices must be integer option indices")
+        first, second, stride, start, table = self._gather_table()
+        limit = sp_.sizes.astype(np.uint64)  # as unsigned, a negative option is out of range too
+        out = np.empty(C.shape[0])
+        for s in range(0, C.shape[0], GATHER_ROWS):
+            block = C[s:s + GATHER_ROWS].astype(np.int64, copy=False)
+            if (block.view(np.uint64) >= limit).any():
+                i, g = (int(v) for v in np.argwhere((block < 0) | (block >= sp_.sizes))[0])
+                raise InputError(f"choices row {s + i}: option {block[i, g]} out of range for "
+                                 f"group {sp_.groups[g].name!r} (0..{sp_.sizes[g] - 1})")
+            out[s:s + GATHER_ROWS] = table[block[:, first] * stride + block[:, second]
+                                           + start].sum(axis=1)
+        out += self._intercept
         return out
+
+    def _gather_table(self) -> tuple[np.ndarray, ...]:
+        """One flat table holding every pair block, with each group's linear terms folded into
+        the first block that has the group (a group in no block gets its own column), and for
+        every column the groups, stride and start that index it: value = sum of the columns."""
+        cached = self._cache.get("gather")
+        if cached is not None:
+            return cached
+        sp_ = self._space
+        lin = [self._linear[o:o + n] for o, n in zip(sp_.offsets, sp_.sizes)]
+        folded = np.zeros(sp_.n_groups, dtype=bool)
+        first, second, stride, parts = [], [], [], []
+        for (a, b), block in self.pair_blocks.items():
+            block = block.copy()
+            for g, axis in ((a, 1), (b, 0)):
+                if not folded[g]:
+                    block += np.expand_dims(lin[g], axis)
+                    folded[g] = True
+            first.append(a)
+            second.append(b)
+            stride.append(sp_.sizes[b])
+            parts.append(block.ravel())
+        for g in np.flatnonzero(~folded):
+            first.append(g)
+            second.append(g)
+            stride.append(0)
+            parts.append(lin[g])
+        sizes = [len(p) for p in parts]
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if parts else np.zeros(0)
+        table = (np.array(first, dtype=np.int64), np.array(second, dtype=np.int64),
+                 np.array(stride, dtype=np.int64), start.astype(np.int64),
+                 np.concatenate(parts) if parts else np.zeros(0))
+        self._cache["gather"] = table
+        return table
+
+    def gradient(self, x) -> np.ndarray:
+        """``linear + (P + P^T) x``: the gradient at a real vector ``x`` (n_vars,), or row by
+        row for an (n, n_vars) batch."""
+        x = np.asarray(x, dtype=float)
+        if x.ndim not in (1, 2) or x.shape[-1] != self._space.n_vars:
+            raise InputError(f"gradient needs vectors of {self._space.n_vars} variables, got shape "
+                             f"{x.shape}")
+        S = self._symmetric()
+        return self._linear + (S @ x if x.ndim == 1 else (S @ x.T).T)
+
+    def _symmetric(self):
+        """``P + P^T``, dense when that is faster for a matrix-vector product."""
+        S = self._cache.get("symmetric")
+        if S is None:
+            S = (self._pairwise + self._pairwise.T).tocsr()
+            n = self._space.n_vars
+            if n <= DENSE_MAX_VARS and S.nnz >= DENSE_SHARE * n * n:
+                S = S.toarray()
+            self._cache["symmetric"] = S
+        return S
 
     def group_pairs(self) -> set[tuple[int, int]]:
         """Pairs of group indices (gi < gj) that have at least one nonzero product."""
-        coo = self.pairwise.tocoo()
-        g = self.space.group_of_var
-        a, b = g[coo.row], g[coo.col]
-        return {(int(min(x, y)), int(max(x, y))) for x, y in zip(a, b)}
+        return set(self.pair_blocks)
 
     @property
     def is_linear(self) -> bool:
-        return self.pairwise.nnz == 0
+        return self._pairwise.nnz == 0
 
     # ---- algebra --------------------------------------------------------------------------
     def _coerce(self, other) -> QuadraticForm:
         if isinstance(other, numbers.Real):
-            return QuadraticForm(self.space, float(other))
+            return QuadraticForm(self._space, float(other))
         if isinstance(other, QuadraticForm):
-            if other.space is not self.space and other.space.name != self.space.name:
-                raise InputError(f"cannot combine forms over spaces {self.space.name!r} and "
+            if other.space is not self._space and other.space.name != self._space.name:
+                raise InputError(f"cannot combine forms over spaces {self._space.name!r} and "
                                  f"{other.space.name!r}")
             return other
         return NotImplemented
@@ -136,8 +296,8 @@ class QuadraticForm:
         o = self._coerce(other)
         if o is NotImplemented:
             return o
-        return QuadraticForm(self.space, self.intercept + o.intercept, self.linear + o.linear,
-                             self.pairwise + o.pairwise, name=self.name, units=self.units)
+        return QuadraticForm(self._space, self._intercept + o.intercept, self._linear + o.linear,
+                             self._pairwise + o.pairwise, name=self._name, units=self._units)
 
     __radd__ = __add__
 
@@ -145,8 +305,8 @@ class QuadraticForm:
         if not isinstance(k, numbers.Real):
             return NotImplemented
         k = float(k)
-        return QuadraticForm(self.space, k * self.intercept, k * self.linear, k * self.pairwise,
-                             name=self.name, units=self.units)
+        return QuadraticForm(self._space, k * self._intercept, k * self._linear,
+                             k * self._pairwise, name=self._name, units=self._units)
 
     __rmul__ = __mul__
 
@@ -163,10 +323,23 @@ class QuadraticForm:
         return (-self) + other
 
     def copy(self, **changes) -> QuadraticForm:
-        kw = dict(intercept=self.intercept, linear=self.linear, pairwise=self.pairwise,
-                  name=self.name, units=self.units)
+        """A new form with some of ``intercept``, ``linear``, ``pairwise``, ``name``, ``units``
+        replaced (a change of name or units alone shares the coefficients and caches)."""
+        unknown = set(changes) - {"intercept", "linear", "pairwise", "name", "units"}
+        if unknown:
+            raise InputError(f"QuadraticForm.copy got unknown field(s) {sorted(unknown)}; "
+                             "allowed: intercept, linear, pairwise, name, units")
+        if set(changes) <= {"name", "units"}:
+            new = object.__new__(QuadraticForm)
+            new._store(self._space, self._intercept, self._linear, self._pairwise,
+                       str(changes.get("name", self._name)),
+                       str(changes.get("units", self._units)))
+            new._cache = self._cache
+            return new
+        kw = dict(intercept=self._intercept, linear=self._linear, pairwise=self._pairwise,
+                  name=self._name, units=self._units)
         kw.update(changes)
-        return QuadraticForm(self.space, **kw)
+        return QuadraticForm(self._space, **kw)
 
     # ---- interpretation -------------------------------------------------------------------
     def terms(self, tol: float = 0.0) -> list[dict]:
