@@ -20,10 +20,12 @@ BUDGET_RTOL = 1e-9
 def within_budget(value, budget, margin: float = 0.0):
     """``value <= budget`` up to the relative tolerance BUDGET_RTOL (NaN is never within).
 
-    Works elementwise on arrays (budgets broadcast). ``margin`` (relative, >= 0) asks for that
-    much slack instead, e.g. for a start handed to a solver with its own tolerances.
+    Works elementwise on arrays (budgets broadcast). ``margin`` (relative, >= 0) is taken off
+    the allowance, ``value <= budget + (BUDGET_RTOL - margin) * max(1, |budget|)``: a start
+    handed to a solver with its own tolerances keeps that much slack.
     """
-    ok = value <= budget + (BUDGET_RTOL - margin) * np.maximum(1.0, np.abs(budget))
+    scale = max(1.0, abs(budget)) if np.ndim(budget) == 0 else np.maximum(1.0, np.abs(budget))
+    ok = value <= budget + (BUDGET_RTOL - margin) * scale
     return bool(ok) if np.ndim(ok) == 0 else ok
 
 
@@ -183,8 +185,8 @@ class Problem:
         budget and bound instead of the tolerance (for a start handed to a solver)."""
         C = self._rows(C)
         ok = self._canonical_rows(C)
-        if self.constraints:
-            ok &= within_budget(self.resource_values(C), self.budgets, margin).all(axis=1)
+        for c in self.constraints:
+            ok &= within_budget(c.form.evaluate(choices=C), c.budget, margin)
         for lc, vals in zip(self.linear_constraints, self._linear_values(C)):
             ok &= within_bounds(vals, lc.lb, lc.ub, margin)
         if self.exclude:
@@ -239,6 +241,8 @@ class Problem:
         if C.ndim != 2 or C.shape[1] != self.space.n_groups:
             raise InputError(f"choices must be an (n, {self.space.n_groups}) array of option "
                              f"indices for space {self.space.name!r}, got shape {C.shape}")
+        if C.dtype.kind not in "iu" and C.size:
+            raise InputError("choices must be integer option indices")
         return C.astype(np.int64, copy=False)
 
     def _arch_row(self, arch) -> np.ndarray:

@@ -155,9 +155,12 @@ class QuadraticForm:
         """The value at one architecture (or key, choices dict, one-hot vector), or at any real
         vector of n_vars."""
         if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self._space.n_vars:
-            return float(self.evaluate(arch[None, :])[0])
+            x = arch.astype(float)
+            C = self._onehot_choices(x[None, :])
+            return float(self._evaluate_choices(C)[0] if C is not None else
+                         self._intercept + x @ self._linear + x @ (self._pairwise @ x))
         row = np.asarray(self._space.to_arch(arch).choices, dtype=np.int64)[None, :]
-        return float(self.evaluate(choices=row)[0])
+        return float(self._evaluate_choices(row)[0])
 
     def evaluate(self, X=None, *, choices=None) -> np.ndarray:
         """Values of many points.
@@ -171,52 +174,98 @@ class QuadraticForm:
             raise InputError("evaluate takes X (rows of the one-hot vector, or architectures) "
                              "or choices= (option indices), exactly one of them")
         if choices is not None:
-            return self._evaluate_choices(choices)
-        if sp.issparse(X):
-            X = X.toarray()
-        if not isinstance(X, np.ndarray) or X.ndim != 2:
-            if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
-                raise InputError("X must be an (n, n_vars) array or a list of architectures, got "
-                                 f"{type(X).__name__}")
-            rows = [self._space.to_arch(a).choices for a in X]
-            return self._evaluate_choices(np.asarray(rows, dtype=np.int64).reshape(
-                len(rows), self._space.n_groups))
-        if X.shape[1] != self._space.n_vars:
-            raise InputError(f"batch has {X.shape[1]} columns, space {self._space.name!r} has "
-                             f"{self._space.n_vars} variables")
-        X = np.asarray(X, dtype=float)
-        if X.shape[0] and ((X == 0.0) | (X == 1.0)).all() and (
-                np.add.reduceat(X, self._space.offsets, axis=1) == 1.0).all():
-            return self._evaluate_choices(self._space.onehot_to_choices(X))
+            return self._evaluate_choices(self._check_choices(choices))
+        X = self._check_rows(X)
+        if X.dtype != float:  # architectures or keys, turned into choices
+            return self._evaluate_choices(X)
+        C = self._onehot_choices(X)
+        if C is not None:
+            return self._evaluate_choices(C)
         out = np.empty(X.shape[0])
-        P = self._pairwise
         for s in range(0, X.shape[0], MATRIX_ROWS):
-            B = X[s:s + MATRIX_ROWS]
-            out[s:s + MATRIX_ROWS] = (self._intercept + B @ self._linear
-                                      + (B * (P @ B.T).T).sum(axis=1))
+            out[s:s + MATRIX_ROWS] = self._polynomial(X[s:s + MATRIX_ROWS])
         return out
 
-    def _evaluate_choices(self, choices) -> np.ndarray:
+    def gradient(self, x=None, *, choices=None) -> np.ndarray:
+        """``linear + (P + P^T) x``: the gradient at a real vector ``x`` (n_vars,), row by row
+        for an (n, n_vars) batch, or at the one-hot vectors of an (n, n_groups) ``choices``
+        array."""
+        if (x is None) == (choices is None):
+            raise InputError("gradient takes x (real vectors of n_vars) or choices= (option "
+                             "indices), exactly one of them")
+        S = self._symmetric()
+        if choices is not None:
+            C = self._check_choices(choices)
+            if isinstance(S, np.ndarray):  # S is symmetric: sum the rows of the chosen options
+                return self._linear + S[C + self._space.offsets].sum(axis=1)
+            x = self._space.choices_to_onehot(C)
+        x = np.asarray(x, dtype=float)
+        if x.ndim not in (1, 2) or x.shape[-1] != self._space.n_vars:
+            raise InputError(f"gradient needs vectors of {self._space.n_vars} variables, got shape "
+                             f"{x.shape}")
+        return self._linear + (S @ x if x.ndim == 1 else (S @ x.T).T)
+
+    def _polynomial(self, X: np.ndarray) -> np.ndarray:
+        """``intercept + linear @ x + x @ P @ x`` for each row of a real batch."""
+        return self._intercept + X @ self._linear + (X * (self._pairwise @ X.T).T).sum(axis=1)
+
+    def _check_choices(self, choices) -> np.ndarray:
         C = np.asarray(choices)
         sp_ = self._space
         if C.ndim != 2 or C.shape[1] != sp_.n_groups:
             raise InputError(f"choices must be an (n, {sp_.n_groups}) array of option indices "
                              f"for space {sp_.name!r}, got shape {C.shape}")
-        if C.size and not np.issubdtype(C.dtype, np.integer):
-            raise InputError("choices must be integer option indices")
-        first, second, stride, start, table = self._gather_table()
-        limit = sp_.sizes.astype(np.uint64)  # as unsigned, a negative option is out of range too
+        if C.dtype.kind not in "iu":
+            if C.size:
+                raise InputError("choices must be integer option indices")
+            C = C.astype(np.int64)
+        return C
+
+    def _check_rows(self, X) -> np.ndarray:
+        """A float (n, n_vars) matrix, or the int64 choices of a list of architectures/keys."""
+        sp_ = self._space
+        if sp.issparse(X):
+            X = X.toarray()
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            if X.shape[1] != sp_.n_vars:
+                raise InputError(f"batch has {X.shape[1]} columns, space {sp_.name!r} has "
+                                 f"{sp_.n_vars} variables")
+            return np.asarray(X, dtype=float)
+        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+            raise InputError("X must be an (n, n_vars) array or a list of architectures, got "
+                             f"{type(X).__name__}")
+        rows = [sp_.to_arch(a).choices for a in X]
+        return np.asarray(rows, dtype=np.int64).reshape(len(rows), sp_.n_groups)
+
+    def _onehot_choices(self, X: np.ndarray) -> np.ndarray | None:
+        """The choices of a float batch whose rows are all one-hot vectors, else None."""
+        sp_ = self._space
+        if (not X.shape[0] or np.count_nonzero(X) != X.shape[0] * sp_.n_groups
+                or not ((X == 0.0) | (X == 1.0)).all()
+                or not (np.add.reduceat(X, sp_.offsets, axis=1) == 1.0).all()):
+            return None
+        return sp_.onehot_to_choices(X)
+
+    def _evaluate_choices(self, C: np.ndarray) -> np.ndarray:
+        """The gather: one column per pair block (and per group without one), summed."""
+        first, second, stride, start, table, limit = self._gather_table()
+        if C.shape[0] <= GATHER_ROWS:
+            return self._gather(C, 0, first, second, stride, start, table, limit)
         out = np.empty(C.shape[0])
         for s in range(0, C.shape[0], GATHER_ROWS):
-            block = C[s:s + GATHER_ROWS].astype(np.int64, copy=False)
-            if (block.view(np.uint64) >= limit).any():
-                i, g = (int(v) for v in np.argwhere((block < 0) | (block >= sp_.sizes))[0])
-                raise InputError(f"choices row {s + i}: option {block[i, g]} out of range for "
-                                 f"group {sp_.groups[g].name!r} (0..{sp_.sizes[g] - 1})")
-            out[s:s + GATHER_ROWS] = table[block[:, first] * stride + block[:, second]
-                                           + start].sum(axis=1)
-        out += self._intercept
+            out[s:s + GATHER_ROWS] = self._gather(C[s:s + GATHER_ROWS], s, first, second, stride,
+                                                  start, table, limit)
         return out
+
+    def _gather(self, block, row0, first, second, stride, start, table, limit) -> np.ndarray:
+        block = block.astype(np.int64, copy=False)
+        if (block.view(np.uint64) >= limit).any():  # unsigned: a negative option is too large
+            sp_ = self._space
+            i, g = (int(v) for v in np.argwhere((block < 0) | (block >= sp_.sizes))[0])
+            raise InputError(f"choices row {row0 + i}: option {block[i, g]} out of range for "
+                             f"group {sp_.groups[g].name!r} (0..{sp_.sizes[g] - 1})")
+        return table[block[:, first] * stride + block[:, second] + start].sum(axis=1) \
+            + self._intercept
 
     def _gather_table(self) -> tuple[np.ndarray, ...]:
         """One flat table holding every pair block, with each group's linear terms folded into
@@ -245,22 +294,12 @@ class QuadraticForm:
             stride.append(0)
             parts.append(lin[g])
         sizes = [len(p) for p in parts]
-        start = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if parts else np.zeros(0)
         table = (np.array(first, dtype=np.int64), np.array(second, dtype=np.int64),
-                 np.array(stride, dtype=np.int64), start.astype(np.int64),
-                 np.concatenate(parts) if parts else np.zeros(0))
+                 np.array(stride, dtype=np.int64),
+                 np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
+                 np.concatenate(parts), sp_.sizes.astype(np.uint64))
         self._cache["gather"] = table
         return table
-
-    def gradient(self, x) -> np.ndarray:
-        """``linear + (P + P^T) x``: the gradient at a real vector ``x`` (n_vars,), or row by
-        row for an (n, n_vars) batch."""
-        x = np.asarray(x, dtype=float)
-        if x.ndim not in (1, 2) or x.shape[-1] != self._space.n_vars:
-            raise InputError(f"gradient needs vectors of {self._space.n_vars} variables, got shape "
-                             f"{x.shape}")
-        S = self._symmetric()
-        return self._linear + (S @ x if x.ndim == 1 else (S @ x.T).T)
 
     def _symmetric(self):
         """``P + P^T``, dense when that is faster for a matrix-vector product."""

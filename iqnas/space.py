@@ -177,8 +177,7 @@ class SearchSpace:
         option 0: the architectures the rows encode."""
         C = np.array(choices, dtype=np.int64)
         if self._cond_groups.size:
-            cond = C[..., self._cond_groups]
-            C[..., self._cond_groups] = np.where(self._conditions_met(C), cond, 0)
+            C[..., self._cond_groups] *= self._conditions_met(C)
         return C
 
     def _conditions_met(self, C: np.ndarray) -> np.ndarray:
@@ -231,17 +230,20 @@ class SearchSpace:
                 raise InputError(f"group(s) {extra} are inactive for this architecture; "
                                  "leave them out")
             return Architecture(self, tuple(idx))
-        idx = tuple(int(c) for c in choices)
-        if len(idx) != len(self.groups):
+        row = np.asarray(choices)
+        if row.dtype.kind not in "iu":
+            row = np.array([int(c) for c in row.ravel()], dtype=np.int64)
+        if row.ndim != 1 or row.shape[0] != len(self.groups):
             raise InputError(f"expected {len(self.groups)} choices for space {self.name!r}, "
-                             f"got {len(idx)}")
-        for g, c in zip(self.groups, idx):
-            if not 0 <= c < len(g.options):
-                raise InputError(f"choice {c} out of range for group {g.name!r} "
-                                 f"(0..{len(g.options) - 1})")
+                             f"got {row.size}")
+        bad = np.flatnonzero((row < 0) | (row >= self.sizes))
+        if len(bad):
+            g = self.groups[bad[0]]
+            raise InputError(f"choice {row[bad[0]]} out of range for group {g.name!r} "
+                             f"(0..{len(g.options) - 1})")
         if self.conditions:
-            idx = tuple(self.canonical(idx).tolist())
-        return Architecture(self, idx)
+            row = self.canonical(row)
+        return Architecture(self, tuple(row.tolist()))
 
     def to_arch(self, obj: Architecture | str | dict | Sequence[int] | np.ndarray) -> Architecture:
         """Coerce a key, a one-hot vector, a choices dict or an Architecture."""

@@ -214,8 +214,26 @@ def test_gradient_is_linear_plus_symmetric_products(family):
         E = np.eye(p.space.n_vars)
         fd = (f.evaluate(x + h * E) - f.evaluate(x - h * E)) / (2 * h)
         np.testing.assert_allclose(f.gradient(x), fd, rtol=0, atol=1e-6)
+        # at architectures: the gradient at their one-hot vectors (dense and sparse P + P^T)
+        C = p.space.sample_choices(rng, 30)
+        np.testing.assert_allclose(f.gradient(choices=C), f.gradient(p.space.choices_to_onehot(C)),
+                                   rtol=0, atol=1e-10)
+        # a one-group move changes the value by exactly the gradient difference
+        c = C[0]
+        g = f.gradient(choices=c[None, :])[0]
+        for grp in range(p.space.n_groups):
+            if grp in p.space.conditions or any(ctl == grp for ctl, _ in
+                                                p.space.conditions.values()):
+                continue
+            moved = c.copy()
+            moved[grp] = (c[grp] + 1) % p.space.sizes[grp]
+            o = p.space.offsets[grp]
+            assert f(p.space.arch(moved.tolist())) - f(p.space.arch(c.tolist())) == \
+                pytest.approx(g[o + moved[grp]] - g[o + c[grp]], abs=1e-9)
     with pytest.raises(InputError, match="gradient"):
         p.objective.gradient(np.zeros(3))
+    with pytest.raises(InputError, match="exactly one"):
+        p.objective.gradient()
 
 
 def test_forms_are_immutable(space):

@@ -12,15 +12,26 @@ from iqnas.solvers.genomes import row_keys
 from iqnas.space import SearchSpace
 
 
-def neighbours(space: SearchSpace, c: np.ndarray) -> np.ndarray:
-    """Every canonical row that differs from canonical row ``c`` in one active group (moving a
-    controller also resets the groups it deactivates to option 0), by group then option."""
-    var = np.arange(space.n_vars)
-    group = space.group_of_var
-    moves = np.flatnonzero(space.activity(c)[group] & (var != space.offsets[group] + c[group]))
-    rows = np.repeat(np.asarray(c, dtype=np.int64)[None, :], len(moves), axis=0)
-    rows[np.arange(len(moves)), group[moves]] = moves - space.offsets[group[moves]]
+def move_targets(space: SearchSpace, c: np.ndarray) -> np.ndarray:
+    """The one-hot variables a single-group move from canonical row ``c`` switches on: every
+    other option of every active group, by group then option."""
+    on = space.activity(c)[space.group_of_var]
+    on[space.offsets + c] = False
+    return np.flatnonzero(on)
+
+
+def apply_moves(space: SearchSpace, c: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The canonical rows that switch each target variable on in ``c`` (moving a controller
+    also resets the groups it deactivates to option 0)."""
+    group = space.group_of_var[targets]
+    rows = np.repeat(np.asarray(c, dtype=np.int64)[None, :], len(targets), axis=0)
+    rows[np.arange(len(targets)), group] = targets - space.offsets[group]
     return space.canonical(rows)
+
+
+def neighbours(space: SearchSpace, c: np.ndarray) -> np.ndarray:
+    """Every canonical row that differs from canonical row ``c`` in one active group."""
+    return apply_moves(space, c, move_targets(space, c))
 
 
 def repair(ctx: SearchContext, c: np.ndarray, max_steps: int | None = None) -> np.ndarray | None:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from iqnas.problem import Problem
-from iqnas.solvers.moves import neighbours
+from iqnas.solvers.moves import apply_moves, move_targets
 from iqnas.space import Architecture
 
 #: budgets are met with this relative margin, so the solver's own tolerances accept the start
@@ -51,21 +51,23 @@ def _climb(problem: Problem, sign: float, choices: np.ndarray, value: float,
     resets the groups it deactivates to option 0).
 
     A move that changes one group's option changes the objective by exactly the difference of
-    the gradient at the two options; moves that also reset other groups are evaluated.
+    the gradient at the two options; controller moves, which may reset other groups, are
+    evaluated.
     """
     space, objective = problem.space, problem.objective
+    controller = np.zeros(space.n_groups, dtype=bool)
+    controller[[c for c, _ in space.conditions.values()]] = True
     while time.perf_counter() < t_end:
-        nb = neighbours(space, choices)
-        if not len(nb):
+        targets = move_targets(space, choices)
+        if not len(targets):
             break
-        changed = nb != choices[None, :]
-        single = changed.sum(axis=1) == 1
-        grad = sign * objective.gradient(space.choices_to_onehot(choices[None, :])[0])
-        group = changed.argmax(axis=1)
-        gain = (grad[space.offsets[group] + nb[np.arange(len(nb)), group]]
-                - grad[space.offsets[group] + choices[group]])
-        if not single.all():
-            gain[~single] = sign * problem.objective_values(nb[~single]) - value
+        nb = apply_moves(space, choices, targets)
+        group = space.group_of_var[targets]
+        grad = sign * objective.gradient(choices=choices[None, :])[0]
+        gain = grad[targets] - grad[space.offsets[group] + choices[group]]
+        ctrl = controller[group]
+        if ctrl.any():
+            gain[ctrl] = sign * problem.objective_values(nb[ctrl]) - value
         up = np.flatnonzero(gain > MIN_GAIN)
         if len(up):
             up = up[problem.feasible(nb[up], margin=MARGIN)]
