@@ -205,6 +205,16 @@ class QuadraticForm:
                              f"{x.shape}")
         return self._linear + (S @ x if x.ndim == 1 else (S @ x.T).T)
 
+    def value_and_gradient(self, x) -> tuple[float, np.ndarray]:
+        """The value and the gradient at one real vector ``x`` from one matrix-vector product:
+        ``g = linear + (P + P^T) x`` and ``f(x) = intercept + (linear @ x + g @ x) / 2``."""
+        g = self.gradient(x)
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 1:
+            raise InputError(f"value_and_gradient needs one vector of {self._space.n_vars} "
+                             f"variables, got shape {x.shape}")
+        return self._intercept + 0.5 * float(self._linear @ x + g @ x), g
+
     def _polynomial(self, X: np.ndarray) -> np.ndarray:
         """``intercept + linear @ x + x @ P @ x`` for each row of a real batch."""
         return self._intercept + X @ self._linear + (X * (self._pairwise @ X.T).T).sum(axis=1)

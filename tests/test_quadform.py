@@ -209,6 +209,9 @@ def test_gradient_is_linear_plus_symmetric_products(family):
         hand = f.linear + X @ (P + P.T)  # d/dx (c + l.x + x.P.x)
         np.testing.assert_allclose(f.gradient(X), hand, rtol=0, atol=1e-10)
         np.testing.assert_allclose(f.gradient(X[0]), hand[0], rtol=0, atol=1e-10)
+        value, g = f.value_and_gradient(X[2])
+        assert value == pytest.approx(f(X[2]), abs=1e-9)
+        np.testing.assert_allclose(g, hand[2], rtol=0, atol=1e-10)
         # central differences are exact for a quadratic (up to round-off)
         h, x = 1e-3, X[1]
         E = np.eye(p.space.n_vars)

@@ -200,7 +200,8 @@ class Relaxation:
     # ---- evaluation ----------------------------------------------------------------------------
     def grad(self, x: np.ndarray) -> np.ndarray:
         """The objective's gradient in the maximisation sense."""
-        return self.sign * self.objective.gradient(x)
+        g = self.objective.gradient(x)
+        return g if self.sign > 0 else -g
 
     def budget_costs(self, bi: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per budget: the block's cost vector and the budget left for the block (given x)."""
@@ -208,8 +209,9 @@ class Relaxation:
         W = np.zeros((len(self.cons), len(idx)))
         R = np.zeros(len(self.cons))
         for k, form in enumerate(self.cons):
-            W[k] = form.gradient(x)[idx]
-            R[k] = self.budgets[k] - (form(x) - W[k] @ x[idx])
+            value, g = form.value_and_gradient(x)
+            W[k] = g[idx]
+            R[k] = self.budgets[k] - (value - W[k] @ x[idx])
         return W, R
 
     # ---- block LP -------------------------------------------------------------------------------
