@@ -66,7 +66,7 @@ from benchmarks.report import (  # noqa: E402
     summary_row,
 )
 from iqnas.oracles.nb201 import DATASETS, NB201Oracle, resolve_dataset  # noqa: E402
-from iqnas.solvers.heuristics import crossover, mutate_one  # noqa: E402
+from iqnas.solvers.genomes import crossover, mutate_one  # noqa: E402
 from iqnas.spaces.nb201 import EDGES, OPS  # noqa: E402
 
 SECTION = "## NB201 search: accuracy against evaluations"

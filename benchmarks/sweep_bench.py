@@ -76,7 +76,7 @@ def build_problem(n_points: int) -> tuple[iqnas.Problem, list[float], dict]:
         X, table["test_acc_c100"].to_numpy())
     lat = LinearResourceModel(space, name=RES, units="ms").fit(X, table[RES].to_numpy())
     fit_time = time.perf_counter() - t0
-    values = lat.form_.evaluate_choices(oracle.choices)
+    values = lat.form_.evaluate(choices=oracle.choices)
     budgets = budget_range(float(values.min()), float(values.max()), n_points)
     problem = iqnas.Problem(space, acc.form_, {RES: (lat.form_, budgets[0])})
     model = {"accuracy_alpha": acc.alpha_, "accuracy_cv_r2": float(np.max(acc.cv_scores_)),

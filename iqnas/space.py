@@ -112,6 +112,16 @@ class SearchSpace:
             for o in opts:
                 mask[self.option_index(c, o)] = True
             self.conditions[i] = (c, mask)
+        # the conditions as arrays: conditional group, its controller, padded option masks
+        self._cond_groups = np.array(sorted(self.conditions), dtype=np.int64)
+        self._cond_ctrl = np.array([self.conditions[g][0] for g in self._cond_groups],
+                                   dtype=np.int64)
+        self._cond_rows = np.arange(len(self._cond_groups))
+        width = max((len(m) for _, m in self.conditions.values()), default=0)
+        self._cond_mask = np.zeros((len(self._cond_groups), width), dtype=bool)
+        for k, g in enumerate(self._cond_groups):
+            m = self.conditions[int(g)][1]
+            self._cond_mask[k, :len(m)] = m
 
     # ---- names ----------------------------------------------------------------------------
     @property
@@ -152,12 +162,28 @@ class SearchSpace:
         return self.var_index(g, o)
 
     # ---- structure ------------------------------------------------------------------------
-    def activity(self, arch: Architecture | Sequence[int]) -> list[bool]:
-        choices = arch.choices if isinstance(arch, Architecture) else arch
-        out = [True] * len(self.groups)
-        for i, (c, mask) in self.conditions.items():
-            out[i] = bool(mask[choices[c]])
-        return out
+    def activity(self, choices) -> np.ndarray:
+        """Which groups are active: an (n, n_groups) bool array for an (n, n_groups) choices
+        array, an (n_groups,) one for one architecture (an Architecture or its option indices)."""
+        C = np.asarray(choices.choices if isinstance(choices, Architecture) else choices,
+                       dtype=np.int64)
+        act = np.ones(C.shape, dtype=bool)
+        if self._cond_groups.size:
+            act[..., self._cond_groups] = self._conditions_met(C)
+        return act
+
+    def canonical(self, choices) -> np.ndarray:
+        """A copy of ``choices`` ((n, n_groups), or one row) with every inactive group at
+        option 0: the architectures the rows encode."""
+        C = np.array(choices, dtype=np.int64)
+        if self._cond_groups.size:
+            C[..., self._cond_groups] *= self._conditions_met(C)
+        return C
+
+    def _conditions_met(self, C: np.ndarray) -> np.ndarray:
+        """(..., n_conditional_groups): whether each conditional group's controller option
+        activates it."""
+        return self._cond_mask[self._cond_rows, C[..., self._cond_ctrl]]
 
     @property
     def size(self) -> int:
@@ -204,19 +230,20 @@ class SearchSpace:
                 raise InputError(f"group(s) {extra} are inactive for this architecture; "
                                  "leave them out")
             return Architecture(self, tuple(idx))
-        idx = tuple(int(c) for c in choices)
-        if len(idx) != len(self.groups):
+        row = np.asarray(choices)
+        if row.dtype.kind not in "iu":
+            row = np.array([int(c) for c in row.ravel()], dtype=np.int64)
+        if row.ndim != 1 or row.shape[0] != len(self.groups):
             raise InputError(f"expected {len(self.groups)} choices for space {self.name!r}, "
-                             f"got {len(idx)}")
-        for g, c in zip(self.groups, idx):
-            if not 0 <= c < len(g.options):
-                raise InputError(f"choice {c} out of range for group {g.name!r} "
-                                 f"(0..{len(g.options) - 1})")
-        return Architecture(self, self._canonical(idx))
-
-    def _canonical(self, idx: tuple[int, ...]) -> tuple[int, ...]:
-        act = self.activity(idx)
-        return tuple(c if a else 0 for c, a in zip(idx, act))
+                             f"got {row.size}")
+        bad = np.flatnonzero((row < 0) | (row >= self.sizes))
+        if len(bad):
+            g = self.groups[bad[0]]
+            raise InputError(f"choice {row[bad[0]]} out of range for group {g.name!r} "
+                             f"(0..{len(g.options) - 1})")
+        if self.conditions:
+            row = self.canonical(row)
+        return Architecture(self, tuple(row.tolist()))
 
     def to_arch(self, obj: Architecture | str | dict | Sequence[int] | np.ndarray) -> Architecture:
         """Coerce a key, a one-hot vector, a choices dict or an Architecture."""
@@ -258,7 +285,7 @@ class SearchSpace:
                 raise InputError(f"group {g.name!r} is not one-hot: {np.round(seg, 6).tolist()}")
             idx.append(int(on[0]))
         idx = tuple(idx)
-        if self._canonical(idx) != idx:
+        if self.conditions and tuple(self.canonical(idx)) != idx:
             bad = [g.name for g, c, a in zip(self.groups, idx, self.activity(idx)) if not a and c]
             raise InputError(f"inactive group(s) {bad} must take their first option")
         return Architecture(self, idx)
@@ -352,10 +379,9 @@ class SearchSpace:
                 out[:, i] = rng.choice(len(w), size=n, p=w / w.sum())
             elif i not in self.conditions:
                 out[:, i] = rng.integers(len(g.options), size=n)
-        for i, (c, mask) in self.conditions.items():
-            draw = rng.integers(len(self.groups[i].options), size=n)
-            out[:, i] = np.where(mask[out[:, c]], draw, 0)
-        return out
+        for i in self.conditions:
+            out[:, i] = rng.integers(len(self.groups[i].options), size=n)
+        return self.canonical(out)
 
     def choices_to_onehot(self, choices: np.ndarray) -> np.ndarray:
         """(n, n_groups) option indices -> (n, n_vars) one-hot matrix."""

@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         form = bench.ofa_latency_form(r)
         Cr = C.copy()
         Cr[:, -1] = ofa_space.RESOLUTIONS.index(str(r))
-        fdiff = float(np.abs(form.evaluate_choices(Cr) - oracle.latency_choices(Cr)).max())
+        fdiff = float(np.abs(form.evaluate(choices=Cr) - oracle.latency_choices(Cr)).max())
         log.info("latency form at %d: max |form - oracle| = %.3g ms, %d pairwise terms", r,
                  fdiff, form.pairwise.nnz)
         if fdiff >= 1e-9:

@@ -71,7 +71,7 @@ def test_gap_limit_is_optimal_within_gap(problem):
 def test_infeasible_names_constraint_and_smallest_value(problem):
     C = problem.space.enumerate_choices()
     g = problem.constraint("r0").form
-    smallest = g.evaluate_choices(C).min()
+    smallest = g.evaluate(choices=C).min()
     res = iqnas.solve(problem.with_budget("r0", smallest * 0.9), "scip")
     assert res.status is Status.INFEASIBLE and res.architecture is None and not res.feasible
     assert res.message.startswith(f"r0 <= {smallest * 0.9:g} is infeasible: the smallest "
@@ -80,7 +80,7 @@ def test_infeasible_names_constraint_and_smallest_value(problem):
 
 def test_jointly_infeasible_budgets_are_explained(problem):
     C = problem.space.enumerate_choices()
-    mins = {c.name: c.form.evaluate_choices(C).min() for c in problem.constraints}
+    mins = {c.name: c.form.evaluate(choices=C).min() for c in problem.constraints}
     # each budget alone feasible, together not: find such budgets by enumeration
     p = problem.with_budget("r0", mins["r0"] * 1.0000001).with_budget("r1", mins["r1"] * 1.0000001)
     best, ok = brute_force(p)
@@ -97,7 +97,7 @@ def test_time_limit_with_incumbent_is_a_success_with_gap():
     p = make("dense-0.02", seed=0)
     C = p.space.sample_choices(0, 2000)
     lat = p.constraints[0]
-    start = C[np.argmax(lat.form.evaluate_choices(C) <= lat.budget)]
+    start = C[np.argmax(lat.form.evaluate(choices=C) <= lat.budget)]
     res = iqnas.solve(p, "scip", time_limit=0.5, warm_start=start.tolist())
     assert res.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert res.feasible and res.gap is not None

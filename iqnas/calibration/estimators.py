@@ -150,7 +150,7 @@ def check_param(est, name: str, kind: str, *, low: float | None = None, high: fl
 
 
 class QuadraticModel(BaseEstimator):
-    """Shared prediction side: ``intercept_ + design(X) @ coef_`` on the fitted feature map."""
+    """Shared prediction side: the fitted form, ``form_ == intercept_ + design(X) @ coef_``."""
 
     def _set_form(self, fmap: FeatureMap, intercept: float, coef: np.ndarray) -> None:
         self.feature_map_ = fmap
@@ -161,10 +161,9 @@ class QuadraticModel(BaseEstimator):
                                   units=getattr(self, "units", ""))
 
     def predict(self, X) -> np.ndarray:
-        """Predicted values, computed on the design matrix (equal to ``form_.evaluate(X)``)."""
+        """Predicted values: ``form_.evaluate`` of the architectures."""
         self._check_fitted()
-        C = as_choices(self.space, X)
-        return self.feature_map_.transform(C) @ self.coef_ + self.intercept_
+        return self.form_.evaluate(choices=as_choices(self.space, X))
 
     def score(self, X, y) -> float:
         """Coefficient of determination R^2 of ``predict(X)`` against ``y``."""

@@ -55,7 +55,7 @@ class _ResourceModel(QuadraticModel):
                 train = np.arange(n)
         W, b0 = RidgePath(design[train], y[train]).coefs([alpha])
         self._set_form(fmap, float(b0[0]), W[:, 0])
-        self.train_report_ = quality_report(y[train], design[train] @ self.coef_ + self.intercept_)
+        self.train_report_ = quality_report(y[train], self.form_.evaluate(choices=C[train]))
         self.train_rmse_ = self.train_report_["rmse"]
         self.n_train_ = int(len(train))
         log.debug("%s: train RMSE %.4g, holdout RMSE %s", type(self).__name__, self.train_rmse_,

@@ -91,13 +91,10 @@ def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
     every predicted budget (hard), not in ``taken``; ``k`` in all, round robin."""
     if k <= 0 or not len(pool):
         return []
-    scores = objective.evaluate_choices(pool)
+    scores = objective.evaluate(choices=pool)
     lists = []
     for scen in scenarios:
-        ok = np.ones(len(pool), dtype=bool)
-        for form, budget in scen.values():
-            ok &= form.evaluate_choices(pool) <= budget
-        idx = np.flatnonzero(ok)
+        idx = np.flatnonzero(Problem(space, objective, dict(scen)).feasible(pool))
         lists.append(idx[np.argsort(-scores[idx], kind="stable")])
     out: list[Architecture] = []
     seen = set(taken)
@@ -145,14 +142,12 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
         pool = pool[restrict.mask(pool)]
     feasible = np.zeros(len(pool), dtype=bool)
     for scen in scenarios:
-        ok = np.ones(len(pool), dtype=bool)
-        for metric, (form, budget) in scen.items():
-            ok &= form.evaluate_choices(pool) <= budget + margins.get(metric, 0.0)
-        feasible |= ok
+        loose = {m: (form, budget + margins.get(m, 0.0)) for m, (form, budget) in scen.items()}
+        feasible |= Problem(space, objective, loose).feasible(pool)
     if not feasible.any():
         feasible[:] = True
     pool = pool[feasible]
-    scores = objective.evaluate_choices(pool)
+    scores = objective.evaluate(choices=pool)
     threshold = np.quantile(scores, 1.0 - fraction)
     good = pool[scores >= threshold]
     order = rng.permutation(len(good))

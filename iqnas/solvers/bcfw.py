@@ -57,20 +57,9 @@ from scipy.optimize import linprog
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.heuristics import (
-    SearchContext,
-    canonical,
-    cheapest,
-    initial_feasible,
-    make_rng,
-    nonneg_int,
-    one_of,
-    parse_params,
-    positive_int,
-    repair,
-    time_or_count,
-    warm_start_row,
-)
+from iqnas.solvers.context import SearchContext
+from iqnas.solvers.moves import cheapest, initial_feasible, repair, warm_start_row
+from iqnas.solvers.options import nonneg_int, one_of, parse_params, positive_int, time_or_count
 
 log = logging.getLogger(__name__)
 
@@ -168,15 +157,12 @@ class Relaxation:
     def __init__(self, ctx: SearchContext, lp: str, blocks: str) -> None:
         problem = ctx.problem
         space = self.space = ctx.space
-        f = problem.objective
-        self.c_obj = ctx.sign * f.linear
-        self.S_obj = (ctx.sign * (f.pairwise + f.pairwise.T)).tocsr()
-        self.cons = []
-        for c in problem.constraints:
-            form = c.form
-            self.cons.append((form.intercept, form.linear, form.pairwise.tocsr(),
-                              (form.pairwise + form.pairwise.T).tocsr(), c.budget,
-                              max(abs(c.budget), 1e-9)))
+        self.objective = problem.objective
+        self.sign = ctx.sign
+        self.cons = [c.form for c in problem.constraints]
+        self.budgets = problem.budgets
+        #: what a budget's cost is relative to when budgets are added up
+        self.scale = np.maximum(np.abs(self.budgets), 1e-9)
         self.rows = list(problem.linear_constraints)
         self.lp = lp
         self.blocks = self._blocks(ctx, blocks)
@@ -213,18 +199,19 @@ class Relaxation:
 
     # ---- evaluation ----------------------------------------------------------------------------
     def grad(self, x: np.ndarray) -> np.ndarray:
-        return self.c_obj + self.S_obj @ x
+        """The objective's gradient in the maximisation sense."""
+        g = self.objective.gradient(x)
+        return g if self.sign > 0 else -g
 
     def budget_costs(self, bi: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per budget: the block's cost vector and the budget left for the block (given x)."""
         idx = self.block_vars[bi]
         W = np.zeros((len(self.cons), len(idx)))
         R = np.zeros(len(self.cons))
-        for k, (c0, lin, Q, S, budget, _scale) in enumerate(self.cons):
-            g = lin + S @ x
+        for k, form in enumerate(self.cons):
+            value, g = form.value_and_gradient(x)
             W[k] = g[idx]
-            value = c0 + lin @ x + x @ (Q @ x)
-            R[k] = budget - (value - W[k] @ x[idx])
+            R[k] = self.budgets[k] - (value - W[k] @ x[idx])
         return W, R
 
     # ---- block LP -------------------------------------------------------------------------------
@@ -240,9 +227,8 @@ class Relaxation:
         greedy = self.lp == "greedy" or (self.lp == "auto" and len(self.cons) == 1
                                          and not self.rows)
         if greedy and self.cons:
-            scale = np.array([c[5] for c in self.cons])
             idx = self.block_vars[bi]
-            slack = (R - W @ x[idx]) / scale
+            slack = (R - W @ x[idx]) / self.scale
             k = int(np.argmin(slack))  # the most binding budget
             s = mck_lp(v, W[k], slices, R[k])
         else:
@@ -282,8 +268,7 @@ class Relaxation:
         n = len(self.block_vars[bi])
         cost = np.zeros(n)
         if len(self.cons):
-            scale = np.array([c[5] for c in self.cons])
-            cost = (W / scale[:, None]).sum(axis=0)
+            cost = (W / self.scale[:, None]).sum(axis=0)
         s = np.zeros(n)
         for gs in self.block_groups[bi]:
             s[gs.start + int(np.argmin(cost[gs]))] = 1.0
@@ -299,8 +284,7 @@ class Relaxation:
             W, _R = self.budget_costs(bi, x)
             cost = np.zeros(len(idx))
             if len(self.cons):
-                scale = np.array([c[5] for c in self.cons])
-                cost = (W / scale[:, None]).sum(axis=0)
+                cost = (W / self.scale[:, None]).sum(axis=0)
             v = self.grad(x)[idx]
             xb = x[idx]
             for gs in self.block_groups[bi]:
@@ -325,7 +309,7 @@ class BcfwBackend(Backend):
     def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
         cfg, given = parse_params("bcfw", options.params, PARAMS)
         ctx = SearchContext(problem, options.time_limit)
-        rng = make_rng(options.seed)
+        rng = np.random.default_rng(options.seed)
         space = problem.space
         start = self._start(ctx, rng, cfg["init"], options.warm_start)
         if start is None:
@@ -350,7 +334,7 @@ class BcfwBackend(Backend):
             x[idx] += gamma * (s - x[idx])
             k += 1
         x = self._sparsify(ctx, rel, x, cfg["sparsify_steps"])
-        choice = canonical(space, rel.round(x)[None, :])[0]
+        choice = space.canonical(rel.round(x))
         how = "rounded"
         if not ctx.feasible(choice[None, :])[0]:
             choice = repair(ctx, choice)

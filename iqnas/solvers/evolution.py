@@ -40,23 +40,16 @@ import numpy as np
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.heuristics import (
-    SearchContext,
+from iqnas.solvers.context import SearchContext
+from iqnas.solvers.genomes import crossover, mutate_genes, mutate_one, row_keys, with_hidden_genes
+from iqnas.solvers.moves import initial_feasible, warm_start_row
+from iqnas.solvers.options import (
     boolean,
-    canonical,
-    crossover,
     fraction,
-    initial_feasible,
-    make_rng,
-    mutate_genes,
-    mutate_one,
     parse_params,
     positive_int,
     probability,
-    row_keys,
     time_or_count,
-    warm_start_row,
-    with_hidden_genes,
 )
 
 log = logging.getLogger(__name__)
@@ -89,7 +82,7 @@ class EvolutionBackend(Backend):
         spec = {k: (d, _mode if k == "mode" else chk) for k, (d, chk) in PARAMS[mode].items()}
         cfg, given = parse_params(f"evolution (mode={mode!r})", options.params, spec)
         ctx = SearchContext(problem, options.time_limit)
-        rng = make_rng(options.seed)
+        rng = np.random.default_rng(options.seed)
         pop = self._initial(ctx, rng, cfg["population"], cfg["max_retries"], options.warm_start)
         if pop.shape[0] == 0:
             status = "time_limit" if ctx.out_of_time() else "initial_population"
@@ -131,7 +124,7 @@ class EvolutionBackend(Backend):
             if pending.size == 0 or ctx.out_of_time():
                 break
             cand = make(*(p[pending] for p in parents))
-            feas = ctx.feasible(canonical(ctx.space, cand))
+            feas = ctx.feasible(ctx.space.canonical(cand))
             G[pending[feas]] = cand[feas]
             ok[pending[feas]] = True
             pending = pending[~feas]
@@ -139,7 +132,7 @@ class EvolutionBackend(Backend):
 
     @staticmethod
     def _evaluate(ctx: SearchContext, G: np.ndarray) -> np.ndarray:
-        C = canonical(ctx.space, G)
+        C = ctx.space.canonical(G)
         fit = ctx.fitness(C)
         ctx.offer(C, fit)
         return fit
@@ -192,7 +185,7 @@ class EvolutionBackend(Backend):
             child = None
             for _ in range(tries):
                 cand = mutate_one(space, rng, np.repeat(parent[None, :], REA_BATCH, axis=0))
-                feas = ctx.feasible(canonical(space, cand))
+                feas = ctx.feasible(space.canonical(cand))
                 if feas.any():
                     child = cand[int(np.argmax(feas))]
                     break
@@ -212,7 +205,7 @@ class EvolutionBackend(Backend):
         size = cfg["population"]
         fit = self._evaluate(ctx, pop)
         born = np.zeros(pop.shape[0], dtype=np.int64)
-        seen = set(row_keys(canonical(space, pop)))
+        seen = set(row_keys(space.canonical(pop)))
         gen = 0
         while limit is None or gen < limit:
             if ctx.out_of_time():
@@ -230,7 +223,7 @@ class EvolutionBackend(Backend):
                 if cfg["crossover"]:
                     kids.append(crossover(rng, a[None, :], b[None, :]))
                 kids = np.concatenate(kids)
-                C = canonical(space, kids)
+                C = space.canonical(kids)
                 fresh = []
                 for i, key in enumerate(row_keys(C)):
                     if key not in seen:

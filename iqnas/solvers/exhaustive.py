@@ -7,39 +7,12 @@ import time
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.problem import Problem, within_budget
+from iqnas.problem import Problem
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.status import Status
 
 #: largest space the backend enumerates unless told otherwise (params={"limit": ...})
 DEFAULT_LIMIT = 2_000_000
-
-
-def feasible_mask(problem: Problem, choices: np.ndarray) -> np.ndarray:
-    """Which rows of an (n, n_groups) choice array satisfy every budget, row and exclusion."""
-    space = problem.space
-    ok = np.ones(choices.shape[0], dtype=bool)
-    for c in problem.constraints:
-        vals = c.form.evaluate_choices(choices)
-        ok &= within_budget(vals, c.budget)
-    idx = choices.astype(np.int64) + space.offsets[None, :]
-    for lc in problem.linear_constraints:
-        vals = lc.coef[idx].sum(axis=1)
-        ok &= (vals >= lc.lb - 1e-9) & (vals <= lc.ub + 1e-9)
-    if problem.exclude:
-        ok &= ~excluded(space, choices, np.array([a.choices for a in problem.exclude]))
-    return ok
-
-
-def excluded(space, choices: np.ndarray, archs: np.ndarray) -> np.ndarray:
-    """Which rows of ``choices`` equal a row of ``archs``: one integer code per row (mixed
-    radix over the groups' option counts) where it fits in int64, tuples otherwise."""
-    sizes = np.array([len(g.options) for g in space.groups], dtype=np.int64)
-    if float(np.prod(sizes.astype(float))) < 2.0 ** 62:
-        weights = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
-        return np.isin(choices.astype(np.int64) @ weights, archs.astype(np.int64) @ weights)
-    seen = set(map(tuple, archs.tolist()))
-    return np.fromiter((tuple(r) in seen for r in choices.tolist()), bool, len(choices))
 
 
 class ExhaustiveBackend(Backend):
@@ -62,9 +35,9 @@ class ExhaustiveBackend(Backend):
         best_val, best_row, done = -np.inf, None, 0
         chunk = 250_000
         for start in range(0, choices.shape[0], chunk):
-            block = choices[start:start + chunk]
-            vals = sign * problem.objective.evaluate_choices(block)
-            vals[~feasible_mask(problem, block)] = -np.inf
+            block = choices[start:start + chunk].astype(np.int64)
+            vals = sign * problem.objective_values(block)
+            vals[~problem.feasible(block)] = -np.inf
             k = int(np.argmax(vals))
             if vals[k] > best_val:
                 best_val, best_row = vals[k], block[k]

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from iqnas.problem import Problem
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.heuristics import (
-    SearchContext,
-    make_rng,
-    parse_params,
-    positive_int,
-    time_or_count,
-    warm_start_row,
-)
+from iqnas.solvers.context import SearchContext
+from iqnas.solvers.moves import warm_start_row
+from iqnas.solvers.options import parse_params, positive_int, time_or_count
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +28,7 @@ class RandomSearchBackend(Backend):
     def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
         cfg, given = parse_params("random", options.params, PARAMS)
         ctx = SearchContext(problem, options.time_limit)
-        rng = make_rng(options.seed)
+        rng = np.random.default_rng(options.seed)
         counted = time_or_count(options.time_limit, "n_samples" in given)
         ws = warm_start_row(ctx, options.warm_start)
         if ws is not None:

@@ -64,13 +64,13 @@ def test_estimator_contract(make):
     assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)
 
     C = ALL_NB201[np.random.default_rng(0).choice(len(ALL_NB201), 300, replace=False)]
-    y = _random_form(NB201, 1).evaluate_choices(C)
+    y = _random_form(NB201, 1).evaluate(choices=C)
     assert est.fit(C, y) is est
     assert est.get_params() == params  # fit does not touch hyper-parameters
     assert not hasattr(twin, "form_")
     X = NB201.choices_to_onehot(ALL_NB201)
     np.testing.assert_allclose(est.predict(X), est.form_.evaluate(X), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(est.predict(ALL_NB201), est.form_.evaluate_choices(ALL_NB201),
+    np.testing.assert_allclose(est.predict(ALL_NB201), est.form_.evaluate(choices=ALL_NB201),
                                rtol=0, atol=1e-9)
     assert est.form_.name == params.get("name", "") and est.form_.units == params.get("units", "")
     assert np.isfinite(est.score(C, y))
@@ -78,7 +78,7 @@ def test_estimator_contract(make):
 
 def test_inputs_keys_archs_onehot_choices_agree():
     C = ALL_NB201[::97]
-    y = _random_form(NB201, 2).evaluate_choices(C)
+    y = _random_form(NB201, 2).evaluate(choices=C)
     est = QuadraticRegressor(NB201, terms="linear", alpha=0.1).fit(C, y)
     archs = [NB201.arch(r) for r in C.tolist()]
     keys = [a.key for a in archs]
@@ -123,11 +123,11 @@ def test_bad_inputs():
 # ---- exact recovery and ridge maths ----------------------------------------------------------
 def test_exact_recovery_nb201_all_cells():
     true = _random_form(NB201, 3)
-    y_all = true.evaluate_choices(ALL_NB201)
+    y_all = true.evaluate(choices=ALL_NB201)
     idx = np.random.default_rng(3).choice(len(ALL_NB201), 800, replace=False)
     est = QuadraticRegressor(NB201, terms="pairwise", alpha=0.0).fit(ALL_NB201[idx], y_all[idx])
     np.testing.assert_allclose(est.predict(ALL_NB201), y_all, rtol=0, atol=1e-8)
-    np.testing.assert_allclose(est.form_.evaluate_choices(ALL_NB201), y_all, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(est.form_.evaluate(choices=ALL_NB201), y_all, rtol=0, atol=1e-8)
     cv = QuadraticRegressor(NB201).fit(ALL_NB201[idx], y_all[idx])  # noise-free: tiny alpha wins
     assert cv.alpha_ == min(cv.alphas)
     assert cv.cv_scores_.shape == (len(cv.alphas),) and cv.cv_scores_.max() > 0.999999
@@ -142,7 +142,7 @@ def test_bilinear_exact_on_conditional_space():
     fmap = FeatureMap(space, group_pairs(space, "bilinear"))
     true = fmap.to_form(-1.0, np.random.default_rng(4).normal(size=fmap.n_features))
     C = space.enumerate_choices().astype(np.int64)
-    y = true.evaluate_choices(C)
+    y = true.evaluate(choices=C)
     est = QuadraticRegressor(space, terms="bilinear", alpha=0.0).fit(C, y)
     np.testing.assert_allclose(est.predict(C), y, atol=1e-9)
     assert est.form_.group_pairs() <= {(0, 3), (1, 3), (2, 3)}
@@ -173,14 +173,14 @@ def test_feature_map_to_form_is_exact():
         assert design.shape == (200, fmap.n_features)
         np.testing.assert_array_equal(design.getnnz(axis=1), space.n_groups + len(fmap.pairs))
         form = fmap.to_form(0.7, coef)
-        np.testing.assert_allclose(form.evaluate_choices(C), design @ coef + 0.7, atol=1e-9)
+        np.testing.assert_allclose(form.evaluate(choices=C), design @ coef + 0.7, atol=1e-9)
         assert len(fmap.feature_names()) == fmap.n_features
 
 
 def test_constant_zero_features_get_zero_coefficients():
     C = ALL_NB201[ALL_NB201[:, 0] != 4]  # edge e01 never takes avg_pool_3x3
     C = C[np.random.default_rng(6).choice(len(C), 600, replace=False)]
-    y = _random_form(NB201, 6).evaluate_choices(C)
+    y = _random_form(NB201, 6).evaluate(choices=C)
     for alpha in (0.0, 0.5):
         est = QuadraticRegressor(NB201, alpha=alpha).fit(C, y)
         v = NB201.var_index("e01", "avg_pool_3x3")
@@ -220,18 +220,18 @@ def test_linear_resource_model_exact_and_holdout():
     rng = np.random.default_rng(7)
     lat = iqnas.QuadraticForm(NB201, 1.5, rng.uniform(0, 2, NB201.n_vars))
     C = NB201.sample_choices(rng, 200)
-    y = lat.evaluate_choices(C)
+    y = lat.evaluate(choices=C)
     m = LinearResourceModel(NB201, name="lat", units="ms", holdout=0.2).fit(C, y)
-    assert m.score(ALL_NB201, lat.evaluate_choices(ALL_NB201)) == pytest.approx(1.0, abs=1e-12)
+    assert m.score(ALL_NB201, lat.evaluate(choices=ALL_NB201)) == pytest.approx(1.0, abs=1e-12)
     assert m.train_rmse_ < 1e-10 and m.holdout_rmse_ < 1e-10 and m.n_train_ == 200
     assert m.form_.units == "ms"
     quad = _random_form(NB201, 8)
-    yq = quad.evaluate_choices(C)
+    yq = quad.evaluate(choices=C)
     lin = LinearResourceModel(NB201, holdout=0.2, refit=False).fit(C, yq)
     assert lin.n_train_ == 160 and lin.holdout_rmse_ > 0.5 and lin.train_rmse_ > 0.5
     assert lin.holdout_report_["n"] == 40
     big = NB201.sample_choices(rng, 1000)
-    qm = QuadraticResourceModel(NB201, holdout=0.2).fit(big, quad.evaluate_choices(big))
+    qm = QuadraticResourceModel(NB201, holdout=0.2).fit(big, quad.evaluate(choices=big))
     assert qm.holdout_rmse_ < 1e-8 and qm.train_rmse_ < 1e-8
     assert LinearResourceModel(NB201).fit(C, y).holdout_rmse_ is None
 
@@ -239,7 +239,7 @@ def test_linear_resource_model_exact_and_holdout():
 # ---- pairwise ranker -------------------------------------------------------------------------
 def test_ranker_antisymmetric_and_ranks_heldout():
     true = _random_form(NB201, 9)
-    y_all = true.evaluate_choices(ALL_NB201)
+    y_all = true.evaluate(choices=ALL_NB201)
     rng = np.random.default_rng(9)
     idx = rng.choice(len(ALL_NB201), 100, replace=False)
     t0 = time.perf_counter()
@@ -265,7 +265,7 @@ def test_ranker_antisymmetric_and_ranks_heldout():
 
 def test_ranker_pair_sampling_and_ties():
     C = NB201.sample_choices(1, 300)
-    y = _random_form(NB201, 1).evaluate_choices(C)
+    y = _random_form(NB201, 1).evaluate(choices=C)
     r = PairwiseRanker(NB201, terms="linear").fit(C, y)
     assert r.n_pairs_ <= 20_000
     r2 = PairwiseRanker(NB201, terms="linear", n_pairs=2000, random_state=3).fit(C, y)

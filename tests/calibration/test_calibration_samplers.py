@@ -107,7 +107,7 @@ def _linear_latency(space, seed):
 def test_budget_nb201_exact_feasible_set():
     lat = _linear_latency(NB201, 0)
     allc = NB201.enumerate_choices().astype(np.int64)
-    vals = lat.evaluate_choices(allc)
+    vals = lat.evaluate(choices=allc)
     budget = float(np.quantile(vals, 0.02))
     feasible = {tuple(r) for r in allc[vals <= budget].tolist()}
     sampler = BudgetAwareSampler({"lat": (lat, budget)})
@@ -126,12 +126,12 @@ def test_budget_nb201_exact_feasible_set():
 
 def test_budget_stratified_more_balanced():
     lat = _linear_latency(NB201, 1)
-    budget = float(np.median(lat.evaluate_choices(NB201.enumerate_choices())))
+    budget = float(np.median(lat.evaluate(choices=NB201.enumerate_choices())))
     plain = BudgetAwareSampler({"lat": (lat, budget)}).sample_choices(NB201, 400, rng=0)
     strat = BudgetAwareSampler({"lat": (lat, budget)}, stratified=True).sample_choices(
         NB201, 400, rng=0)
     _assert_valid_distinct(NB201, strat, 400)
-    assert np.all(lat.evaluate_choices(strat) <= budget)
+    assert np.all(lat.evaluate(choices=strat) <= budget)
     assert sum(_spreads(NB201, strat)) < 0.5 * sum(_spreads(NB201, plain))
 
 
@@ -145,7 +145,7 @@ def test_budget_mobilenet_rejection(stratified):
     fmap = FeatureMap(MOBILENET, pairs)
     lat = fmap.to_form(1.0, rng.uniform(0.0, 0.1, fmap.n_features), name="lat")
     energy = _linear_latency(MOBILENET, 3)
-    vals = lat.evaluate_choices(MOBILENET.sample_choices(0, 5000))
+    vals = lat.evaluate(choices=MOBILENET.sample_choices(0, 5000))
     budget = float(np.quantile(vals, 0.1))
     cons = {"lat": (lat, budget, "ms"), "energy": (energy, 1e9)}
     C = BudgetAwareSampler(cons, stratified=stratified).sample_choices(MOBILENET, 300, rng=0)

@@ -56,7 +56,7 @@ def test_solve_table_and_solver_log(files, capsys, tmp_path):
 
 def test_infeasible_exit_1_with_message(files, capsys):
     _, lat, _ = files["forms"]
-    smallest = lat.evaluate_choices(iqnas.spaces.get("nb201").enumerate_choices()).min()
+    smallest = lat.evaluate(choices=iqnas.spaces.get("nb201").enumerate_choices()).min()
     code, out, _ = _run(capsys, "solve", "--space", "nb201", "--objective", files["obj"],
                         "--constraint", f"latency_ms={files['lat']}:0.5")
     assert code == 1

@@ -19,9 +19,9 @@ def _best_random_feasible(problem, n=10_000, seed=0):
     C = space.sample_choices(np.random.default_rng(seed), n)
     ok = np.ones(n, dtype=bool)
     for c in problem.constraints:
-        ok &= c.form.evaluate_choices(C) <= c.budget
+        ok &= c.form.evaluate(choices=C) <= c.budget
     assert ok.sum() > 100
-    return float(problem.objective.evaluate_choices(C[ok]).max())
+    return float(problem.objective.evaluate(choices=C[ok]).max())
 
 
 @pytest.mark.parametrize("seed", range(5))   # the five benchmark seeds
@@ -74,7 +74,7 @@ def test_folding_keeps_every_value_on_valid_architectures():
                                 sp.coo_matrix(rng.normal(size=(n, n)) * mask))
         g = fold_controllers(f)
         assert g.pairwise.nnz < f.pairwise.nnz
-        assert np.allclose(f.evaluate_choices(C), g.evaluate_choices(C), atol=1e-10)
+        assert np.allclose(f.evaluate(choices=C), g.evaluate(choices=C), atol=1e-10)
     # the BINAS form has only block x depth products: it folds to a linear function
     p = make("binas", 0)
     assert fold_controllers(p.objective).pairwise.nnz == 0

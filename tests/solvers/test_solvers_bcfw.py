@@ -10,7 +10,7 @@ from scipy.optimize import linprog
 import iqnas
 from iqnas.solvers.base import SolveOptions
 from iqnas.solvers.bcfw import BcfwBackend, Relaxation, mck_lp
-from iqnas.solvers.heuristics import SearchContext
+from iqnas.solvers.context import SearchContext
 from iqnas.spaces.mobilenet import block_group, depth_group
 
 NB201 = iqnas.spaces.get("nb201")
@@ -28,7 +28,7 @@ def nb201_problem(seed: int, n_budgets: int = 1, quadratic: bool = True) -> iqna
         pw = np.triu(g.uniform(0, 0.2, (n, n)), 1) if quadratic else None
         res = iqnas.QuadraticForm(NB201, 0.0, g.uniform(0, 1, n), pw)
         q = g.uniform(0.02, 0.6)
-        cons[f"r{k}"] = (res, float(np.quantile(res.evaluate_choices(EVERY_NB201), q)))
+        cons[f"r{k}"] = (res, float(np.quantile(res.evaluate(choices=EVERY_NB201), q)))
     return iqnas.Problem(NB201, obj, cons)
 
 
@@ -57,7 +57,7 @@ def mobilenet_problem(seed: int) -> iqnas.Problem:
     g = np.random.default_rng([seed, 3])
     acc = _bilinear(g.normal(0.3, 0.2, (5, 4, 12)), g.normal(0, 0.2, (5, 3)))
     lat = _bilinear(g.uniform(0.5, 1.5, (5, 4, 12)), np.zeros((5, 3)))
-    budget = float(np.quantile(lat.evaluate_choices(MOBILENET.sample_choices(g, 10_000)), 0.4))
+    budget = float(np.quantile(lat.evaluate(choices=MOBILENET.sample_choices(g, 10_000)), 0.4))
     return iqnas.Problem(MOBILENET, acc, {"latency": (lat, budget)})
 
 
@@ -205,7 +205,7 @@ def test_bcfw_quality_on_binas_like_instances():
 def test_no_solution_when_the_budget_is_below_the_minimum():
     p = nb201_problem(7)
     c = p.constraints[0]
-    low = float(c.form.evaluate_choices(EVERY_NB201).min())
+    low = float(c.form.evaluate(choices=EVERY_NB201).min())
     res = iqnas.solve(p.with_budget("r0", 0.99 * low), "bcfw", params={"steps": 10})
     assert res.status is iqnas.Status.NO_SOLUTION and res.architecture is None
 
@@ -225,8 +225,8 @@ def test_seed_reproduces_and_warm_start_is_used():
 def test_minimise_sense():
     p = nb201_problem(9).replace(sense="minimize")
     res = iqnas.solve(p, "bcfw", seed=0, params={"gamma": "lacoste", "init": "sample"})
-    values = p.objective.evaluate_choices(EVERY_NB201)
-    ok = p.constraints[0].form.evaluate_choices(EVERY_NB201) <= p.constraints[0].budget
+    values = p.objective.evaluate(choices=EVERY_NB201)
+    ok = p.constraints[0].form.evaluate(choices=EVERY_NB201) <= p.constraints[0].budget
     assert res.feasible
     # minimising: better than the median feasible cell
     assert res.objective <= np.median(values[ok])
@@ -252,12 +252,12 @@ def test_time_limit_replaces_the_step_count():
 
 
 def test_repair_only_returns_feasible_architectures():
-    from iqnas.solvers.heuristics import repair
+    from iqnas.solvers.moves import repair
 
     fixed = tried = 0
     for seed in range(6):
         p = nb201_problem(200 + seed, 2)
-        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate_choices(EVERY_NB201), 0.05)))
+        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate(choices=EVERY_NB201), 0.05)))
                 for c in p.constraints}
         p = p.replace(constraints=cons)
         ctx = SearchContext(p, None)

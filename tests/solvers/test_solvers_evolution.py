@@ -7,7 +7,7 @@ import pytest
 
 import iqnas
 from iqnas.solvers.base import SolveOptions
-from iqnas.solvers.heuristics import activity, canonical, mutate_genes, mutate_one
+from iqnas.solvers.genomes import mutate_genes, mutate_one
 from iqnas.testing.instances import make
 
 MODES = ("binas", "rea", "freerea")
@@ -54,7 +54,7 @@ def test_answers_are_feasible_under_tight_budgets_in_every_mode():
     found = 0
     for seed in range(4):
         p = make("nb201-dense", seed, 2)
-        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate_choices(every), 0.02)))
+        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate(choices=every), 0.02)))
                 for c in p.constraints}
         p = p.replace(constraints=cons)
         small = {"binas": {"generations": 30}, "rea": {"cycles": 300},
@@ -129,11 +129,11 @@ def test_mutation_and_genomes_keep_the_space_structure():
     rng = np.random.default_rng(0)
     G = rng.integers(0, space.sizes[None, :], size=(500, space.n_groups))
     M = mutate_one(space, rng, G)
-    act = activity(space, G)
+    act = space.activity(G)
     changed = M != G
     assert np.all(changed.sum(axis=1) == 1)  # exactly one group changes ...
     assert np.all(act[changed])              # ... and it is an active one
-    C = canonical(space, mutate_genes(space, rng, G, 0.3))
+    C = space.canonical(mutate_genes(space, rng, G, 0.3))
     for row in C[:50]:  # canonical rows are valid architectures
         arch = space.arch(row.tolist())
         assert arch.choices == tuple(int(v) for v in row)

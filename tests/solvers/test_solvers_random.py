@@ -35,7 +35,7 @@ def test_random_answers_are_always_feasible_under_tight_budgets():
     for seed in range(8):
         p = make("nb201-dense", seed, 2)
         # budgets at the 3 % quantile: most samples are infeasible
-        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate_choices(every), 0.03)))
+        cons = {c.name: (c.form, float(np.quantile(c.form.evaluate(choices=every), 0.03)))
                 for c in p.constraints}
         p = p.replace(constraints=cons)
         raw = backend.solve(p, SolveOptions(seed=seed, params={"n_samples": 3000}))
@@ -103,15 +103,14 @@ def test_random_rejects_unknown_params_and_is_registered():
     assert iqnas.solvers.info("random").capabilities >= {"time_limit", "warm_start"}
 
 
-def test_fast_evaluator_agrees_with_the_quadratic_form():
-    from iqnas.solvers.heuristics import FastForm
-
+def test_choice_evaluation_agrees_with_the_one_hot_polynomial():
     rng = np.random.default_rng(0)
     for name in ("binas", "chain-0.05", "dense-0.01", "nb201-dense"):
         p = make(name, 1)
         C = p.space.sample_choices(rng, 5000)
+        X = p.space.choices_to_onehot(C)
         for form in p.forms:
-            fast = FastForm(form)
-            assert np.allclose(fast.evaluate_choices(C), form.evaluate_choices(C), atol=1e-9)
-            assert np.allclose(fast.evaluate_choices(C[:1]), [form(p.space.arch(C[0]))])
-    assert FastForm(make("dense-0.01", 0).objective).dense is not None  # the gather path
+            ref = form.intercept + X @ form.linear + np.einsum("ij,ij->i", X, X @ form.pairwise.T)
+            assert np.allclose(form.evaluate(choices=C), ref, atol=1e-9)
+            assert np.allclose(form.evaluate(choices=C[:1]), [form(p.space.arch(C[0]))])
+    assert len(make("dense-0.01", 0).objective.pair_blocks) == 200  # many gathered columns

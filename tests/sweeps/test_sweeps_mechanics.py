@@ -74,7 +74,7 @@ def test_bad_arguments_name_the_field(problem):
 
 
 def test_one_dimensional_sweep_with_infeasible_points(problem):
-    lat_min = float(problem.constraint(RES).form.evaluate_choices(
+    lat_min = float(problem.constraint(RES).form.evaluate(choices=
         problem.space.enumerate_choices()).min())
     budgets = [0.5 * lat_min, 0.9 * lat_min] + budget_range(lat_min, 9.0, 10)
     sweep = iqnas.sweep(problem, RES, budgets)
