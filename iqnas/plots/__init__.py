@@ -7,7 +7,7 @@ HTML report's figures); ``draw(data, path)`` writes any of them as PNG or SVG.
 
 from __future__ import annotations
 
-from iqnas.plots.draw import draw
+from iqnas.plots.dispatch import draw
 from iqnas.plots.pareto import plot_pareto
 
 __all__ = ["draw", "plot_pareto"]

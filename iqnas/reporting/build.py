@@ -241,7 +241,9 @@ class Report:
         body = note(f"Effects are exact averages over uniformly random architectures of the "
                     f"fitted {obj} model (iqnas.explain). "
                     + (f"Error bars: 95 % bootstrap intervals from {boot} refits on resampled "
-                       "samples, with the estimator of the run." if boot else
+                       "samples, with the estimator of the run (where a point lies outside "
+                       "its interval the bar also reaches the point; the hover text gives the "
+                       "interval)." if boot else
                        "No bootstrap intervals (--bootstrap 0)."))
         body += "<h3>Main effects</h3>"
         main = main_effects_data(df, obj)
@@ -338,10 +340,16 @@ class Report:
         sw = self.inp.sweep
         if sw is not None:
             front = sw.pareto_front()
+            obj = sw.problem.objective
             for _, r in front.iterrows():
-                vals = f"predicted {sw.problem.objective.name} {r['objective']:.4g}"
+                vals = (f"predicted {obj.name or 'objective'} "
+                        f"{with_units(r['objective'], obj.units)}")
                 if "true_objective" in front.columns and np.isfinite(r["true_objective"]):
-                    vals += f", measured {r['true_objective']:.4g}"
+                    vals += (f", measured {sw.truth.objective_metric} "
+                             f"{with_units(r['true_objective'], obj.units)}")
+                    ok = r.get("true_feasible")
+                    if ok is not None and ok == ok and not bool(ok):
+                        vals += " (breaks a measured budget)"
                 chosen.append((f"sweep front, {sw.resource} budget "
                                f"{with_units(r['budget'], self.unit(sw.resource))}", r["key"],
                                vals))

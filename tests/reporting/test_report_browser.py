@@ -12,6 +12,7 @@ import pytest
 from browser import dump_dom, page_requests, require, screenshot
 
 import iqnas
+from iqnas.plotdata import pareto_data
 from iqnas.reporting.build import SECTIONS
 
 #: the figures of an nb201 report with a budget and a sweep (no depth/width: not a macro space)
@@ -114,7 +115,7 @@ def test_every_figure_drew_its_points(rendered, nb201_run):
         nb201_run["sweep"], {m: iqnas.QuadraticForm.load(nb201_run["models"] / f"{m}.json")
                              for m in ("test_acc_c100", "help_lat_fpga")},
         iqnas.oracles.nb201("cifar100"))
-    data = iqnas.plotdata.pareto_data(sweep)
+    data = pareto_data(sweep)
     assert int(figures["front"]["data-points"]) == data.n_points
     kinds = {s.kind for s in data.series}
     assert {"front", "measured", "true"} <= kinds
@@ -168,7 +169,8 @@ def test_samples_table_has_every_sample_and_sorts(nb201_run, chromium, tmp_path)
     assert len(rows) == 40
     acc = np.array([float(r[3]) for r in rows])
     assert np.all(np.diff(acc) <= 0) and acc[0] > acc[-1]
-    samples = iqnas.calibration.open_store(nb201_run["store"]).samples()
+    with iqnas.calibration.open_store(nb201_run["store"]) as st:
+        samples = st.samples()
     assert sorted(acc.tolist(), reverse=True) == sorted(samples["test_acc_c100"], reverse=True)
 
 

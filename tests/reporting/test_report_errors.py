@@ -113,3 +113,12 @@ def test_python_api_checks_its_arguments(nb201_run, tmp_path):
     with pytest.raises(InputError, match="figure_format"):
         iqnas.report(nb201_run["store"], out=tmp_path / "r.html", figure_format="jpg")
     assert not list(tmp_path.iterdir())
+
+
+def test_without_plotly_the_report_names_its_extra(nb201_run, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "plotly", None)  # makes `import plotly` fail
+    code, _, err = cli("report", "--store", nb201_run["store"], "--out", tmp_path / "r.html")
+    assert code == 2 and "the HTML report needs plotly: pip install 'iqnas[report]'" in err
+    assert not list(tmp_path.iterdir())
