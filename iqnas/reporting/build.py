@@ -26,7 +26,7 @@ from iqnas.plotdata.labels import with_units
 from iqnas.plotdata.progress import scenario_label
 from iqnas.plotdata.quality import run_estimators
 from iqnas.reporting import figures as F
-from iqnas.reporting.html import esc, fmt, note, page, pairs, table
+from iqnas.reporting.html import esc, note, page, pairs, table
 from iqnas.reporting.inputs import ReportInputs
 from iqnas.reporting.measured import measured_summary
 
@@ -404,4 +404,4 @@ def write_figures(figures: list[Figure], folder: Path, fmt_: str = "png") -> lis
     return [draw(f.data, folder / f"{f.name}.{fmt_}") for f in figures]
 
 
-__all__ = ["SECTIONS", "Figure", "Report", "fmt", "write_figures"]
+__all__ = ["SECTIONS", "Figure", "Report", "write_figures"]

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,52 @@ def page_requests(net_log: Path) -> list[str]:
         if ev.get("type") == start and "file://" in str(p.get("network_isolation_key", "")):
             urls.append(p["url"])
     return urls
+
+
+class Tree(HTMLParser):
+    """Elements of a DOM dump with their attributes and the figure (if any) they are in."""
+
+    VOID = {"br", "img", "meta", "link", "input", "hr", "col", "area", "base", "wbr", "source"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict]] = []
+        self.elements: list[tuple[str, dict, str | None, str | None]] = []
+        self.text: list[str] = []
+
+    def _figure(self) -> str | None:
+        for _, attrs in reversed(self.stack):
+            if "data-figure" in attrs:
+                return attrs["data-figure"]
+        return None
+
+    def _section(self) -> str | None:
+        for _, attrs in reversed(self.stack):
+            if "data-section" in attrs:
+                return attrs["data-section"]
+        return None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: (v or "") for k, v in attrs}
+        self.stack.append((tag, attrs))
+        self.elements.append((tag, attrs, self._figure(), self._section()))
+        if tag in self.VOID:
+            self.stack.pop()
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def classes(self, figure: str, name: str) -> int:
+        return sum(1 for _, a, f, _s in self.elements
+                   if f == figure and name in a.get("class", "").split())

@@ -3,8 +3,6 @@ saved models, a sweep of those models measured by the table, and the report of t
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from pathlib import Path
 
@@ -12,17 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from iqnas.cli import main  # noqa: E402
+from report_helpers import cli  # noqa: E402
 
 BUDGET = 3.0
 SWEEP_BUDGETS = "1.5:5:8"
-
-
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,10 @@ loaded from the network, and a screenshot is not blank."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from browser import dump_dom, page_requests, require, screenshot
+from browser import Tree, dump_dom, page_requests, require, screenshot
 
 import iqnas
 from iqnas.plotdata import pareto_data
@@ -17,55 +16,6 @@ from iqnas.reporting.build import SECTIONS
 
 #: the figures of an nb201 report with a budget and a sweep (no depth/width: not a macro space)
 FIGURES = {"progress", "front", "main-effects", "interactions", "cost-help-lat-fpga", "quality"}
-
-
-class Tree(HTMLParser):
-    """Elements of a DOM dump with their attributes and the figure (if any) they are in."""
-
-    VOID = {"br", "img", "meta", "link", "input", "hr", "col", "area", "base", "wbr", "source"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, dict]] = []
-        self.elements: list[tuple[str, dict, str | None, str | None]] = []
-        self.text: list[str] = []
-
-    def _figure(self) -> str | None:
-        for _, attrs in reversed(self.stack):
-            if "data-figure" in attrs:
-                return attrs["data-figure"]
-        return None
-
-    def _section(self) -> str | None:
-        for _, attrs in reversed(self.stack):
-            if "data-section" in attrs:
-                return attrs["data-section"]
-        return None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: (v or "") for k, v in attrs}
-        self.stack.append((tag, attrs))
-        self.elements.append((tag, attrs, self._figure(), self._section()))
-        if tag in self.VOID:
-            self.stack.pop()
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in self.VOID:
-            self.stack.pop()
-
-    def handle_endtag(self, tag):
-        for i in range(len(self.stack) - 1, -1, -1):
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                return
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-    def classes(self, figure: str, name: str) -> int:
-        return sum(1 for _, a, f, _s in self.elements
-                   if f == figure and name in a.get("class", "").split())
 
 
 @pytest.fixture(scope="module")

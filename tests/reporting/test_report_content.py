@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from browser import dump_dom, require
+from browser import Tree, dump_dom, require
 
 import iqnas
 from iqnas.reporting.measured import measured_summary
@@ -44,8 +44,6 @@ def test_ofa_report_has_depth_and_width_and_says_why_there_is_no_baseline(ofa_re
 
 
 def test_ofa_report_draws_its_bars_in_the_browser(ofa_report):
-    from test_report_browser import Tree
-
     chromium = require()
     tree = Tree()
     tree.feed(dump_dom(chromium, ofa_report[1]))

@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import cli
+from report_helpers import cli
 
 import iqnas
 from iqnas.errors import InputError
