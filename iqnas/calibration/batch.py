@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iqnas._progress import status_bar
+from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.store import SampleStore
 from iqnas.errors import InputError
 from iqnas.executors import Executor, InProcessExecutor
@@ -111,7 +112,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
                  len(report.skipped_failed))
     sources = dict(source) if isinstance(source, Mapping) else {}
     default_source = source if isinstance(source, str) else "measure"
-    _record_units(store, oracle, wanted)
+    record_oracle(store, oracle, wanted)
     retried_before = executor.retried
     jobs = [(oracle, arch, wanted) for arch in todo]
     with status_bar(progress, f"measuring ({executor.describe()})", len(jobs)) as update:
@@ -143,12 +144,3 @@ def _space_of(oracle: Any) -> Any:
         return oracle.space
     except InputError:  # a FunctionOracle without a space measures the store's architectures
         return None
-
-
-def _record_units(store: SampleStore, oracle: Any, metrics: Sequence[str]) -> None:
-    units = {m: u for m, u in dict(getattr(oracle, "units", {}) or {}).items()
-             if m in metrics and u}
-    current = store.units
-    new = {m: u for m, u in units.items() if m not in current}
-    if new:
-        store.set_meta("units", {**current, **new})

@@ -28,6 +28,7 @@ from iqnas.calibration.common import (
 )
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
+from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
@@ -164,6 +165,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
+        record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
                      restrict)
         if selection == "random" and loop.pool is not None:

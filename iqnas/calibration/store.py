@@ -76,6 +76,27 @@ def default_store_path(run_dir: str | Path = "runs") -> Path:
     return candidate / "samples.db"
 
 
+def open_store(path: str | Path) -> SampleStore:
+    """An existing store, for its space as recorded in the file (InputError if ``path`` is
+    missing or is not an iqnas sample store; nothing is created)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"store file not found: {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'space'").fetchone()
+        finally:
+            conn.close()
+        space = None if row is None else json.loads(row[0])
+    except (sqlite3.DatabaseError, json.JSONDecodeError):
+        space = None
+    if not isinstance(space, str):
+        raise InputError(f"{path} is not an iqnas sample store (no space recorded); give the "
+                         "--store file of a calibration run")
+    return SampleStore(path, space)
+
+
 class SampleStore:
     """Measured samples of one search space in a SQLite file (see module docstring).
 

@@ -17,6 +17,7 @@ from iqnas.cli import (
     lut_cmd,
     measure_cmd,
     reduce_cmd,
+    report_cmd,
     solve_cmd,
     sweep_cmd,
 )
@@ -24,7 +25,7 @@ from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 
 COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, measure_cmd,
-            lut_cmd, export_cmd, reduce_cmd]
+            lut_cmd, export_cmd, reduce_cmd, report_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

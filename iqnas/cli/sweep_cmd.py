@@ -63,6 +63,11 @@ def register(sub) -> None:
                    "name)")
     p.add_argument("--plot", metavar="FILE.png|FILE.svg", default=None,
                    help="write the Pareto front plot")
+    p.add_argument("--title", default=None, help="title of the --plot figure")
+    p.add_argument("--xlabel", default=None,
+                   help="x-axis title of --plot (default: the resource and its units)")
+    p.add_argument("--ylabel", default=None,
+                   help="y-axis title of --plot (default: the objective and its units)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="output format (default: table)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -75,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     grid = _grid(args.grid)
     if args.plot is not None:
         _check_plot(args.plot)
+    elif args.title or args.xlabel or args.ylabel:
+        raise InputError("--title, --xlabel and --ylabel set the --plot figure; add --plot FILE")
     space = spaces.get(args.space)
     swept = {args.resource} | ({grid[0]} if grid else set())
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
@@ -105,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from iqnas.plots.pareto import plot_pareto
 
-        plot_pareto(result, args.plot)
+        plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
+                    ylabel=args.ylabel)
     return EXIT_OK if result.n_feasible else EXIT_NO_SOLUTION
 
 

@@ -13,7 +13,7 @@ from iqnas._progress import progress_bar
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.sweeps.budgets import check_budgets
-from iqnas.sweeps.fingerprint import problem_fingerprint
+from iqnas.sweeps.fingerprint import problem_fingerprint, problem_record
 from iqnas.sweeps.parallel import run_chunks, split
 from iqnas.sweeps.points import make_points
 from iqnas.sweeps.result import Sweep
@@ -68,7 +68,7 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
     header = {"problem": problem_fingerprint(base, swept), "space": problem.space.name,
               "sense": problem.sense, "resource": resource, "budgets": budgets,
               "grid_resource": grid_resource, "grid_budgets": grid_budgets,
-              "settings": settings.identity()}
+              "settings": settings.identity(), **problem_record(base, swept)}
     store = None if out is None else SweepStore(out, header, {p.index: p for p in points})
     done = {} if store is None else dict(store.rows)
     resumed = len(done)
