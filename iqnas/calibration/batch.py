@@ -95,7 +95,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     for a in archs:
         arch = space.to_arch(a)
         chosen.setdefault(arch.key, arch)
-    executor = executor if executor is not None else InProcessExecutor()
+    executor = check_executor(executor)
     report = BatchReport(list(chosen), executor=executor.describe())
     todo: list[Architecture] = []
     for key, arch in chosen.items():
@@ -136,6 +136,17 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
                     report.retried, len(report.failed), store.path)
     log.info("%s", report.summary())
     return report
+
+
+def check_executor(executor: Any) -> Executor:
+    """``executor`` if it is an Executor, an InProcessExecutor for None, else InputError."""
+    if executor is None:
+        return InProcessExecutor()
+    if not isinstance(executor, Executor):
+        raise InputError(f"executor must be an iqnas.executors Executor (InProcessExecutor, "
+                         f"ProcessExecutor, DaskExecutor or make_executor(...)), got "
+                         f"{type(executor).__name__}")
+    return executor
 
 
 def _space_of(oracle: Any) -> Any:
