@@ -137,9 +137,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
     ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each round's
-    batch (``measure_batch``): samples stream into the store as they finish, a failed
-    measurement is recorded as a failure (``SampleStore.failures()``), never as a number, and
-    is not proposed again. The caller keeps the executor open and closes it.
+    batch (``measure_batch``): samples stream into the store as they finish, in the order they
+    were planned (so the run does not depend on the executor); a failed measurement is
+    recorded as a failure (``SampleStore.failures()``), never as a number, and is not proposed
+    again. The caller keeps the executor open and closes it.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -300,7 +301,7 @@ class _Loop:
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,
                                progress=self.progress, round=r,
-                               source={a.key: src for a, src in todo})
+                               source={a.key: src for a, src in todo}, ordered=True)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
                              "total": len(self.store), "failed": len(report.failed)})
 

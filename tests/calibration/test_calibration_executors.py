@@ -12,7 +12,7 @@ import userspace_helpers as uh
 
 import iqnas
 from iqnas.builders import check_buildable, option_probes, resolve_builder
-from iqnas.calibration import calibrate, calibrate_training_free
+from iqnas.calibration import calibrate, calibrate_training_free, measure_batch
 from iqnas.calibration.store import SampleStore
 from iqnas.errors import InputError
 from iqnas.executors import InProcessExecutor, ProcessExecutor
@@ -20,6 +20,13 @@ from iqnas.oracles import FunctionOracle
 
 SPACE = iqnas.SearchSpace.from_dict(uh.SPACE)
 FAILING = {a.key for a in SPACE.enumerate() if uh.fails(a)}
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """One local process pool of 2 workers for the module's tests (it starts once)."""
+    with ProcessExecutor(2) as executor:
+        yield executor
 
 
 def _oracle(fn: str = "userspace_helpers:flaky") -> FunctionOracle:
@@ -61,13 +68,28 @@ def test_failed_measurements_are_recorded_never_numbers_and_never_proposed_again
     assert [h["measured"] for h in again.history] == [0] * len(again.history)
 
 
-def test_a_process_pool_measures_the_samples_of_a_serial_run(tmp_path):
+def test_a_process_pool_measures_the_samples_of_a_serial_run(tmp_path, pool):
     serial = _calibrate(tmp_path / "serial.db", executor=InProcessExecutor())
-    with ProcessExecutor(2) as pool:
-        pooled = _calibrate(tmp_path / "pool.db", executor=pool)
-    assert set(pooled.samples["key"]) == set(serial.samples["key"])
+    pooled = _calibrate(tmp_path / "pool.db", executor=pool)
+    columns = ["key", "accuracy", "latency_ms", "round", "source"]
+    assert pooled.samples[columns].equals(serial.samples[columns])     # the same order, too
     assert _failures(tmp_path / "pool.db").keys() == _failures(tmp_path / "serial.db").keys()
     assert pooled.best.key == serial.best.key
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_an_ordered_batch_is_stored_in_the_order_given(tmp_path, ordered, pool):
+    archs = [SPACE.parse_key(k) for k in ("depth=1;w1=8;k1=3", "depth=2;w1=8;k1=3;w2=8",
+                                          "depth=3;w1=8;k1=3;w2=8;w3=8")]
+    oracle = _oracle("userspace_helpers:slow_depth_1")
+    with SampleStore(tmp_path / "s.db", SPACE) as st:
+        report = measure_batch(oracle, archs, st, executor=pool, ordered=ordered)
+        keys = st.keys()
+    assert set(keys) == set(report.measured) == {a.key for a in archs}
+    if ordered:
+        assert keys == [a.key for a in archs]
+    else:   # as they finish: the slow first one last
+        assert keys[-1] == archs[0].key
 
 
 def test_calibrate_refuses_an_executor_that_is_not_one(tmp_path):
@@ -87,16 +109,11 @@ def test_too_many_failures_are_one_error_naming_them(tmp_path):
 
 
 @pytest.mark.parametrize("executor", [None, "pool"])
-def test_training_free_sampling_runs_through_the_executor_and_skips_failures(executor):
+def test_training_free_sampling_runs_through_the_executor_and_skips_failures(executor, request):
     oracle = uh.FreeOracle()
-    pool = ProcessExecutor(2) if executor else None
-    try:
-        run = calibrate_training_free(oracle.space, oracle, constraints={"latency_ms": 4.0},
-                                      n_samples=30, top_k=5, seed=0, progress=False,
-                                      executor=pool)
-    finally:
-        if pool is not None:
-            pool.close()
+    run = calibrate_training_free(oracle.space, oracle, constraints={"latency_ms": 4.0},
+                                  n_samples=30, top_k=5, seed=0, progress=False,
+                                  executor=request.getfixturevalue("pool") if executor else None)
     assert run.failures and set(run.failures) <= FAILING
     assert all("out of memory" in e for e in run.failures.values())
     keys = set(run.samples["key"])
