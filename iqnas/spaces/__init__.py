@@ -89,6 +89,8 @@ def _as_part_of_builtin(space: SearchSpace, path: Path) -> SearchSpace:
     if space.name not in _BUILDERS:
         return space
     builtin = get(space.name)
+    if space.content_hash() == builtin.content_hash():
+        return builtin  # the whole built-in space: the same object
     groups = {g.name: g for g in builtin.groups}
     where = f"space file {path}"
     for i, g in enumerate(space.groups):

@@ -201,6 +201,9 @@ def test_a_file_with_a_builtin_name_is_a_part_of_that_space(tmp_path):
     with pytest.raises(InputError, match=r"groups\[2\] \('e12'\)\.options\[3\]: unknown op "
                                          r"'conv_7x7' for the built-in space 'nb201'"):
         iqnas.spaces.get(_write(tmp_path, bad, "bad.json"))
+    whole = SearchSpace.from_dict(nb.to_dict())
+    whole.save(tmp_path / "whole.toml")      # all of nb201 in a file is nb201 itself
+    assert iqnas.spaces.get(tmp_path / "whole.toml") is nb
     with pytest.raises(InputError, match="group 'e23' of the built-in space 'nb201' is missing"):
         iqnas.spaces.get(_write(tmp_path, {**part, "groups": part["groups"][:-1]}, "few.json"))
 
@@ -222,6 +225,10 @@ def test_forms_record_the_space_hash_and_refuse_another_space_of_that_name(tmp_p
             iqnas.QuadraticForm.load(path, impostor)
         with pytest.raises(InputError, match="over space 'tiny', which is not built in"):
             iqnas.QuadraticForm.load(path)
+    with np.load(tmp_path / "acc.npz", allow_pickle=False) as z:    # an older NPZ: no hash
+        old = {k: z[k] for k in z.files if k != "space_hash"}
+    np.savez(tmp_path / "old.npz", **old)
+    assert iqnas.QuadraticForm.load(tmp_path / "old.npz", impostor).space is impostor
     d = form.to_dict()
     assert d["space_hash"] == space.content_hash()
     del d["space_hash"], d["variables"]                       # an older file: the name only
