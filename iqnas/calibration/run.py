@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._progress import progress_bar
+from iqnas.calibration.batch import check_executor, measure_batch
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
     auto_solver,
@@ -121,7 +121,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              restrict=None) -> CalibrationRun:
+              restrict=None, executor=None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
 
@@ -137,6 +137,11 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     cluster: every draw is a member and every IQP gets its rows.
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each round's
+    batch (``measure_batch``): samples stream into the store as they finish, in the order they
+    were planned (so the run does not depend on the executor); a failed measurement is
+    recorded as a failure (``SampleStore.failures()``), never as a number, and is not proposed
+    again. The caller keeps the executor open and closes it.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -155,6 +160,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
     solver = auto_solver(solver, space)
     _check_restrict(restrict, space)
+    executor = check_executor(executor)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
@@ -162,12 +168,14 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                     explore=float(explore))
     if restrict is not None:
         settings["restrict"] = restrict.digest
+    if callable(getattr(oracle, "settings", None)):  # what measured values depend on
+        settings["oracle"] = oracle.settings()
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
-                     restrict)
+                     restrict, executor)
         if selection == "random" and loop.pool is not None:
             loop.run_round(0, n_samples, lambda: pool_plan(
                 space, loop.pool, n_samples, np.random.default_rng(seed), set()))
@@ -178,6 +186,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
             for r, size in enumerate(round_sizes(n_samples, rounds)):
                 loop.run_round(r, size, None)
         samples = st.samples()
+        loop.check_enough(samples)
     models = loop.fit(samples)
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
@@ -207,12 +216,12 @@ class _Loop:
     """One calibration run's state: the store, the oracle and how models are fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
-                 settings, progress, restrict=None) -> None:
+                 settings, progress, restrict=None, executor=None) -> None:
         self.space, self.oracle, self.store = space, oracle, store
         self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
         self.s = settings
         self.progress = progress
-        self.unmeasurable: set[Architecture] = set()
+        self.executor = executor
         #: the only architectures the oracle can measure (None: any)
         self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
         self.restrict = restrict
@@ -235,13 +244,26 @@ class _Loop:
     def fit(self, samples: pd.DataFrame, X: np.ndarray | None = None
             ) -> dict[str, QuadraticForm]:
         """Every metric's model fitted on ``samples`` (``X``: their one-hot rows, if known)."""
+        if len(samples) < 2:
+            raise InputError(f"only {len(samples)} architecture(s) measured; nothing to fit")
         X = onehot(self.space, samples) if X is None else X
         return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
                 for m in self.metrics}
 
+    def check_enough(self, samples: pd.DataFrame) -> None:
+        """At least 2 samples to fit, else InputError saying how many measurements failed."""
+        if len(samples) >= 2:
+            return
+        fails = self.store.failures()
+        example = f", e.g. {fails['error'].iloc[-1]}" if len(fails) else ""
+        raise InputError(f"only {len(samples)} architecture(s) measured, {len(fails)} "
+                         f"measurement(s) failed{example}; nothing to fit (the failures are "
+                         f"in the store {self.store.path})")
+
     def _fit_for_round(self, r: int):
         samples = self.store.samples()
         samples = samples[samples["round"] < r]
+        self.check_enough(samples)
         X = onehot(self.space, samples)
         models = self.fit(samples, X)
         scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
@@ -253,35 +275,37 @@ class _Loop:
                 margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
         return models[self.objective], scen, margins
 
+    def failures(self) -> dict[Architecture, int]:
+        """The store's recorded failures: architecture -> the round it last failed in."""
+        frame = self.store.failures()
+        return {self.space.parse_key(k): int(rr) for k, rr in zip(frame["key"], frame["round"])}
+
     def run_round(self, r: int, size: int, plan=None) -> None:
+        """Plan round ``r`` and measure what the store lacks. The plan excludes the samples
+        and failures of earlier rounds only, so a resumed round is planned as it was first."""
         done = self.store.samples()
-        taken = {self.space.parse_key(k) for k in done["key"]} | self.unmeasurable
+        failed = self.failures()
+        taken = {self.space.parse_key(k) for k in done["key"]} | set(failed)
         in_round = int((done["round"] == r).sum()) if len(done) else 0
         if in_round >= size and plan is None:
             return
         earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
+        earlier |= {a for a, rr in failed.items() if rr < r}
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r), earlier | self.unmeasurable,
+                                lambda: self._fit_for_round(r), earlier,
                                 solver=self.s["solver"], top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
                                 restrict=self.restrict)
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]
-        with progress_bar(self.progress, f"round {r}: measuring", len(todo)) as advance:
-            for arch, src in todo:
-                values = self.oracle.measure(arch)
-                row = {m: float(values[m]) for m in self.metrics}
-                if not all(math.isfinite(v) for v in row.values()):
-                    log.warning("%s has no value for %s; skipped", arch.key,
-                                [m for m, v in row.items() if not math.isfinite(v)])
-                    self.unmeasurable.add(arch)
-                else:
-                    self.store.add(arch, row, round=r, source=src)
-                advance()
+        report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
+                               executor=self.executor, metrics=self.metrics,
+                               progress=self.progress, round=r,
+                               source={a.key: src for a, src in todo}, ordered=True)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store)})
+                             "total": len(self.store), "failed": len(report.failed)})
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:

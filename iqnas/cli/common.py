@@ -17,6 +17,8 @@ from iqnas.measured import MeasuredResult
 from iqnas.result import Result
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
+#: help of every --space flag: a name or a space file
+SPACE_HELP = "search space: a built-in name (see `iqnas spaces`) or a .json/.toml space file"
 # keys must stay copy-pasteable: a wide console when stdout is a file or a pipe
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, highlight=False)

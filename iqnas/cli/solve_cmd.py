@@ -8,6 +8,7 @@ from iqnas import spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_common,
     add_solver_options,
     check_file,
@@ -27,7 +28,7 @@ def register(sub) -> None:
     p = sub.add_parser("solve", help="maximise an objective form under resource budgets",
                        description="Solve an integer quadratic program over a search space. "
                        "Forms are QuadraticForm JSON or NPZ files (QuadraticForm.save).")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--objective", required=True, metavar="FILE", help="objective form")
     p.add_argument("--constraint", action="append", default=[], metavar="NAME=FILE:BUDGET",
                    help="resource budget (repeatable), e.g. latency_ms=lat.json:3.0")

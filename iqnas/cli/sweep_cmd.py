@@ -12,6 +12,7 @@ from iqnas import oracles, spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_solver_options,
     check_file,
     console,
@@ -34,7 +35,7 @@ def register(sub) -> None:
                        "of two resources), exactly, and report the Pareto front. Forms are "
                        "QuadraticForm JSON or NPZ files. Exit 0 if any point is feasible, 1 if "
                        "none is, 2 on bad input.")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--objective", required=True, metavar="FILE", help="objective form")
     p.add_argument("--constraint", action="append", default=[], metavar="NAME=FILE:BUDGET",
                    help="resource budget (repeatable); a swept resource may omit :BUDGET")

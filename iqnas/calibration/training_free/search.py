@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._progress import progress_bar
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
     auto_solver,
@@ -52,7 +51,7 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                             pilot_share: float = 0.2, exclude_measured: bool = True,
                             max_repairs: int = 10, solver: str = "auto",
                             time_limit: float | None = None,
-                            progress: bool | None = None) -> TrainingFreeRun:
+                            progress: bool | None = None, executor=None) -> TrainingFreeRun:
     """Search with training-free metrics only: sample, score, fit, solve top-k, re-rank.
 
     ``metrics`` defaults to naswot, logsynflow and skip (no skip outside nb201). ``constraints``
@@ -64,7 +63,10 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     measured architecture meets the true budgets, up to ``max_repairs`` further IQP answers are
     measured, beyond the ``n_samples + top_k`` evaluations. ``solver="auto"`` enumerates spaces
     of up to 200,000 architectures (the exact optimum, as SCIP's) and uses SCIP otherwise.
-    ``time_limit`` bounds the IQP solves in all.
+    ``time_limit`` bounds the IQP solves in all. ``executor`` (an ``iqnas.executors``
+    Executor; default in-process) measures each batch (the pilot, the sample, the candidates);
+    a failed measurement is kept in ``run.failures``, never as a number, and never proposed
+    again.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -98,11 +100,14 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                     target=target, terms=terms, alpha=alpha, resource_terms=resource_terms,
                     pilot_share=pilot_share, exclude_measured=exclude_measured, solver=solver)
 
-    meter = Measurer(oracle, columns, list(scenario), form_only)
+    meter = Measurer(oracle, columns, list(scenario), form_only, executor, progress)
     rng = np.random.default_rng(seed)
-    with progress_bar(progress, "measuring training-free metrics", n_samples) as advance:
-        forms = measure_sample(space, meter, scenario, given, n_samples, pilot_share,
-                               resource_terms, rng, advance)
+    forms = measure_sample(space, meter, scenario, given, n_samples, pilot_share,
+                           resource_terms, rng)
+    if len(meter.rows) < 2:
+        raise InputError(f"only {len(meter.rows)} of the sampled architectures could be "
+                         f"measured ({len(meter.failures)} failed, e.g. "
+                         f"{next(iter(meter.failures.values()), '?')}); nothing to fit")
     sample = meter.frame()
     feasible = feasible_rows(sample, scenario)
     score.fit(sample[feasible] if feasible.sum() >= 2 else sample)
@@ -117,8 +122,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     missing = [m for m in scenario if m not in given]
     forms = {**forms, **fit_resource_forms(space, sample, missing, resource_terms, oracle.units)}
     fitted = TrainingFreeModel(space, est.form_, score, forms, scenario, columns, target)
-    answers = iter_solutions(fitted.problem(), solver,
-                             skip=tuple(meter.rows) if exclude_measured else (),
+    skip = (tuple(meter.rows) if exclude_measured else ()) + tuple(meter.failures)
+    answers = iter_solutions(fitted.problem(), solver, skip=skip,
                              time_limit=time_limit, seed=seed, diagnose=False)
     candidates = measure_candidates(answers, meter, top_k)
     repair(answers, meter, max_repairs, lambda: best_row(meter.frame(), score, scenario))
@@ -127,7 +132,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     if best is None:
         log.warning("no measured architecture meets the budgets %s", scenario)
     run = TrainingFreeRun(fitted, best, samples, candidates, meter.n_evaluations, 0,
-                          time.perf_counter() - t0, settings)
+                          time.perf_counter() - t0, settings,
+                          {a.key: err for a, err in meter.failures.items()})
     log.info("training-free calibration: %d metric evaluations, best %s, %.2f s",
              run.n_evaluations, None if best is None else best.key, run.elapsed)
     return run
