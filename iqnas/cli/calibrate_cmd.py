@@ -17,7 +17,9 @@ from iqnas.calibration import calibrate, calibrate_training_free, render_reports
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    add_backend_options,
     add_common,
+    backend_from_args,
     console,
     measured_table,
     parse_budget_spec,
@@ -74,6 +76,7 @@ def register(sub) -> None:
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
+    add_backend_options(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="SQLite sample store (default runs/<time>/)")
     p.add_argument("--save-models", metavar="DIR", default=None,
@@ -96,6 +99,7 @@ def parse_units(specs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     space = spaces.get(args.space)
     csv_kw = {}
     if args.oracle.endswith(".csv"):
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         if args.objective is not None:
             raise InputError("--objective is for --mode trained; --mode training-free maximises "
                              "the combined score of --metrics")
-        return _run_training_free(args, space, oracle, budgets, n_samples)
+        return _run_training_free(args, space, oracle, budgets, n_samples, solver)
     if args.objective is None:
         raise InputError("--objective is required with --mode trained (e.g. --objective "
                          "test_acc_c100); or use --mode training-free")
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--metrics is for --mode training-free; use --objective")
     cal = calibrate(space, oracle, args.objective, budgets or None, n_samples,
                     method=args.method, selection=args.selection, seed=args.seed,
-                    store=args.store, rounds=args.rounds, solver=args.solver,
+                    store=args.store, rounds=args.rounds, solver=solver,
                     initial=args.initial, explore=args.explore,
                     progress=None if not args.quiet else False, restrict=restrict)
     if args.save_models:
@@ -171,9 +175,9 @@ def _records(frame) -> dict:
 
 
 def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
-                       n_samples: int) -> int:
+                       n_samples: int, solver) -> int:
     run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
-                                  args.top_k, args.seed, solver=args.solver,
+                                  args.top_k, args.seed, solver=solver,
                                   progress=None if not args.quiet else False)
     if args.save_models:
         out = Path(args.save_models)
