@@ -94,8 +94,8 @@ class Scip(Backend):
 
     def _validate_params(self) -> dict[str, Any]:
         cfg = super()._validate_params()
-        cfg["scip_params"] = _module("scip").check_scip_params(cfg["scip_params"] or {},
-                                                                type(self).__name__)
+        cfg["scip_params"] = _module("scip_params").check_scip_params(cfg["scip_params"] or {},
+                                                                       type(self).__name__)
         return cfg
 
     def solve(self, problem, options: SolveOptions) -> RawSolution:

@@ -222,7 +222,7 @@ def test_cvxpy_asked_for_native_products_solves_the_linearised_form(problem, fre
     assert res.objective == pytest.approx(exact.objective, abs=1e-6)
 
 
-def test_what_a_backend_can_do_gives_no_warning(problem):
+def test_what_a_backend_can_do_gives_no_warning(problem, fresh_warnings):
     with warnings.catch_warnings():
         warnings.simplefilter("error", CapabilityWarning)
         start = iqnas.solve(problem, "exhaustive", time_limit=30).architecture
