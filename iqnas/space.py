@@ -425,16 +425,19 @@ class SearchSpace:
         return [Architecture(self, tuple(int(v) for v in row))
                 for row in self.enumerate_choices(limit)]
 
-    def sample(self, rng: int | np.random.Generator | None = None, n: int | None = None):
-        """Uniform sample over distinct architectures (one, or a list of ``n``)."""
-        rng = np.random.default_rng(rng)
+    def sample(self, seed: int | np.random.Generator | None = None, n: int | None = None):
+        """Uniform sample over distinct architectures (one, or a list of ``n``); ``seed`` is an
+        int, a numpy Generator or None."""
+        rng = np.random.default_rng(seed)
         if n is None:
             return Architecture(self, tuple(int(v) for v in self.sample_choices(rng, 1)[0]))
         return [Architecture(self, tuple(int(v) for v in row))
                 for row in self.sample_choices(rng, n)]
 
-    def sample_choices(self, rng: int | np.random.Generator | None, n: int) -> np.ndarray:
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, seed: int | np.random.Generator | None, n: int) -> np.ndarray:
+        """``n`` uniformly drawn architectures as (n, n_groups) option indices (inactive groups
+        at option 0; repeats possible)."""
+        rng = np.random.default_rng(seed)
         out = np.zeros((n, len(self.groups)), dtype=np.int64)
         ctrl_sizes = self._controller_sizes()
         for i, g in enumerate(self.groups):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from iqnas._optional import require
+from iqnas._validation import Options, check_value
 from iqnas.errors import InputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -170,8 +171,7 @@ class FreeREAScore:
 
     def __init__(self, metrics: Sequence[str] = METRICS, method: str = "maxabs",
                  weights: Mapping[str, float] | None = None) -> None:
-        if method not in self.METHODS:
-            raise InputError(f"unknown method {method!r}; use one of {', '.join(self.METHODS)}")
+        check_value(method, [Options(self.METHODS)], "method", "FreeREAScore")
         self.metrics = tuple(metrics)
         if not self.metrics:
             raise InputError("FreeREAScore needs at least one metric")

@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
+from iqnas._validation import Boolean, Check, Interval, Options, validate_params
 from iqnas.calibration.batch import check_executor, measure_batch
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
+    SOLVER,
     auto_solver,
     best_measured,
-    check_choice,
-    check_int,
     check_oracle,
     parse_scenarios,
     resource_estimator,
+    solver_spec,
 )
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
@@ -37,6 +38,7 @@ from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult
 from iqnas.quadform import QuadraticForm
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,26 @@ log = logging.getLogger(__name__)
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
+#: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
+#: name against each other)
+CALIBRATE_CONSTRAINTS = {
+    "objective": [str],
+    "n_samples": [Interval("int", 2, None)],
+    "method": [Options(METHODS)],
+    "selection": [Options(SELECTIONS)],
+    "seed": [Interval("int", 0, None)],
+    "rounds": [Interval("int", 1, None)],
+    "top_share": [Interval("real", 0, 1, closed="right")],
+    "resource_terms": [Options(RESOURCE_TERMS)],
+    "initial": [Options(tuple(SAMPLERS))],
+    "explore": [Interval("real", 0, None)],
+    "solver": SOLVER,
+    "time_limit": [Interval("real", 0, None, closed="neither"), None],
+    "progress": [Boolean(), None],
+    "restrict": [Check(lambda r: all(hasattr(r, a) for a in ("linear_constraints", "mask",
+                                                              "sampler", "digest")),
+                       "an iqnas.reduction.Cluster (iqnas.reduce or Cluster.load)"), None],
+}
 
 
 @dataclass
@@ -95,7 +117,7 @@ class CalibrationRun:
         rows = () if self.restrict is None else self.restrict.linear_constraints
         return Problem(self.space, self.models[self.objective], cons, linear_constraints=rows)
 
-    def solve(self, oracle, scenario: int = 0, solver: str = "scip",
+    def solve(self, oracle, scenario: int = 0, solver: str | Backend = "scip",
               **kw) -> MeasuredResult | None:
         """Solve scenario ``scenario`` with the fitted models and measure the answer; answers
         that break a true budget are cut off and the solve repeats (see ``solve_measured``).
@@ -113,13 +135,14 @@ class CalibrationRun:
                                   self.objective, solver=solver, on_measure=record, **kw)
 
 
+@validate_params(CALIBRATE_CONSTRAINTS)
 def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
               initial: str = "stratified", explore: float = 1.0,
-              extra_metrics: Sequence[str] = (), solver: str = "auto",
+              extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
               restrict=None, executor=None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
@@ -135,8 +158,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     the IQP solves always keep the budgets hard.
     ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
     cluster: every draw is a member and every IQP gets its rows.
-    ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
-    200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``solver`` (a backend name or a configured backend such as ``iqnas.solvers.Scip(...)``)
+    solves the selection IQPs; ``"auto"`` solves them exactly by enumeration on spaces of up
+    to 200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
     ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each round's
     batch (``measure_batch``): samples stream into the store as they finish, in the order they
     were planned (so the run does not depend on the executor); a failed measurement is
@@ -148,24 +172,14 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     check_oracle(oracle, space)
     scenarios = parse_scenarios(constraints)
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
-    check_choice("method", method, METHODS)
-    check_choice("selection", selection, SELECTIONS)
-    check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
-    check_choice("initial", initial, tuple(SAMPLERS))
-    check_int("n_samples", n_samples, 2)
-    check_int("seed", seed, 0)
-    if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
-        raise InputError(f"explore must be a number >= 0, got {explore!r}")
-    check_int("rounds", rounds, 1)
-    n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
-    solver = auto_solver(solver, space)
+    backend = auto_solver(solver, space, "calibrate()")
     _check_restrict(restrict, space)
     executor = check_executor(executor)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
-                    resource_terms=resource_terms, solver=solver, initial=initial,
-                    explore=float(explore))
+                    resource_terms=resource_terms, solver=solver_spec(backend), initial=initial,
+                    explore=explore)
     if restrict is not None:
         settings["restrict"] = restrict.digest
     if callable(getattr(oracle, "settings", None)):  # what measured values depend on
@@ -175,7 +189,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
-                     restrict, executor)
+                     restrict, executor, backend)
         if selection == "random" and loop.pool is not None:
             loop.run_round(0, n_samples, lambda: pool_plan(
                 space, loop.pool, n_samples, np.random.default_rng(seed), set()))
@@ -216,7 +230,8 @@ class _Loop:
     """One calibration run's state: the store, the oracle and how models are fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
-                 settings, progress, restrict=None, executor=None) -> None:
+                 settings, progress, restrict=None, executor=None,
+                 solver: str | Backend = "scip") -> None:
         self.space, self.oracle, self.store = space, oracle, store
         self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
         self.s = settings
@@ -225,6 +240,7 @@ class _Loop:
         #: the only architectures the oracle can measure (None: any)
         self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
         self.restrict = restrict
+        self.solver = solver
         if restrict is not None and self.pool is not None:
             self.pool = self.pool[restrict.mask(self.pool)]
         if self.pool is not None:
@@ -272,7 +288,7 @@ class _Loop:
         if explore > 0:
             for m in {m for s in self.scenarios for m in s}:
                 y = samples[m].to_numpy(dtype=float)
-                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
+                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, seed=r)
         return models[self.objective], scen, margins
 
     def failures(self) -> dict[Architecture, int]:
@@ -294,7 +310,7 @@ class _Loop:
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier,
-                                solver=self.s["solver"], top_share=self.s["top_share"],
+                                solver=self.solver, top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
                                 restrict=self.restrict)
         else:
@@ -320,9 +336,6 @@ def _metrics(oracle, objective, scenarios, extra) -> list[str]:
 def _check_restrict(restrict, space: SearchSpace) -> None:
     if restrict is None:
         return
-    if not all(hasattr(restrict, a) for a in ("linear_constraints", "mask", "sampler", "digest")):
-        raise InputError(f"restrict must be an iqnas.reduction.Cluster (iqnas.reduce or "
-                         f"Cluster.load), got {type(restrict).__name__}")
     if restrict.space.name != space.name:
         raise InputError(f"restrict is a cluster of space {restrict.space.name!r}, not "
                          f"{space.name!r}")

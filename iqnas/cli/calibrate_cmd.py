@@ -18,8 +18,10 @@ from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     SPACE_HELP,
+    add_backend_options,
     add_common,
     add_input_shape,
+    backend_from_args,
     console,
     err_console,
     measured_table,
@@ -83,6 +85,7 @@ def register(sub) -> None:
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
+    add_backend_options(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="SQLite sample store (default runs/<time>/)")
     p.add_argument("--save-models", metavar="DIR", default=None,
@@ -116,6 +119,7 @@ def parse_units(specs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     space = spaces.get(args.space)
     csv_kw = {}
     if args.oracle.endswith(".csv"):
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         if args.objective is not None:
             raise InputError("--objective is for --mode trained; --mode training-free maximises "
                              "the combined score of --metrics")
-        return _run_training_free(args, space, oracle, budgets, n_samples)
+        return _run_training_free(args, space, oracle, budgets, n_samples, solver)
     if args.objective is None:
         raise InputError("--objective is required with --mode trained (e.g. --objective "
                          "test_acc_c100); or use --mode training-free")
@@ -148,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     with _executor(args) as executor:
         cal = calibrate(space, oracle, args.objective, budgets or None, n_samples,
                         method=args.method, selection=args.selection, seed=args.seed,
-                        store=args.store, rounds=args.rounds, solver=args.solver,
+                        store=args.store, rounds=args.rounds, solver=solver,
                         initial=args.initial, explore=args.explore,
                         progress=None if not args.quiet else False, restrict=restrict,
                         executor=executor)
@@ -250,10 +254,10 @@ def _records(frame) -> dict:
 
 
 def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
-                       n_samples: int) -> int:
+                       n_samples: int, solver) -> int:
     with _executor(args) as executor:
         run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
-                                      args.top_k, args.seed, solver=args.solver,
+                                      args.top_k, args.seed, solver=solver,
                                       progress=None if not args.quiet else False,
                                       executor=executor)
     if args.save_models:

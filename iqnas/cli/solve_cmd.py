@@ -11,6 +11,7 @@ from iqnas.cli.common import (
     SPACE_HELP,
     add_common,
     add_solver_options,
+    backend_from_args,
     check_file,
     console,
     parse_budget_spec,
@@ -41,6 +42,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     space = spaces.get(args.space)
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
     constraints = {}
@@ -57,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                       linear_constraints=restricted_rows(args, space))
     kw = dict(time_limit=args.time_limit, gap=args.gap, seed=args.seed, products=args.products,
               log_file=args.solver_log, verbose=args.verbose)
-    results = (solve_top_k(problem, args.top_k, args.solver, **kw) if args.top_k > 1
-               else [solve(problem, args.solver, **kw)])
+    results = (solve_top_k(problem, args.top_k, solver, **kw) if args.top_k > 1
+               else [solve(problem, solver, **kw)])
     if args.format == "json":
         print_json([r.to_dict() for r in results] if args.top_k > 1 else results[0].to_dict())
     else:
