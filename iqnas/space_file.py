@@ -5,8 +5,9 @@ A space is ``{"name": ..., "groups": [{"name": ..., "options": [...]}, ...]}`` w
 ``kind`` (``"architecture"``, the default, or ``"data"``: a choice of the input data such as
 resolution or bit depth), ``active_if`` (``{"group": G, "options": [...]}``: the group exists
 only when group ``G`` takes one of those options), ``description``, ``units`` and
-``option_descriptions`` (option name -> text). Option names are strings; numbers are accepted and read as their text (``8`` ->
-``"8"``, ``0.25`` -> ``"0.25"``), booleans and anything else are refused. ``check_space_dict``
+``option_descriptions`` (option name -> text). Option names are strings; numbers are accepted
+and read as their text (``8`` -> ``"8"``, ``0.25`` -> ``"0.25"``), booleans and anything else
+are refused. ``check_space_dict``
 returns the same content with every option name a string, or raises a one-line InputError that
 names the field (``groups[2].active_if.group``) and the fix.
 
