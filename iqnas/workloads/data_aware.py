@@ -131,6 +131,9 @@ def run_data_aware(flash_budgets: Sequence[float] = DEFAULT_FLASH_BUDGETS,
     the same store trains nothing again)."""
     t0 = time.perf_counter()
     budgets = check_budgets(flash_budgets, ram_budget)
+    for name, value in (("n_samples", n_samples), ("epochs", epochs), ("top_k", top_k)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
     space = spaces.get(digits.SPACE)
     oracle = digits.oracle(epochs=epochs, seed=seed)
     forms = resource_forms(space)
@@ -167,6 +170,10 @@ def _row(problem: Problem, first, samples, ram_budget: float) -> dict[str, Any]:
     space = problem.space
     choices = np.array([space.parse_key(k).choices for k in samples["key"]])
     ok = problem.feasible(choices)
+    if not ok.any():  # the answers' trainings failed (recorded in the store)
+        row.update(empty)
+        row["message"] = "no network within the budgets was trained successfully"
+        return row
     best = int(np.flatnonzero(ok)[np.argmax(samples[OBJECTIVE].to_numpy()[ok])])
     arch = space.parse_key(samples["key"].iloc[best])
     row.update(_network(problem, arch, samples.iloc[best]))

@@ -78,6 +78,14 @@ def test_explain_shows_data_groups_and_their_interactions(run):
     flash = df[(df["table"] == "resources") & (df["metric"] == "flash_bytes")
                & (df["group"] == "resolution")].set_index("option")["value"]
     assert flash["4"] < flash["6"] < flash["8"] == 0
+    from iqnas.interpret import rich_tables
+
+    titles = [t.title for t in rich_tables(df)]
+    assert any(t.endswith("- data groups") for t in titles)
+    assert any(t.endswith("- involving data groups") for t in titles)
+    data_main = next(t for t in rich_tables(df) if t.title.startswith("main")
+                     and t.title.endswith("- data groups"))
+    assert set(data_main.columns[0]._cells) == {"resolution", "bits"}
 
 
 def test_demo_json_contract(tmp_path, capsys):
@@ -97,8 +105,19 @@ def test_demo_json_contract(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("bad", [["--flash-budgets", "450,x"], ["--flash-budgets", "-3"],
-                                 ["--ram-budget", "0"], ["--epochs", "0"]])
+                                 ["--ram-budget", "0"], ["--epochs", "0"], ["--top-k", "0"]])
 def test_demo_bad_budgets_exit_2(bad, capsys, tmp_path):
     store = tmp_path / "never.db"
     assert main(["demo", "--data-aware", "--quiet", "--store", str(store), *bad]) == 2
     assert not store.exists()
+
+
+def test_bad_settings_are_input_errors(tmp_path):
+    from iqnas.errors import InputError
+
+    for kw in ({"n_samples": 0}, {"epochs": 1.5}, {"top_k": True}):
+        with pytest.raises(InputError, match="must be an integer >= 1"):
+            run_data_aware([450], 1024, store=tmp_path / "x.db", **kw)
+    with pytest.raises(InputError, match="at least one flash budget"):
+        run_data_aware([], 1024, store=tmp_path / "x.db")
+    assert not (tmp_path / "x.db").exists()
