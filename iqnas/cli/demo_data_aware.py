@@ -4,6 +4,8 @@ digits, every candidate trained for real, across flash budgets under one peak-RA
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from rich.table import Table
 
@@ -63,15 +65,16 @@ def run(args: argparse.Namespace) -> int:
                       f"trained for calibration, flash budgets {shown} B, peak RAM <= "
                       f"{args.ram_budget:g} B per layer")
     executor = InProcessExecutor() if args.workers == 1 else ProcessExecutor(args.workers)
-    with executor:
+    with tempfile.TemporaryDirectory(prefix="iqnas-demo-") as tmp, executor:
+        store = Path(tmp) / "digits.db" if args.store is None else args.store
         run_ = run_data_aware(budgets, args.ram_budget, n_samples=n_samples, epochs=args.epochs,
-                              top_k=args.top_k, seed=args.seed, store=args.store,
+                              top_k=args.top_k, seed=args.seed, store=store,
                               executor=executor, progress=show)
-    if args.format == "json":
-        print_json({"rows": run_.rows, "n_trained": len(run_.samples()),
-                    "elapsed_s": run_.elapsed})
-        return EXIT_OK
-    _print(run_)
+        n_trained = len(run_.samples())
+        if args.format == "json":
+            print_json({"rows": run_.rows, "n_trained": n_trained, "elapsed_s": run_.elapsed})
+        else:
+            _print(run_, n_trained)
     return EXIT_OK
 
 
@@ -79,7 +82,7 @@ def _fmt(v, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
-def _print(run_) -> None:
+def _print(run_, n_trained: int) -> None:
     t = Table("flash budget", "mode", "status", "input", "conv", "pred. acc", "test acc",
               "flash B", "peak RAM B",
               title="best measured network per budget (flash and RAM recounted from the "
@@ -111,5 +114,5 @@ def _print(run_) -> None:
     for (a, b), v in strength.items():
         i.add_row(a, b, f"{v:.3f}")
     console.print(i)
-    console.print(f"{len(run_.samples())} networks trained in {run_.elapsed:.1f} s; every "
+    console.print(f"{n_trained} networks trained in {run_.elapsed:.1f} s; every "
                   "reported network was trained and meets its budgets")

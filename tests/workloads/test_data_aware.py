@@ -121,3 +121,12 @@ def test_bad_settings_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="at least one flash budget"):
         run_data_aware([], 1024, store=tmp_path / "x.db")
     assert not (tmp_path / "x.db").exists()
+
+
+def test_demo_without_store_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--data-aware", "--samples", "6", "--epochs", "1", "--top-k", "1",
+                 "--workers", "1", "--flash-budgets", "1000"]) == 0
+    text = capsys.readouterr().out
+    assert "data-aware" in text and "architecture-only" in text and "data groups" in text
+    assert list(tmp_path.iterdir()) == []
