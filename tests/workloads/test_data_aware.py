@@ -130,3 +130,15 @@ def test_demo_without_store_leaves_nothing_behind(tmp_path, monkeypatch, capsys)
     text = capsys.readouterr().out
     assert "data-aware" in text and "architecture-only" in text and "data groups" in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_results_list_data_and_architecture_choices_apart(run):
+    import iqnas
+
+    problem = run.problems[(1000.0, "data-aware")]
+    d = iqnas.solve(problem).to_dict()
+    assert set(d["data_choices"]) == {"resolution", "bits"}
+    assert set(d["architecture_choices"]) == {"conv"}
+    assert {**d["data_choices"], **d["architecture_choices"]} == d["choices"]
+    plain = iqnas.spaces.get("nb201").sample(0).to_dict()
+    assert "data_choices" not in plain                 # spaces without data groups unchanged
