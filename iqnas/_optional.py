@@ -14,7 +14,7 @@ from iqnas.errors import InputError, IqnasError
 
 #: optional module -> the iqnas extra that installs it
 EXTRAS = {"torch": "torch", "cvxpy": "cvxpy", "highspy": "cvxpy", "matplotlib": "plots",
-          "plotly": "report"}
+          "plotly": "report", "sklearn": "reduce"}
 
 
 def install_hint(module: str) -> str:

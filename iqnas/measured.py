@@ -99,6 +99,7 @@ class MeasuredResult:
         arch = self.architecture
         return {
             "space": arch.space.name, "key": arch.key, "choices": arch.active(),
+            **arch.split_choices(),
             "objective_metric": self.objective_metric,
             "true_objective": _num(self.true_objective),
             "predicted_objective": _num(self.predicted_objective),

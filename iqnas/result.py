@@ -86,6 +86,7 @@ class Result:
             "space": None if arch is None else arch.space.name,
             "key": None if arch is None else arch.key,
             "choices": None if arch is None else arch.active(),
+            **({} if arch is None else arch.split_choices()),
             "objective": _num(self.objective),
             "resources": {k: v.to_dict() for k, v in self.resource_details.items()},
             "gap": _num(self.gap),

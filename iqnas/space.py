@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.space_file import FORMAT, check_space_dict, read_space_file, write_space_file
+from iqnas.space_file import (
+    ARCHITECTURE,
+    DATA,
+    FORMAT,
+    KINDS,
+    check_space_dict,
+    read_space_file,
+    write_space_file,
+)
 
 
 @dataclass(frozen=True)
@@ -21,8 +29,10 @@ class Group:
 
     ``active_if=(controller, option_names)`` makes the group conditional: it exists only when the
     controller group takes one of those options. An inactive group is encoded as its option 0.
-    ``description``, ``units`` and ``option_descriptions`` (option -> text) are metadata: they
-    take no part in equality or in the space's content hash.
+    ``kind`` is ``"architecture"`` (a choice of the network) or ``"data"`` (a choice of the input
+    data: resolution, bit depth, sample rate, ...); it is part of equality and of the space's
+    content hash. ``description``, ``units`` and ``option_descriptions`` (option -> text) are
+    metadata: they take no part in equality or in the space's content hash.
     """
 
     name: str
@@ -31,10 +41,14 @@ class Group:
     description: str = field(default="", compare=False)
     units: str = field(default="", compare=False)
     option_descriptions: Mapping[str, str] = field(default_factory=dict, compare=False)
+    kind: str = ARCHITECTURE
 
     def __post_init__(self) -> None:
         if len(self.options) < 1 or len(set(self.options)) != len(self.options):
             raise InputError(f"group {self.name!r} needs distinct option names, got {self.options}")
+        if self.kind not in KINDS:
+            raise InputError(f"group {self.name!r}: kind {self.kind!r} is unknown; use "
+                             f"{' or '.join(map(repr, KINDS))}")
         unknown = [o for o in self.option_descriptions if o not in self.options]
         if unknown:
             raise InputError(f"group {self.name!r}: option_descriptions names unknown option "
@@ -64,12 +78,30 @@ class Architecture:
         return {g.name: g.options[c] for g, c, a in zip(sp.groups, self.choices, sp.activity(self))
                 if a}
 
+    def data(self) -> dict[str, str]:
+        """Chosen option name per active data group (``Group(kind="data")``)."""
+        return {g: o for g, o in self.active().items() if g in self.space.data_groups}
+
+    def architecture(self) -> dict[str, str]:
+        """Chosen option name per active architecture group (every group but the data ones)."""
+        return {g: o for g, o in self.active().items() if g not in self.space.data_groups}
+
     def __getitem__(self, group: str) -> str:
         i = self.space.group_index(group)
         return self.space.groups[i].options[self.choices[i]]
 
     def to_dict(self) -> dict:
-        return {"space": self.space.name, "key": self.key, "choices": self.active()}
+        """``space``, ``key`` and ``choices`` (every active group); with data groups also
+        ``data_choices`` and ``architecture_choices``, the two apart."""
+        return {"space": self.space.name, "key": self.key, "choices": self.active(),
+                **self.split_choices()}
+
+    def split_choices(self) -> dict[str, dict[str, str]]:
+        """``{"data_choices": ..., "architecture_choices": ...}`` when the space has data
+        groups, else ``{}`` (what results add to their dicts)."""
+        if not self.space.data_groups:
+            return {}
+        return {"data_choices": self.data(), "architecture_choices": self.architecture()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -106,6 +138,7 @@ class SearchSpace:
         if len(set(names)) != len(names):
             raise InputError(f"space {self.name!r} has duplicate group names")
         self._index = {n: i for i, n in enumerate(names)}
+        self._data_groups = tuple(g.name for g in self.groups if g.kind == DATA)
         sizes = np.array([len(g.options) for g in self.groups], dtype=np.int64)
         self.sizes = sizes
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -140,6 +173,20 @@ class SearchSpace:
     @property
     def n_groups(self) -> int:
         return len(self.groups)
+
+    @property
+    def data_groups(self) -> tuple[str, ...]:
+        """Names of the data groups (``Group(kind="data")``), in order."""
+        return self._data_groups
+
+    @property
+    def architecture_groups(self) -> tuple[str, ...]:
+        """Names of the architecture groups (every group that is not a data group), in order."""
+        return tuple(g.name for g in self.groups if g.kind != DATA)
+
+    def group_kind(self, group: str | int) -> str:
+        """``"data"`` or ``"architecture"``."""
+        return self.groups[self.group_index(group)].kind
 
     def group_index(self, group: str | int) -> int:
         if isinstance(group, (int, np.integer)):
@@ -418,15 +465,19 @@ class SearchSpace:
 
     # ---- identity and files ---------------------------------------------------------------
     def content(self) -> dict:
-        """What the content hash covers: the name and, per group in order, its options and its
-        condition (controller and options, sorted); no descriptions or units."""
+        """What the content hash covers: the name and, per group in order, its options, its
+        condition (controller and options, sorted) and, for a data group, ``kind``; no
+        descriptions or units."""
         groups = []
         for g in self.groups:
             cond = None
             if g.active_if is not None:
                 ctrl, opts = g.active_if
                 cond = {"group": ctrl, "options": sorted(opts)}
-            groups.append({"name": g.name, "options": list(g.options), "active_if": cond})
+            entry = {"name": g.name, "options": list(g.options), "active_if": cond}
+            if g.kind != ARCHITECTURE:  # the default kind leaves older hashes unchanged
+                entry["kind"] = g.kind
+            groups.append(entry)
         return {"name": self.name, "groups": groups}
 
     def content_hash(self) -> str:
@@ -448,6 +499,8 @@ class SearchSpace:
         groups = []
         for g in self.groups:
             entry: dict = {"name": g.name, "options": list(g.options)}
+            if g.kind != ARCHITECTURE:
+                entry["kind"] = g.kind
             if g.active_if is not None:
                 ctrl, opts = g.active_if
                 order = self.groups[self.group_index(ctrl)].options
@@ -477,7 +530,8 @@ class SearchSpace:
                                                            frozenset(cond["options"])),
                                 description=g.get("description", ""),
                                 units=g.get("units", ""),
-                                option_descriptions=g.get("option_descriptions", {})))
+                                option_descriptions=g.get("option_descriptions", {}),
+                                kind=g.get("kind", ARCHITECTURE)))
         return cls(d["name"], groups, description=d.get("description", ""))
 
     @classmethod

@@ -2,10 +2,12 @@
 
 A space is ``{"name": ..., "groups": [{"name": ..., "options": [...]}, ...]}`` with optional
 ``description`` and ``format`` (``"iqnas.SearchSpace/1"``) at the top, and per group optional
-``active_if`` (``{"group": G, "options": [...]}``: the group exists only when group ``G``
-takes one of those options), ``description``, ``units`` and ``option_descriptions`` (option
-name -> text). Option names are strings; numbers are accepted and read as their text (``8`` ->
-``"8"``, ``0.25`` -> ``"0.25"``), booleans and anything else are refused. ``check_space_dict``
+``kind`` (``"architecture"``, the default, or ``"data"``: a choice of the input data such as
+resolution or bit depth), ``active_if`` (``{"group": G, "options": [...]}``: the group exists
+only when group ``G`` takes one of those options), ``description``, ``units`` and
+``option_descriptions`` (option name -> text). Option names are strings; numbers are accepted
+and read as their text (``8`` -> ``"8"``, ``0.25`` -> ``"0.25"``), booleans and anything else
+are refused. ``check_space_dict``
 returns the same content with every option name a string, or raises a one-line InputError that
 names the field (``groups[2].active_if.group``) and the fix.
 
@@ -29,8 +31,12 @@ from iqnas.errors import InputError
 
 FORMAT = "iqnas.SearchSpace/1"
 SUFFIXES = (".json", ".toml")
+#: a group's kind: a choice of the network, or of the input data (resolution, bit depth, ...)
+ARCHITECTURE, DATA = "architecture", "data"
+KINDS = (ARCHITECTURE, DATA)
 TOP_FIELDS = ("format", "name", "description", "groups")
-GROUP_FIELDS = ("name", "options", "active_if", "description", "units", "option_descriptions")
+GROUP_FIELDS = ("name", "options", "kind", "active_if", "description", "units",
+                "option_descriptions")
 CONDITION_FIELDS = ("group", "options")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -123,6 +129,14 @@ def check_space_dict(data: Any, source: str = "space") -> dict:
             raise ck.fail(f"{at}.options", f"missing; group {name!r} needs a list of options")
         entry: dict[str, Any] = {"name": name,
                                  "options": ck.options(g["options"], f"{at}.options", name)}
+        if "kind" in g:
+            kind = ck.text(g["kind"], f"{at}.kind")
+            if kind not in KINDS:
+                raise ck.fail(f"{at}.kind", f"{kind!r} is not a kind of group; use "
+                              f"{' or '.join(map(repr, KINDS))} (or leave it out: "
+                              f"{ARCHITECTURE!r})")
+            if kind != ARCHITECTURE:
+                entry["kind"] = kind
         for meta in ("description", "units"):
             if meta in g:
                 entry[meta] = ck.text(g[meta], f"{at}.{meta}")

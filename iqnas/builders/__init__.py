@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from iqnas.space import Architecture, SearchSpace
 
 # space name -> module (under iqnas.builders) with build(arch, num_classes=None, **kw)
-_MODULES = {"nb201": "iqnas.builders.nb201", "mobilenet": "iqnas.builders.mobilenet"}
+_MODULES = {"nb201": "iqnas.builders.nb201", "mobilenet": "iqnas.builders.mobilenet",
+            "digits": "iqnas.builders.digits"}
 
 
 def names() -> list[str]:

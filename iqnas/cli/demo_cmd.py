@@ -15,6 +15,7 @@ from iqnas import oracles, spaces
 from iqnas._progress import progress_bar
 from iqnas.calibration import calibrate
 from iqnas.calibration.verified import true_optimum
+from iqnas.cli import demo_data_aware
 from iqnas.cli.common import EXIT_OK, add_common, console, print_json
 from iqnas.measured import MeasuredResult
 
@@ -26,10 +27,12 @@ PARAMS = "params_M_c100"
 def register(sub) -> None:
     p = sub.add_parser("demo", help="calibrate on the embedded NB201 data and solve at three "
                        "latency budgets (offline, about a minute)")
-    p.add_argument("--samples", type=int, default=150, help="networks to measure (<= 200)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="networks to measure (<= 200; default 150, with --data-aware 40)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="sample store (default: a temporary file)")
     add_common(p)
+    demo_data_aware.add_options(p)
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,10 @@ def scenarios(table) -> list[dict[str, float]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data_aware:
+        return demo_data_aware.run(args)
+    if args.samples is None:
+        args.samples = 150
     t0 = time.perf_counter()
     space = spaces.get("nb201")
     oracle = oracles.nb201("cifar100")

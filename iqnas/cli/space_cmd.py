@@ -12,6 +12,7 @@ from iqnas import spaces
 from iqnas.cli.common import EXIT_OK, SPACE_HELP, add_common, console, print_json
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
+from iqnas.space_file import ARCHITECTURE, DATA
 
 
 def register(sub) -> None:
@@ -41,9 +42,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def describe(space: SearchSpace) -> dict:
-    """The JSON of ``space show``: the space's file dict plus its size and identity."""
+    """The JSON of ``space show``: the space's file dict plus its size and identity, and the
+    names of its data and architecture groups apart."""
     return {**space.to_dict(), "size": space.size, "n_groups": space.n_groups,
-            "n_vars": space.n_vars, "content_hash": space.content_hash()}
+            "n_vars": space.n_vars, "content_hash": space.content_hash(),
+            "data_groups": list(space.data_groups),
+            "architecture_groups": list(space.architecture_groups)}
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -61,16 +65,25 @@ def run_show(args: argparse.Namespace) -> int:
     head.add_row("architectures", size)
     head.add_row("groups", f"{space.n_groups} ({space.n_vars} one-hot variables)")
     head.add_row("content hash", space.content_hash())
+    if space.data_groups:
+        head.add_row("data groups", ", ".join(space.data_groups))
+        head.add_row("architecture groups", ", ".join(space.architecture_groups))
     console.print(head)
-    t = Table("group", "options", "active if", "units", "description")
-    for g in space.groups:
-        cond = ""
-        if g.active_if is not None:
-            ctrl, opts = g.active_if
-            order = space.groups[space.group_index(ctrl)].options
-            cond = f"{ctrl} in {{{', '.join(o for o in order if o in opts)}}}"
-        t.add_row(g.name, ", ".join(g.options), cond, g.units, g.description)
-    console.print(t)
+    kinds = [(DATA, "data groups (input choices)"), (ARCHITECTURE, "architecture groups")] \
+        if space.data_groups else [(ARCHITECTURE, None)]
+    for kind, title in kinds:
+        t = Table("group", "options", "active if", "units", "description", title=title,
+                  title_justify="left")
+        for g in space.groups:
+            if g.kind != kind:
+                continue
+            cond = ""
+            if g.active_if is not None:
+                ctrl, opts = g.active_if
+                order = space.groups[space.group_index(ctrl)].options
+                cond = f"{ctrl} in {{{', '.join(o for o in order if o in opts)}}}"
+            t.add_row(g.name, ", ".join(g.options), cond, g.units, g.description)
+        console.print(t)
     described = [(g.name, o, g.option_descriptions[o]) for g in space.groups for o in g.options
                  if o in g.option_descriptions]
     if described:

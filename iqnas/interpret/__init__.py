@@ -70,7 +70,8 @@ def explain(form: QuadraticForm, reference=None, samples=None, n_bootstrap: int 
                        estimator, seed, level)
     attrs = {"space": form.space.name, "prior": prior, "level": level,
              "reference": reference if reference is not None else "first",
-             "n_bootstrap": int(n_bootstrap), "seed": seed, "forms": forms}
+             "n_bootstrap": int(n_bootstrap), "seed": seed, "forms": forms,
+             "data_groups": list(form.space.data_groups)}
     return frame(rows, attrs)
 
 

@@ -187,16 +187,32 @@ def rich_tables(df: pd.DataFrame) -> list:
     from rich.table import Table
 
     _check(df)
+    data = set(df.attrs.get("data_groups") or ())
     out = []
     for (table, metric), part in df.groupby(["table", "metric"], sort=False):
         cols = [c for c in shown_columns(part) if c not in ("table", "metric")]
-        t = Table(title=f"{_TITLES.get(table, table)} - {metric}", title_justify="left")
-        for c in cols:
-            t.add_column(c, justify="right" if c not in _TEXT else "left", no_wrap=True)
-        for rec in part[cols].itertuples(index=False):
-            t.add_row(*(_cell(v) for v in rec))
-        out.append(t)
+        for label, rows in _by_kind(part, table, data):
+            title = f"{_TITLES.get(table, table)} - {metric}" + (f" - {label}" if label else "")
+            t = Table(title=title, title_justify="left")
+            for c in cols:
+                t.add_column(c, justify="right" if c not in _TEXT else "left", no_wrap=True)
+            for rec in rows[cols].itertuples(index=False):
+                t.add_row(*(_cell(v) for v in rec))
+            out.append(t)
     return out
+
+
+def _by_kind(part: pd.DataFrame, table: str, data: set[str]) -> list[tuple[str, pd.DataFrame]]:
+    """The rows of one table, split into data-group rows and architecture rows when the space
+    has data groups (interactions: rows that involve a data group, then the others)."""
+    if not data or table not in ("main", "resources", "interactions", "coefficients"):
+        return [("", part)]
+    involves = part["group"].isin(data)
+    if "group2" in part:
+        involves |= part["group2"].isin(data)
+    first = "data groups" if table != "interactions" else "involving data groups"
+    pieces = [(first, part[involves]), ("architecture groups", part[~involves])]
+    return [(label, rows) for label, rows in pieces if len(rows)]
 
 
 __all__ = ["FORMAT", "TABLES", "form_from_table", "frame", "read_csv", "read_json",

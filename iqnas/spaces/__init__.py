@@ -16,12 +16,13 @@ from pathlib import Path
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
 from iqnas.space_file import SUFFIXES
-from iqnas.spaces import mobilenet, nb201, ofa
+from iqnas.spaces import digits, mobilenet, nb201, ofa
 
 _BUILDERS: dict[str, Callable[[], SearchSpace]] = {
     "nb201": nb201.build,
     "mobilenet": mobilenet.build,
     "ofa": ofa.build,
+    "digits": digits.build,
 }
 _CACHE: dict[str, SearchSpace] = {}
 #: resolved path -> ((mtime_ns, size), space)

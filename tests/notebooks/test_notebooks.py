@@ -41,6 +41,7 @@ def kernel_env(tmp_path, monkeypatch) -> Path:
     (work / "tmp").mkdir(parents=True)
     monkeypatch.setenv("TMPDIR", str(work / "tmp"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("IQNAS_NOTEBOOK_QUICK", "1")  # notebooks that train: the reduced run
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
     return work
@@ -74,7 +75,7 @@ def run_notebook(path: Path, cwd: Path, timeout: float = NOTEBOOK_TIMEOUT):
 
 def test_notebooks_exist():
     names = {p.stem for p in PATHS}
-    assert {"quickstart", "interpretability", "budget_sweeps"} <= names, names
+    assert {"quickstart", "interpretability", "budget_sweeps", "data_aware"} <= names, names
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
