@@ -26,7 +26,7 @@ from iqnas._version import __version__
 from iqnas.errors import CapabilityWarning, InputError
 from iqnas.formulations.products import MODES
 from iqnas.problem import Problem
-from iqnas.result import ResourceValue, Result
+from iqnas.result import NamedValues, ResourceValue, Result
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.space import Architecture
 from iqnas.status import Status
@@ -51,6 +51,8 @@ SOLVE_CONSTRAINTS = {
 #: what ``solver=`` accepts
 SOLVER = [InstanceOf(str, "a backend name (iqnas.solvers.names())"),
           InstanceOf(Backend, "an iqnas.solvers.Backend instance")]
+#: raw statuses of a backend that caught Ctrl-C (SIGINT) or SIGTERM during a solve
+INTERRUPT_STATUSES = ("userinterrupt", "terminate")
 #: the least time a re-solve after a failed verification is given (seconds)
 MIN_RESOLVE_TIME = 0.01
 #: (backend name, option) pairs already warned about (a CapabilityWarning is issued once)
@@ -207,6 +209,10 @@ def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
                 return
             step = replace(opts, time_limit=max(left, MIN_RESOLVE_TIME))
         raw = backend.solve(current, step)
+        if str(raw.raw_status).lower() in INTERRUPT_STATUSES:
+            # the backend caught Ctrl-C (SCIP does): stop the whole run, never report a cut
+            # short answer as final
+            raise KeyboardInterrupt(f"{backend.name} was interrupted ({raw.raw_status})")
         build_total += raw.build_time
         solve_total += raw.solve_time
         if raw.x is None:
@@ -326,8 +332,7 @@ def _result(problem: Problem, raw: RawSolution, arch, meta: _Meta, opts: SolveOp
         gap = abs(raw.dual_bound - objective) / max(abs(objective), 1e-12)
     return Result(
         status=raw.status, architecture=arch, objective=objective,
-        resources=MappingProxyType(resources or {}),
-        resource_details=MappingProxyType(details or {}),
+        resources=NamedValues(resources), resource_details=NamedValues(details),
         raw_status=raw.raw_status, gap=gap, dual_bound=raw.dual_bound, build_time=build,
         solve_time=solve_time, nodes=raw.nodes, backend=meta.backend, seed=opts.seed,
         versions=MappingProxyType(versions), message=raw.message,

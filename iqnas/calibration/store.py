@@ -77,6 +77,39 @@ def default_store_path(run_dir: str | Path = "runs") -> Path:
     return candidate / "samples.db"
 
 
+def stored_samples(path: str | Path) -> int:
+    """How many samples the store at ``path`` holds (0 if there is none or it is no store);
+    read-only."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def stored_meta(path: str | Path, name: str, default: Any = None) -> Any:
+    """One metadata entry of the store at ``path``, read-only (``default`` if there is no
+    store, no such entry, or the file is no store)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return default
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        finally:
+            conn.close()
+        return default if row is None else json.loads(row[0])
+    except (sqlite3.Error, json.JSONDecodeError):
+        return default
+
+
 def open_store(path: str | Path) -> SampleStore:
     """An existing store, for its space as recorded in the file (InputError if ``path`` is
     missing or is not an iqnas sample store; nothing is created)."""
@@ -118,13 +151,15 @@ class SampleStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            # a foreign or mismatched file is refused before anything (WAL mode included) is
+            # written to it
             with self._transaction() as cur:
                 self._check_foreign(cur)
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     cur.execute(stmt)
                 self._init_meta(cur, settings, seed)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise InputError(f"{self.path} is not a usable iqnas sample store ({exc}); pick "

@@ -16,7 +16,9 @@ from iqnas.cli.common import (
     add_solver_options,
     backend_from_args,
     check_file,
+    command_line,
     console,
+    err_console,
     parse_budget_spec,
     print_json,
 )
@@ -74,7 +76,7 @@ def register(sub) -> None:
                    help="output format (default: table)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file"), ("--plot", "plot", "file")])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
                       sense="minimize" if args.minimize else "maximize",
                       linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
+    args.resume_hint = lambda: _resume_hint(args)
+    if args.out is not None and not args.quiet:
+        on_file = _points_on_file(args.out)
+        if on_file:
+            err_console.print(f"resuming {on_file} finished points from {args.out}",
+                              markup=False, soft_wrap=True)
     result = sweep(problem, args.resource, budgets, solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
                    seed=args.seed, warm_start=not args.no_warm_start, reuse=not args.no_reuse,
@@ -118,6 +126,23 @@ def run(args: argparse.Namespace) -> int:
         plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
                     ylabel=args.ylabel)
     return EXIT_OK if result.n_feasible else EXIT_NO_SOLUTION
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What an interrupted sweep kept and how to resume it."""
+    if args.out is None:
+        return "no point was saved (give --out FILE.jsonl to make a sweep resumable)"
+    return (f"{_points_on_file(args.out)} finished points are kept in {args.out}; to resume "
+            f"(only the unfinished points are solved), run again: {command_line(args)}")
+
+
+def _points_on_file(path: str) -> int:
+    """Complete point lines of a sweep file (0 if there is none)."""
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.endswith(b"\n") and b'"kind": "point"' in line)
+    except OSError:
+        return 0
 
 
 # ---- argument parsing ------------------------------------------------------------------------
