@@ -553,6 +553,12 @@ class QuadraticForm:
                 raise InputError(f"{path}: {exc}") from None
         if path.suffix != ".npz":
             raise InputError(f"unknown file type {path.suffix!r} for {path}; use .json or .npz")
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":
+            raise InputError(f"{path} is not a readable QuadraticForm NPZ file ("
+                             + ("it is empty" if not magic else
+                                "it is truncated or not a zip archive") + ")")
         try:
             with np.load(path, allow_pickle=False) as z:
                 name = str(z["space"])

@@ -193,6 +193,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         log.info("extending the run in %s from %d to %d samples", path, first_n, n_samples)
         settings = {**settings, "n_samples": first_n}
     with SampleStore(path, space, settings=settings, seed=seed) as st:
+        if len(st):
+            logging.getLogger("iqnas.resume").info(
+                "resuming %d samples from %s%s", len(st), path,
+                "" if first_n is None else f" (extending the run of {first_n} to {n_samples})")
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
                      restrict, executor, backend)

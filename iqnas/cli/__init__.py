@@ -25,7 +25,13 @@ from iqnas.cli import (
     space_cmd,
     sweep_cmd,
 )
-from iqnas.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, report_error, setup_logging
+from iqnas.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    report_error,
+    restore_logging,
+    setup_logging,
+)
 from iqnas.cli.paths import check_outputs
 from iqnas.cli.suggest import SubcommandParser, unknown_arguments_error
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _run(args)
         finally:
-            logging.getLogger("iqnas").setLevel(level)
+            restore_logging(level)
 
 
 def _run(args: argparse.Namespace) -> int:

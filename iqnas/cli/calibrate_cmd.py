@@ -303,12 +303,9 @@ def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
 
 
 def _announce_store(args: argparse.Namespace) -> Path:
-    """The store path (a fresh runs/<time>/samples.db by default), said when resumed; an
-    interrupt names it and the command that resumes."""
+    """The store path (a fresh runs/<time>/samples.db by default); an interrupt names it and
+    the command that resumes (the run itself says "resuming N samples from FILE")."""
     store = Path(args.store) if args.store is not None else default_store_path()
-    n = stored_samples(store)
-    if n and not args.quiet:
-        err_console.print(f"resuming {n} samples from {store}", markup=False, soft_wrap=True)
     extra = [] if args.store is not None else ["--store", str(store)]
     args.resume_hint = lambda: (f"the {stored_samples(store)} samples measured so far are in "
                                 f"{store}; to resume, run again: {command_line(args, extra)}")

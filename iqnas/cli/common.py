@@ -22,6 +22,8 @@ from iqnas.solvers.base import Backend
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
 #: the arguments of the command being run (for error messages that suggest a flag)
 CURRENT_ARGV: list[str] = []
+#: the logger of "resuming N ... from FILE" notices (shown by the CLI unless -q)
+RESUME_LOG = "iqnas.resume"
 #: exit code after Ctrl-C (128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
 #: help of every --space flag: a name or a space file
@@ -120,8 +122,24 @@ def setup_logging(args) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("iqnas").setLevel(level)
+    notices = logging.getLogger(RESUME_LOG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    notices.addHandler(handler)
+    notices.propagate = False
+    notices.setLevel(logging.ERROR if quiet else logging.INFO)
     if quiet:
         warnings.simplefilter("ignore")
+
+
+def restore_logging(level: int) -> None:
+    """Undo setup_logging (the CLI may run several times in one process, e.g. in tests)."""
+    logging.getLogger("iqnas").setLevel(level)
+    notices = logging.getLogger(RESUME_LOG)
+    for h in list(notices.handlers):
+        notices.removeHandler(h)
+    notices.propagate = True
+    notices.setLevel(logging.NOTSET)
 
 
 def command_line(args, extra: list[str] | None = None) -> str:

@@ -18,7 +18,6 @@ from iqnas.cli.common import (
     check_file,
     command_line,
     console,
-    err_console,
     parse_budget_spec,
     print_json,
 )
@@ -108,11 +107,6 @@ def run(args: argparse.Namespace) -> int:
                       linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
     args.resume_hint = lambda: _resume_hint(args)
-    if args.out is not None and not args.quiet:
-        on_file = _points_on_file(args.out)
-        if on_file:
-            err_console.print(f"resuming {on_file} finished points from {args.out}",
-                              markup=False, soft_wrap=True)
     result = sweep(problem, args.resource, budgets, solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
                    seed=args.seed, warm_start=not args.no_warm_start, reuse=not args.no_reuse,

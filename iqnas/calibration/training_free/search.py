@@ -130,6 +130,9 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
             path.parent.mkdir(parents=True, exist_ok=True)
             st = stack.enter_context(SampleStore(path, space, settings={
                 "mode": "training-free", **settings}, seed=seed))
+            if len(st):
+                logging.getLogger("iqnas.resume").info("resuming %d samples from %s", len(st),
+                                                       path)
         meter = Measurer(oracle, columns, list(scenario), form_only, executor, progress,
                          store=st)
         return _search(space, oracle, meter, columns, scenario, given, form_only, score,
