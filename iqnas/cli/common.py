@@ -119,27 +119,28 @@ def setup_logging(args) -> None:
     if verbose and quiet:
         raise InputError("-v (--verbose) and -q (--quiet) contradict each other; give one")
     level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    logging.getLogger("iqnas").setLevel(level)
-    notices = logging.getLogger(RESUME_LOG)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    notices.addHandler(handler)
-    notices.propagate = False
-    notices.setLevel(logging.ERROR if quiet else logging.INFO)
+    for name, fmt, lvl in (("iqnas", "%(levelname)s %(name)s: %(message)s", level),
+                           (RESUME_LOG, "%(message)s", logging.ERROR if quiet else logging.INFO)):
+        logger = logging.getLogger(name)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(fmt))
+        handler.iqnas_cli = True
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(lvl)
     if quiet:
         warnings.simplefilter("ignore")
 
 
 def restore_logging(level: int) -> None:
     """Undo setup_logging (the CLI may run several times in one process, e.g. in tests)."""
-    logging.getLogger("iqnas").setLevel(level)
-    notices = logging.getLogger(RESUME_LOG)
-    for h in list(notices.handlers):
-        notices.removeHandler(h)
-    notices.propagate = True
-    notices.setLevel(logging.NOTSET)
+    for name, lvl in (("iqnas", level), (RESUME_LOG, logging.NOTSET)):
+        logger = logging.getLogger(name)
+        for h in list(logger.handlers):
+            if getattr(h, "iqnas_cli", False):
+                logger.removeHandler(h)
+        logger.propagate = True
+        logger.setLevel(lvl)
 
 
 def command_line(args, extra: list[str] | None = None) -> str:

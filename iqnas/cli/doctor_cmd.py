@@ -69,8 +69,9 @@ def solver_rows() -> list[dict]:
     return rows
 
 
-def data_rows(data_dir: Path = DATA_DIR) -> list[dict]:
+def data_rows(data_dir: Path | None = None) -> list[dict]:
     """Each embedded file with its expected and actual sha256 and whether they match."""
+    data_dir = DATA_DIR if data_dir is None else data_dir
     rows = []
     for name, expected in EMBEDDED_SHA256.items():
         path = data_dir / name
