@@ -23,7 +23,7 @@ import numpy as np
 from iqnas import solvers
 from iqnas._validation import Boolean, InstanceOf, Interval, Options, check_value
 from iqnas._version import __version__
-from iqnas.errors import CapabilityWarning, InputError
+from iqnas.errors import CapabilityWarning, InputError, IqnasError, SolverError
 from iqnas.formulations.products import MODES
 from iqnas.problem import Problem
 from iqnas.result import NamedValues, ResourceValue, Result
@@ -208,7 +208,7 @@ def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
                 log.info("time limit reached after %d answer(s)", found)
                 return
             step = replace(opts, time_limit=max(left, MIN_RESOLVE_TIME))
-        raw = backend.solve(current, step)
+        raw = _run_backend(backend, current, step)
         if str(raw.raw_status).lower() in INTERRUPT_STATUSES:
             # the backend caught Ctrl-C (SCIP does): stop the whole run, never report a cut
             # short answer as final
@@ -248,6 +248,19 @@ def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
     elif raw.x is not None and raw.status.has_solution:
         raw.status = Status.ERROR
     yield _result(problem, raw, None, meta, opts, build_total, solve_total)
+
+
+def _run_backend(backend: Backend, problem: Problem, opts: SolveOptions) -> RawSolution:
+    """One backend solve; an unexpected exception inside the backend (not an iqnas error, not
+    Ctrl-C) becomes a one-line SolverError naming the backend."""
+    try:
+        return backend.solve(problem, opts)
+    except (IqnasError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise SolverError(f"solver {backend.name!r} failed: {type(exc).__name__}"
+                          + (f": {text}" if text else "")) from exc
 
 
 def _verified(answers: Iterator[Result]) -> Iterator[Result]:

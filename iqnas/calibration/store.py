@@ -149,6 +149,7 @@ class SampleStore:
             raise InputError(f"seed must be an integer, got {seed!r}")
         seed = None if seed is None else int(seed)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._opened = False
         self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
             # a foreign or mismatched file is refused before anything (WAL mode included) is
@@ -160,6 +161,7 @@ class SampleStore:
                 self._init_meta(cur, settings, seed)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._opened = True
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise InputError(f"{self.path} is not a usable iqnas sample store ({exc}); pick "
@@ -171,14 +173,27 @@ class SampleStore:
     # ---- plumbing -------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One transaction: all or nothing. A write that fails (a full disk, a read-only file,
+        damaged pages) is rolled back and is a one-line InputError: what was committed
+        before stays, and a rerun resumes from it."""
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
+            cur.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                cur.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing left to roll back (SQLite ended the transaction itself)
+            if isinstance(exc, sqlite3.OperationalError) and self._opened:
+                raise InputError(f"writing the store {self.path} failed ({exc}); the samples "
+                                 "stored before are kept: free some space (or fix the file's "
+                                 "permissions) and run again to resume") from None
+            if isinstance(exc, sqlite3.DatabaseError) and self._opened:
+                raise InputError(f"the store {self.path} is damaged ({exc}); check it with "
+                                 f"`iqnas doctor --store {self.path}`") from None
             raise
-        cur.execute("COMMIT")
 
     def _check_foreign(self, cur: sqlite3.Cursor) -> None:
         """Refuse to add tables to a SQLite file that is not an iqnas store."""

@@ -100,6 +100,9 @@ def _run(args: argparse.Namespace) -> int:
     except (InputError, BackendUnavailableError) as exc:
         return report_error(args, exc, EXIT_BAD_INPUT)
     except SolverError as exc:
+        hint = getattr(args, "resume_hint", None)
+        if callable(hint):
+            exc = SolverError(f"{exc}; {hint()}")
         return report_error(args, exc, 1, prefix="solver error")
     except KeyboardInterrupt:
         hint = getattr(args, "resume_hint", None)
