@@ -462,7 +462,8 @@ class QuadraticForm:
                              "space_hash")
         check_space_hash(data.get("space_hash"), space, "QuadraticForm JSON")
         n = space.n_vars
-        if "variables" in data and list(data["variables"]) != space.var_names():
+        if "variables" in data and (not isinstance(data["variables"], list)
+                                    or data["variables"] != space.var_names()):
             raise InputError("QuadraticForm JSON 'variables' do not match the space's variables "
                              f"(expected {n} names in the order of space.var_names())")
         lin_raw = data.get("linear", [])

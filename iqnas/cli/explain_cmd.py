@@ -178,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
     text = {"csv": to_csv, "markdown": to_markdown,
             "json": lambda d: to_json(d, indent=1) + "\n"}[fmt](df)
     if args.out:
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).write_text(text)
+        except OSError as exc:
+            raise InputError(f"--out {args.out}: writing failed ({exc.strerror or exc})") \
+                from None
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -117,8 +117,13 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from iqnas.plots.pareto import plot_pareto
 
-        plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
-                    ylabel=args.ylabel)
+        try:
+            plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
+                        ylabel=args.ylabel)
+        except OSError as exc:
+            kept = f" and kept in {args.out}" if args.out else ""
+            raise InputError(f"--plot {args.plot}: writing failed ({exc.strerror or exc}); the "
+                             f"points above are complete{kept}") from None
     return EXIT_OK if result.n_feasible else EXIT_NO_SOLUTION
 
 

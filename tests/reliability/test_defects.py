@@ -379,3 +379,22 @@ def test_verbose_and_quiet_together_are_refused(files, capsys):
     code, _, err = _cli(capsys, "solve", "--space", "nb201", "--objective", files["acc"], "-v",
                         "-q")
     assert code == 2 and "contradict" in _one_line(err)
+
+
+def test_a_failure_while_writing_the_plot_keeps_the_points(files, capsys, tmp_path,
+                                                           monkeypatch):
+    import iqnas.plots.pareto as pareto
+
+    def full_disk(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pareto, "plot_pareto", full_disk)
+    out = tmp_path / "s.jsonl"
+    code, stdout, err = _cli(capsys, "sweep", "--space", "nb201", "--objective", files["acc"],
+                             "--constraint", f"lat={files['lat']}", "--resource", "lat",
+                             "--budgets", "5,10", "--out", out, "--plot", tmp_path / "p.png")
+    assert code == 2 and "Pareto front" in stdout
+    assert _one_line(err) == (f"error: --plot {tmp_path / 'p.png'}: writing failed (No space "
+                              f"left on device); the points above are complete and kept in "
+                              f"{out}\n")
+    assert len(out.read_text().splitlines()) == 3
