@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import NoReturn
 
@@ -19,6 +20,10 @@ class SubcommandParser(argparse.ArgumentParser):
                  if f not in known and did_you_mean(f, known)]
         if hints and "unrecognized" not in message:
             message += "; unknown option " + "; ".join(hints)
+        if _wants_json():
+            self.exit(2, json.dumps({"error": {"type": "UsageError", "message":
+                                               f"{self.prog}: {message}", "exit_code": 2}})
+                      + "\n")
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -32,7 +37,7 @@ def unknown_arguments_error(parser: argparse.ArgumentParser, args: argparse.Name
     for arg in extra:
         flag = arg.split("=", 1)[0]
         parts.append(f"{arg}{did_you_mean(flag, known) if flag.startswith('-') else ''}")
-    argparse.ArgumentParser.error(target, "unrecognized arguments: " + " ".join(parts))
+    SubcommandParser.error(target, "unrecognized arguments: " + " ".join(parts))
 
 
 def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace):
@@ -50,6 +55,13 @@ def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace):
         if name is None or name not in subs[0].choices:
             return found
         current = found = subs[0].choices[name]
+
+
+def _wants_json() -> bool:
+    """``--format json`` (or ``--format=json``) among the arguments."""
+    argv = _argv()
+    return "--format=json" in argv or any(a == "--format" and b == "json"
+                                          for a, b in zip(argv, argv[1:]))
 
 
 def _argv() -> list[str]:

@@ -155,3 +155,12 @@ def test_sweep_says_it_resumes(capsys, tmp_path):
     assert code == 0 and err == f"resuming 3 finished points (of 3) from {out}\n"
     code, _, err = _cli(capsys, *argv, "-q")
     assert code == 0 and err == ""
+
+
+def test_usage_errors_are_json_under_format_json(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["solve", "--space", "nb201", "--format", "json", "--top-kk", "2"])
+    assert info.value.code == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["type"] == "UsageError" and error["exit_code"] == 2
+    assert "--top-kk; did you mean '--top-k'?" in error["message"]
