@@ -188,31 +188,39 @@ def test_a_full_disk_during_a_failure_record_is_one_line(monkeypatch, tmp_path):
 
 
 # ---- kill -9 at random moments -------------------------------------------------------------------
-def _kill_and_resume(path: Path, moments: list[float], log: Path) -> int:
-    """Run the calibration, kill -9 it after each of ``moments`` seconds (resuming each
-    time); then finish it. Returns how many kills hit a running process."""
+def _kill_and_resume(path: Path, kills: int, seed: int, duration: float, log: Path,
+                     reference: list[str]) -> int:
+    """Run the calibration and kill -9 it after a random delay, ``kills`` times, each run
+    resuming the store the killed one left; a run that finished before its kill must hold the
+    reference samples, and the next one starts a fresh store. Then finish the run. Returns how
+    many runs were started."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "iqnas", *CALIBRATE, "--store", str(path)]
-    hits = 0
-    for delay in moments:
+    rng = random.Random(seed)
+    hits = runs = 0
+    while hits < kills:
+        runs += 1
+        assert runs <= 3 * kills, f"only {hits} of {runs} kills landed in a running calibration"
         with open(log, "a") as err:
             proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        time.sleep(delay)
-        if proc.poll() is None:
+        time.sleep(rng.uniform(0.3, duration))
+        hit = proc.poll() is None
+        if hit:
             proc.send_signal(signal.SIGKILL)
             hits += 1
-        proc.wait(timeout=120)
+        code = proc.wait(timeout=120)
         if path.exists():
-            _check_store(path)  # reopens after every kill, nothing duplicated
+            keys = _check_store(path)  # reopens after every kill, nothing duplicated
+            assert keys == reference[:len(keys)]  # nothing lost: a prefix of the reference
+        if not hit:
+            assert code == 0, log.read_text()
+            assert _check_store(path) == reference
+            for p in path.parent.glob(path.name + "*"):
+                p.unlink()
     with open(log, "a") as err:
         assert subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=err,
                               timeout=300).returncode == 0, log.read_text()
-    return hits
-
-
-def _moments(n: int, seed: int, duration: float) -> list[float]:
-    rng = random.Random(seed)
-    return sorted((rng.uniform(0.3, duration) for _ in range(n)), key=lambda _: rng.random())
+    return runs
 
 
 def _duration(tmp_path: Path) -> float:
@@ -227,15 +235,12 @@ def _duration(tmp_path: Path) -> float:
 
 def test_kill_9_at_3_random_moments_resumes_exactly(tmp_path, reference_keys):
     path = tmp_path / "killed.db"
-    duration = _duration(tmp_path)
-    _kill_and_resume(path, _moments(3, 7, duration), tmp_path / "log.txt")
+    _kill_and_resume(path, 3, 7, _duration(tmp_path), tmp_path / "log.txt", reference_keys)
     assert _check_store(path) == reference_keys
 
 
 @pytest.mark.slow
 def test_kill_9_at_20_random_moments_resumes_exactly(tmp_path, reference_keys):
     path = tmp_path / "killed.db"
-    duration = _duration(tmp_path)
-    hits = _kill_and_resume(path, _moments(20, 16, duration), tmp_path / "log.txt")
-    assert hits >= 15  # the kills did land in running calibrations
+    _kill_and_resume(path, 20, 16, _duration(tmp_path), tmp_path / "log.txt", reference_keys)
     assert _check_store(path) == reference_keys
