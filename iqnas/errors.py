@@ -31,3 +31,19 @@ class MeasurementError(IqnasError, RuntimeError):
 class CapabilityWarning(UserWarning):
     """A backend was asked for something it cannot do (a warm start on ``exhaustive``, a gap on
     ``random``, ...); the request is ignored. Issued once per backend and option."""
+
+
+class InputWarning(UserWarning):
+    """Input that is legitimate but most likely a mistake (said once, then used as given)."""
+
+
+class NotOneHotWarning(InputWarning):
+    """A 0/1 vector that is not one-hot was evaluated as a polynomial, not as an architecture."""
+
+
+class UnknownNameError(InputError, KeyError):
+    """A name looked up in a mapping of named values (resources, metrics) that it lacks; the
+    message names the known ones. A KeyError too, so ``in``/``get`` style code keeps working."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

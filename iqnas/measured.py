@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from iqnas.problem import within_budget
-from iqnas.result import ResourceValue, Result
+from iqnas.result import NamedValues, ResourceValue, Result
 from iqnas.space import Architecture
 
 
@@ -85,15 +85,15 @@ class MeasuredResult:
         return self.measured[self.objective_metric]
 
     @property
-    def resources(self) -> dict[str, float]:
+    def resources(self) -> Mapping[str, float]:
         """The measured value of each budgeted metric."""
-        return {m: self.measured[m] for m in self.budgets}
+        return NamedValues({m: self.measured[m] for m in self.budgets}, "budgeted metric")
 
     @property
-    def resource_details(self) -> dict[str, ResourceValue]:
+    def resource_details(self) -> Mapping[str, ResourceValue]:
         """Each budgeted metric's measured value with its budget, slack and units."""
-        return {m: ResourceValue(self.measured[m], b, self.units.get(m, ""))
-                for m, b in self.budgets.items()}
+        return NamedValues({m: ResourceValue(self.measured[m], b, self.units.get(m, ""))
+                            for m, b in self.budgets.items()}, "budgeted metric")
 
     def to_dict(self) -> dict[str, Any]:
         arch = self.architecture

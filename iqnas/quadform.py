@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import numbers
+import warnings
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -21,7 +24,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.sparse as sp
 
-from iqnas.errors import InputError
+from iqnas.errors import InputError, NotOneHotWarning
 from iqnas.space import Architecture, SearchSpace
 
 #: rows evaluated at once by the gather of ``evaluate(choices=...)`` (bounds its memory; measured
@@ -48,14 +51,20 @@ class QuadraticForm:
 
     def __init__(self, space: SearchSpace, intercept: float = 0.0, linear=None, pairwise=None,
                  *, name: str = "", units: str = "") -> None:
+        if not isinstance(space, SearchSpace):
+            raise InputError(f"QuadraticForm {name!r}: space must be a SearchSpace, got "
+                             f"{type(space).__name__} {space!r}"
+                             + (f" (use iqnas.spaces.get({space!r}))" if isinstance(space, str)
+                                else ""))
         n = space.n_vars
+        if isinstance(intercept, (str, bytes, bool)) or not np.isscalar(intercept) \
+                and not (isinstance(intercept, np.ndarray) and intercept.ndim == 0):
+            raise InputError(f"QuadraticForm {name!r}: intercept must be a number, got "
+                             f"{intercept!r}")
         intercept = float(intercept)
         if not np.isfinite(intercept):
             raise InputError(f"QuadraticForm {name!r}: intercept is {intercept}")
-        lin = np.zeros(n) if linear is None else np.array(linear, dtype=float).ravel()
-        if lin.shape != (n,):
-            raise InputError(f"QuadraticForm {name!r}: linear has length {lin.shape[0]}, space "
-                             f"{space.name!r} has {n} variables")
+        lin = np.zeros(n) if linear is None else _coefficients(linear, n, name, space)
         _check_finite(lin, f"QuadraticForm {name!r}: linear", space)
         if pairwise is None:
             upper = sp.csr_matrix((n, n))
@@ -157,6 +166,8 @@ class QuadraticForm:
         if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self._space.n_vars:
             x = arch.astype(float)
             C = self._onehot_choices(x[None, :])
+            if C is None:
+                _warn_binary_not_onehot(x[None, :], self._space)
             return float(self._evaluate_choices(C)[0] if C is not None else
                          self._intercept + x @ self._linear + x @ (self._pairwise @ x))
         row = np.asarray(self._space.to_arch(arch).choices, dtype=np.int64)[None, :]
@@ -181,6 +192,7 @@ class QuadraticForm:
         C = self._onehot_choices(X)
         if C is not None:
             return self._evaluate_choices(C)
+        _warn_binary_not_onehot(X, self._space)
         out = np.empty(X.shape[0])
         for s in range(0, X.shape[0], MATRIX_ROWS):
             out[s:s + MATRIX_ROWS] = self._polynomial(X[s:s + MATRIX_ROWS])
@@ -450,7 +462,8 @@ class QuadraticForm:
                              "space_hash")
         check_space_hash(data.get("space_hash"), space, "QuadraticForm JSON")
         n = space.n_vars
-        if "variables" in data and list(data["variables"]) != space.var_names():
+        if "variables" in data and (not isinstance(data["variables"], list)
+                                    or data["variables"] != space.var_names()):
             raise InputError("QuadraticForm JSON 'variables' do not match the space's variables "
                              f"(expected {n} names in the order of space.var_names())")
         lin_raw = data.get("linear", [])
@@ -477,6 +490,12 @@ class QuadraticForm:
             rows.append(_var(space, i, f"pairwise[{k}]"))
             cols.append(_var(space, j, f"pairwise[{k}]"))
             vals.append(_number(v, f"pairwise[{k}]"))
+            if rows[-1] != cols[-1] and space.group_of_var[rows[-1]] == \
+                    space.group_of_var[cols[-1]] and vals[-1] != 0:
+                names = space.var_names()
+                raise InputError(f"QuadraticForm JSON: pairwise[{k}] multiplies two options of "
+                                 f"one group ({names[rows[-1]]}, {names[cols[-1]]}), which are "
+                                 "never chosen together; pair options of different groups")
         mat = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)) if vals else None
         return cls(space, _number(data.get("intercept", 0.0), "intercept"), lin, mat,
                    name=str(data.get("name", "")), units=str(data.get("units", "")))
@@ -493,6 +512,12 @@ class QuadraticForm:
         """Write JSON (``.json``) or NPZ (``.npz``); the file is replaced atomically."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
+        if path.suffix not in (".npz", ".json"):
+            raise InputError(f"unknown file type {path.suffix!r} for {path}; use .json or .npz")
+        if not path.parent.is_dir():
+            raise InputError(f"cannot save {path}: the folder {path.parent} does not exist")
+        if path.is_dir():
+            raise InputError(f"cannot save {path}: it is a folder; give a file path")
         if path.suffix == ".npz":
             coo = self.pairwise.tocoo()
             with open(tmp, "wb") as fh:
@@ -514,10 +539,27 @@ class QuadraticForm:
         path = Path(path)
         if not path.exists():
             raise InputError(f"file not found: {path}")
+        if path.is_dir():
+            raise InputError(f"{path} is a folder, not a QuadraticForm file")
         if path.suffix == ".json":
-            return cls.from_json(path.read_text(), space)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                                 f"at offset {exc.start}); a QuadraticForm JSON is UTF-8") \
+                    from None
+            try:
+                return cls.from_json(text, space)
+            except InputError as exc:
+                raise InputError(f"{path}: {exc}") from None
         if path.suffix != ".npz":
             raise InputError(f"unknown file type {path.suffix!r} for {path}; use .json or .npz")
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":
+            raise InputError(f"{path} is not a readable QuadraticForm NPZ file ("
+                             + ("it is empty" if not magic else
+                                "it is truncated or not a zip archive") + ")")
         try:
             with np.load(path, allow_pickle=False) as z:
                 name = str(z["space"])
@@ -528,20 +570,68 @@ class QuadraticForm:
                     check_space_hash(str(z["space_hash"]), space, str(path))
                 n = space.n_vars
                 rows, cols = z["rows"], z["cols"]
-                if len(rows) and (rows.max() >= n or cols.max() >= n):
+                if len(rows) and (rows.min() < 0 or cols.min() < 0 or rows.max() >= n
+                                  or cols.max() >= n):
                     raise InputError(f"{path}: pairwise index out of range for {space.name!r}")
+                g = space.group_of_var
+                inside = (rows != cols) & (g[rows] == g[cols]) & (z["vals"] != 0)
+                if inside.any():
+                    k = int(np.flatnonzero(inside)[0])
+                    names = space.var_names()
+                    raise InputError(f"{path}: pairwise term {k} multiplies two options of one "
+                                     f"group ({names[rows[k]]}, {names[cols[k]]}), which are "
+                                     "never chosen together")
                 mat = sp.coo_matrix((z["vals"], (rows, cols)), shape=(n, n))
                 return cls(space, float(z["intercept"]), z["linear"], mat, name=str(z["name"]),
                            units=str(z["units"]))
-        except (KeyError, ValueError, OSError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"{path} is not a QuadraticForm NPZ file: {exc}") from None
+        except InputError:
+            raise
+        except Exception as exc:  # an untrusted archive: zipfile and numpy raise many kinds
+            what = ("it is empty" if path.stat().st_size == 0
+                    else "it is truncated or not a zip archive"
+                    if isinstance(exc, (EOFError, zipfile.BadZipFile, zlib.error))
+                    else f"{type(exc).__name__}: {exc}")
+            raise InputError(f"{path} is not a readable QuadraticForm NPZ file ({what})") \
+                from None
 
     def __repr__(self) -> str:
         nm = f" {self.name!r}" if self.name else ""
         return (f"QuadraticForm{nm}(space={self.space.name!r}, linear_nnz="
                 f"{int(np.count_nonzero(self.linear))}, pairwise_nnz={self.pairwise.nnz})")
+
+
+def _warn_binary_not_onehot(X: np.ndarray, space: SearchSpace) -> None:
+    """A 0/1 row that is not one-hot is most likely a mistake (an architecture has exactly one
+    option per group); real rows (relaxations) are evaluated silently."""
+    binary = ((X == 0.0) | (X == 1.0)).all(axis=1)
+    if not binary.any():
+        return
+    i = int(np.flatnonzero(binary)[0])
+    counts = np.add.reduceat(X[i], space.offsets)
+    g = int(np.flatnonzero(counts != 1)[0])
+    warnings.warn(f"row {i} is a 0/1 vector but not one-hot: group {space.groups[g].name!r} has "
+                  f"{int(counts[g])} options set; it is evaluated as a polynomial, not as an "
+                  "architecture (pass architectures, keys or choices= for those)",
+                  NotOneHotWarning, stacklevel=3)
+
+
+def _coefficients(linear, n: int, name: str, space: SearchSpace) -> np.ndarray:
+    """``linear`` as a float vector of ``n`` (InputError for a mapping, another shape or
+    non-numbers)."""
+    if isinstance(linear, Mapping):
+        raise InputError(f"QuadraticForm {name!r}: linear must be an array of {n} numbers, got "
+                         "a dict; for variables by name use QuadraticForm.from_dict({'linear': "
+                         "{'group=option': coef}}, space)")
+    try:
+        lin = np.array(linear, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"QuadraticForm {name!r}: linear must be an array of {n} numbers "
+                         f"({exc})") from None
+    if lin.ndim != 1 or lin.shape[0] != n:
+        got = f"length {lin.shape[0]}" if lin.ndim == 1 else f"shape {lin.shape}"
+        raise InputError(f"QuadraticForm {name!r}: linear has {got}, space {space.name!r} has "
+                         f"{n} variables (give a vector of {n})")
+    return lin
 
 
 def _check_finite(arr: np.ndarray, what: str, space: SearchSpace) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from iqnas._suggest import did_you_mean
+from iqnas.errors import UnknownNameError
 from iqnas.space import Architecture
 from iqnas.status import Status
 
@@ -40,6 +43,34 @@ class TracePoint:
     gap: float
 
 
+class NamedValues(Mapping):
+    """A read-only mapping of named values (resources) whose missing names are a one-line
+    :class:`~iqnas.errors.UnknownNameError` naming the known ones."""
+
+    __slots__ = ("_data", "_what")
+
+    def __init__(self, data: Mapping | None = None, what: str = "resource") -> None:
+        self._data = dict(data or {})
+        self._what = what
+
+    def __getitem__(self, name):
+        try:
+            return self._data[name]
+        except KeyError:
+            known = ", ".join(map(str, self._data)) or "(none: the problem has no constraints)"
+            raise UnknownNameError(f"unknown {self._what} {name!r}{did_you_mean(name, self._data)}"
+                                   f"; known: {known}") from None
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
 @dataclass(frozen=True)
 class Result:
     """What ``iqnas.solve`` returns. Values are recomputed from the decoded architecture.
@@ -52,8 +83,8 @@ class Result:
     status: Status
     architecture: Architecture | None
     objective: float | None
-    resources: MappingProxyType
-    resource_details: MappingProxyType
+    resources: Mapping
+    resource_details: Mapping
     raw_status: str
     gap: float | None
     dual_bound: float | None

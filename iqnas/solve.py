@@ -23,10 +23,10 @@ import numpy as np
 from iqnas import solvers
 from iqnas._validation import Boolean, InstanceOf, Interval, Options, check_value
 from iqnas._version import __version__
-from iqnas.errors import CapabilityWarning, InputError
+from iqnas.errors import CapabilityWarning, InputError, IqnasError, SolverError
 from iqnas.formulations.products import MODES
 from iqnas.problem import Problem
-from iqnas.result import ResourceValue, Result
+from iqnas.result import NamedValues, ResourceValue, Result
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
 from iqnas.space import Architecture
 from iqnas.status import Status
@@ -51,6 +51,8 @@ SOLVE_CONSTRAINTS = {
 #: what ``solver=`` accepts
 SOLVER = [InstanceOf(str, "a backend name (iqnas.solvers.names())"),
           InstanceOf(Backend, "an iqnas.solvers.Backend instance")]
+#: raw statuses of a backend that caught Ctrl-C (SIGINT) or SIGTERM during a solve
+INTERRUPT_STATUSES = ("userinterrupt", "terminate")
 #: the least time a re-solve after a failed verification is given (seconds)
 MIN_RESOLVE_TIME = 0.01
 #: (backend name, option) pairs already warned about (a CapabilityWarning is issued once)
@@ -206,7 +208,11 @@ def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
                 log.info("time limit reached after %d answer(s)", found)
                 return
             step = replace(opts, time_limit=max(left, MIN_RESOLVE_TIME))
-        raw = backend.solve(current, step)
+        raw = _run_backend(backend, current, step)
+        if str(raw.raw_status).lower() in INTERRUPT_STATUSES:
+            # the backend caught Ctrl-C (SCIP does): stop the whole run, never report a cut
+            # short answer as final
+            raise KeyboardInterrupt(f"{backend.name} was interrupted ({raw.raw_status})")
         build_total += raw.build_time
         solve_total += raw.solve_time
         if raw.x is None:
@@ -242,6 +248,19 @@ def _answers(problem: Problem, backend: Backend, opts: SolveOptions, *,
     elif raw.x is not None and raw.status.has_solution:
         raw.status = Status.ERROR
     yield _result(problem, raw, None, meta, opts, build_total, solve_total)
+
+
+def _run_backend(backend: Backend, problem: Problem, opts: SolveOptions) -> RawSolution:
+    """One backend solve; an unexpected exception inside the backend (not an iqnas error, not
+    Ctrl-C) becomes a one-line SolverError naming the backend."""
+    try:
+        return backend.solve(problem, opts)
+    except (IqnasError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise SolverError(f"solver {backend.name!r} failed: {type(exc).__name__}"
+                          + (f": {text}" if text else "")) from exc
 
 
 def _verified(answers: Iterator[Result]) -> Iterator[Result]:
@@ -326,8 +345,7 @@ def _result(problem: Problem, raw: RawSolution, arch, meta: _Meta, opts: SolveOp
         gap = abs(raw.dual_bound - objective) / max(abs(objective), 1e-12)
     return Result(
         status=raw.status, architecture=arch, objective=objective,
-        resources=MappingProxyType(resources or {}),
-        resource_details=MappingProxyType(details or {}),
+        resources=NamedValues(resources), resource_details=NamedValues(details),
         raw_status=raw.raw_status, gap=gap, dual_bound=raw.dual_bound, build_time=build,
         solve_time=solve_time, nodes=raw.nodes, backend=meta.backend, seed=opts.seed,
         versions=MappingProxyType(versions), message=raw.message,

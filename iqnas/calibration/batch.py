@@ -129,7 +129,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
             store.add(arch, value, round=round, source=src)
             report.measured.append(arch.key)
         else:
-            log.warning("measuring %s failed: %s", arch.key, value)
+            log.info("measuring %s failed: %s", arch.key, value)  # one summary warning below
             store.add_failure(arch, str(value), round=round, source=src,
                               attempts=outcome.attempts)
             report.failed[arch.key] = str(value)
@@ -149,8 +149,11 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     report.retried = executor.retried - retried_before
     report.elapsed = time.perf_counter() - t0
     if report.retried or report.failed:
-        log.warning("%d job(s) retried after a worker died, %d failed (recorded in %s)",
-                    report.retried, len(report.failed), store.path)
+        example = next(iter(report.failed.items()), None)
+        log.warning("%d of %d measurement(s) failed%s, %d job(s) retried after a worker died "
+                    "(failures recorded in %s; -v lists each)", len(report.failed), len(jobs),
+                    f" (e.g. {example[0]}: {example[1]})" if example else "", report.retried,
+                    store.path)
     log.info("%s", report.summary())
     return report
 

@@ -3,6 +3,7 @@ feasible. Samples go to a SQLite store as they arrive; a rerun with the same sto
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -32,11 +33,12 @@ from iqnas.calibration.metrics import quality_report, report_table
 from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
-from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
-from iqnas.calibration.store import SampleStore, default_store_path
+from iqnas.calibration.selection import plan_round, pool_plan, round_sizes, uniform_plan
+from iqnas.calibration.store import SampleStore, default_store_path, stored_meta
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult
+from iqnas.oracles.oracle import unknown_name_message
 from iqnas.quadform import QuadraticForm
 from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
@@ -186,19 +188,32 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         settings["oracle"] = oracle.settings()
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    first_n = extended_from(path, settings)
+    if first_n is not None:
+        log.info("extending the run in %s from %d to %d samples", path, first_n, n_samples)
+        settings = {**settings, "n_samples": first_n}
     with SampleStore(path, space, settings=settings, seed=seed) as st:
+        if len(st):
+            logging.getLogger("iqnas.resume").info(
+                "resuming %d samples from %s%s", len(st), path,
+                "" if first_n is None else f" (extending the run of {first_n} to {n_samples})")
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
                      restrict, executor, backend)
+        base_n = n_samples if first_n is None else first_n
         if selection == "random" and loop.pool is not None:
-            loop.run_round(0, n_samples, lambda: pool_plan(
-                space, loop.pool, n_samples, np.random.default_rng(seed), set()))
+            loop.run_round(0, base_n, lambda: pool_plan(
+                space, loop.pool, base_n, np.random.default_rng(seed), set()))
         elif selection == "random":
-            loop.run_round(0, n_samples, lambda: loop.sampler().sample(
-                space, n_samples, np.random.default_rng(seed)))
+            loop.run_round(0, base_n, lambda: loop.sampler().sample(
+                space, base_n, np.random.default_rng(seed)))
         else:
-            for r, size in enumerate(round_sizes(n_samples, rounds)):
+            for r, size in enumerate(round_sizes(base_n, rounds)):
                 loop.run_round(r, size, None)
+        if first_n is not None:
+            st.set_meta("extended_to", max(n_samples, int(st.get_meta("extended_to", 0))))
+            loop.extend(n_samples - first_n, rounds,
+                        1 if selection == "random" else len(round_sizes(base_n, rounds)))
         samples = st.samples()
         loop.check_enough(samples)
     models = loop.fit(samples)
@@ -208,6 +223,24 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                          loop.history, time.perf_counter() - t0, restrict)
     log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
     return run
+
+
+def extended_from(path: Path, settings: Mapping[str, Any]) -> int | None:
+    """The sample count of the run a store at ``path`` was created for, when ``settings`` ask
+    for more samples of that same run (only ``n_samples`` differs, and it grew); else None
+    (a new store, the same run, or another run, which SampleStore refuses)."""
+    stored = stored_meta(path, "settings")
+    if not isinstance(stored, dict) or not isinstance(stored.get("n_samples"), int):
+        return None
+    same = {k: v for k, v in stored.items() if k != "n_samples"} == \
+        json.loads(json.dumps({k: v for k, v in settings.items() if k != "n_samples"}))
+    if not same:
+        return None
+    extended = stored_meta(path, "extended_to")
+    if isinstance(extended, int) and extended > settings["n_samples"]:
+        raise InputError(f"store {path} holds a run extended to {extended} samples; give "
+                         f"n_samples (--samples) {extended} or more to resume or extend it")
+    return stored["n_samples"] if stored["n_samples"] < settings["n_samples"] else None
 
 
 def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Mapping,
@@ -322,14 +355,36 @@ class _Loop:
                                source={a.key: src for a, src in todo}, ordered=True)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
                              "total": len(self.store), "failed": len(report.failed)})
+        log.info("round %d: %d planned, %d measured now, %d failed; %d samples in all", r,
+                 len(chosen), len(todo), len(report.failed), len(self.store))
+
+    def extend(self, extra: int, rounds: int, first: int) -> None:
+        """``extra`` more samples after the stored run: further iterative rounds numbered from
+        ``first``, or one more random round, planned from the rounds before ``first`` only, so
+        a resumed extension plans the same."""
+        if self.s["selection"] == "random":
+            rng = np.random.default_rng([int(self.s["seed"]), first])
+
+            def taken():
+                done = self.store.samples()
+                return {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"])
+                        if rr < first} | {a for a, rr in self.failures().items() if rr < first}
+
+            plan = (lambda: pool_plan(self.space, self.pool, extra, rng, taken())) \
+                if self.pool is not None else \
+                (lambda: uniform_plan(self.space, extra, rng, taken(), self.restrict))
+            self.run_round(first, extra, plan)
+            return
+        for i, size in enumerate(round_sizes(extra, rounds)):
+            self.run_round(first + i, size, None)
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:
     names = [objective] + [m for s in scenarios for m in s] + list(extra)
     for m in names:
         if m not in oracle.metrics:
-            raise InputError(f"unknown metric {m!r}; the oracle measures "
-                             f"{', '.join(oracle.metrics)}")
+            raise InputError(unknown_name_message("metric", m, list(oracle.metrics),
+                                                  f"oracle {getattr(oracle, 'name', '')!r}"))
     return list(dict.fromkeys(names))
 
 

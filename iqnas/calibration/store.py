@@ -77,6 +77,39 @@ def default_store_path(run_dir: str | Path = "runs") -> Path:
     return candidate / "samples.db"
 
 
+def stored_samples(path: str | Path) -> int:
+    """How many samples the store at ``path`` holds (0 if there is none or it is no store);
+    read-only."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def stored_meta(path: str | Path, name: str, default: Any = None) -> Any:
+    """One metadata entry of the store at ``path``, read-only (``default`` if there is no
+    store, no such entry, or the file is no store)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return default
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        finally:
+            conn.close()
+        return default if row is None else json.loads(row[0])
+    except (sqlite3.Error, json.JSONDecodeError):
+        return default
+
+
 def open_store(path: str | Path) -> SampleStore:
     """An existing store, for its space as recorded in the file (InputError if ``path`` is
     missing or is not an iqnas sample store; nothing is created)."""
@@ -116,15 +149,19 @@ class SampleStore:
             raise InputError(f"seed must be an integer, got {seed!r}")
         seed = None if seed is None else int(seed)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._opened = False
         self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            # a foreign or mismatched file is refused before anything (WAL mode included) is
+            # written to it
             with self._transaction() as cur:
                 self._check_foreign(cur)
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     cur.execute(stmt)
                 self._init_meta(cur, settings, seed)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._opened = True
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise InputError(f"{self.path} is not a usable iqnas sample store ({exc}); pick "
@@ -136,14 +173,27 @@ class SampleStore:
     # ---- plumbing -------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One transaction: all or nothing. A write that fails (a full disk, a read-only file,
+        damaged pages) is rolled back and is a one-line InputError: what was committed
+        before stays, and a rerun resumes from it."""
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
             yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
+            cur.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                cur.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing left to roll back (SQLite ended the transaction itself)
+            if isinstance(exc, sqlite3.OperationalError) and self._opened:
+                raise InputError(f"writing the store {self.path} failed ({exc}); the samples "
+                                 "stored before are kept: free some space (or fix the file's "
+                                 "permissions) and run again to resume") from None
+            if isinstance(exc, sqlite3.DatabaseError) and self._opened:
+                raise InputError(f"the store {self.path} is damaged ({exc}); check it with "
+                                 f"`iqnas doctor --store {self.path}`") from None
             raise
-        cur.execute("COMMIT")
 
     def _check_foreign(self, cur: sqlite3.Cursor) -> None:
         """Refuse to add tables to a SQLite file that is not an iqnas store."""

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from iqnas import oracles, spaces
 from iqnas.calibration import calibrate, calibrate_training_free, render_reports
+from iqnas.calibration.store import default_store_path, stored_samples
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
@@ -22,6 +23,7 @@ from iqnas.cli.common import (
     add_common,
     add_input_shape,
     backend_from_args,
+    command_line,
     console,
     err_console,
     measured_table,
@@ -30,6 +32,7 @@ from iqnas.cli.common import (
 )
 from iqnas.cli.restrict import add_restrict_option, load_restrict
 from iqnas.errors import InputError
+from iqnas.solve import backend_for
 
 MODES = ("trained", "training-free")
 #: networks measured by default per mode
@@ -104,7 +107,8 @@ def register(sub) -> None:
                        help="measure on the Dask cluster of this scheduler")
     add_restrict_option(p, "measure, select and solve inside that cluster (--mode trained)")
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--store", "store", "store"),
+                                      ("--save-models", "save_models", "dir")])
 
 
 def parse_units(specs: list[str]) -> dict[str, str]:
@@ -120,6 +124,12 @@ def parse_units(specs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     solver = backend_from_args(args)
+    if solver != "auto":
+        backend_for(solver, "--solver")  # a bad name or option: exit 2 before any store exists
+    if args.samples is not None and args.samples < 2:
+        raise InputError(f"--samples must be at least 2, got {args.samples}")
+    if args.top_k < 1:
+        raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     space = spaces.get(args.space)
     csv_kw = {}
     if args.oracle.endswith(".csv"):
@@ -138,11 +148,13 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--constraint {spec!r}: calibrate takes METRIC=BUDGET")
         budgets[name] = budget
     n_samples = DEFAULT_SAMPLES[args.mode] if args.samples is None else args.samples
+    _warn_short_oracle(oracle, n_samples, args)
+    store = _announce_store(args)
     if args.mode == "training-free":
         if args.objective is not None:
             raise InputError("--objective is for --mode trained; --mode training-free maximises "
                              "the combined score of --metrics")
-        return _run_training_free(args, space, oracle, budgets, n_samples, solver)
+        return _run_training_free(args, space, oracle, budgets, n_samples, solver, store)
     if args.objective is None:
         raise InputError("--objective is required with --mode trained (e.g. --objective "
                          "test_acc_c100); or use --mode training-free")
@@ -152,15 +164,10 @@ def run(args: argparse.Namespace) -> int:
     with _executor(args) as executor:
         cal = calibrate(space, oracle, args.objective, budgets or None, n_samples,
                         method=args.method, selection=args.selection, seed=args.seed,
-                        store=args.store, rounds=args.rounds, solver=solver,
+                        store=store, rounds=args.rounds, solver=solver,
                         initial=args.initial, explore=args.explore,
                         progress=None if not args.quiet else False, restrict=restrict,
                         executor=executor)
-    if args.save_models:
-        out = Path(args.save_models)
-        out.mkdir(parents=True, exist_ok=True)
-        for metric, form in cal.models.items():
-            form.save(out / f"{metric}.json")
     best = cal.best
     quality = cal.quality()
     if args.format == "json":
@@ -170,15 +177,20 @@ def run(args: argparse.Namespace) -> int:
                     "history": cal.history, "elapsed_s": cal.elapsed,
                     "model_quality": _records(quality)})
     else:
-        t = Table("round", "planned", "measured", "total", title="calibration")
-        for h in cal.history:
-            t.add_row(*(str(h[k]) for k in ("round", "planned", "measured", "total")))
-        console.print(t)
-        console.print(f"{len(cal.samples)} samples in {cal.elapsed:.1f} s, store {cal.store_path}")
-        console.print(render_reports(quality.to_dict(orient="index"),
-                                     title="model quality (5-fold out-of-fold predictions)"))
+        if not args.quiet:
+            t = Table("round", "planned", "measured", "total", title="calibration")
+            for h in cal.history:
+                t.add_row(*(str(h[k]) for k in ("round", "planned", "measured", "total")))
+            console.print(t)
+        console.print(f"{len(cal.samples)} samples in {cal.elapsed:.1f} s, store {cal.store_path}",
+                      markup=False)
+        if not args.quiet:
+            console.print(render_reports(quality.to_dict(orient="index"),
+                                         title="model quality (5-fold out-of-fold predictions)"))
         if best is not None:
             console.print(measured_table(best, title="best truly feasible measured network"))
+    if args.save_models:
+        _save(args, store, {f"{metric}.json": form for metric, form in cal.models.items()})
     return _exit_code(best, args.format)
 
 
@@ -254,17 +266,12 @@ def _records(frame) -> dict:
 
 
 def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
-                       n_samples: int, solver) -> int:
+                       n_samples: int, solver, store: Path) -> int:
     with _executor(args) as executor:
         run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
                                       args.top_k, args.seed, solver=solver,
                                       progress=None if not args.quiet else False,
-                                      executor=executor)
-    if args.save_models:
-        out = Path(args.save_models)
-        out.mkdir(parents=True, exist_ok=True)
-        run.model.save(out / "score.json")
-        run.save(out / "training_free.json")
+                                      executor=executor, store=store)
     best = run.best
     s = run.samples.set_index("key")
     cands = [{"key": c.key, "predicted": c.objective, "score": float(s.loc[c.key, "score"]),
@@ -290,4 +297,38 @@ def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
         if best is not None:
             console.print(measured_table(best,
                                          title="best truly feasible network by exact score"))
+    if args.save_models:
+        _save(args, store, {"score.json": run.model, "training_free.json": run})
     return _exit_code(best, args.format)
+
+
+def _announce_store(args: argparse.Namespace) -> Path:
+    """The store path (a fresh runs/<time>/samples.db by default); an interrupt names it and
+    the command that resumes (the run itself says "resuming N samples from FILE")."""
+    store = Path(args.store) if args.store is not None else default_store_path()
+    extra = [] if args.store is not None else ["--store", str(store)]
+    args.resume_hint = lambda: (f"the {stored_samples(store)} samples measured so far are in "
+                                f"{store}; to resume, run again: {command_line(args, extra)}")
+    return store
+
+
+def _warn_short_oracle(oracle, n_samples: int, args: argparse.Namespace) -> None:
+    """Say so when a table oracle (a CSV) has fewer rows than --samples: every row is used."""
+    pool = oracle.candidates() if hasattr(oracle, "candidates") else None
+    if pool is not None and len(pool) < n_samples and not args.quiet:
+        err_console.print(f"warning: --oracle {args.oracle} has {len(pool)} architectures, "
+                          f"fewer than --samples {n_samples}; all {len(pool)} are measured",
+                          markup=False, soft_wrap=True)
+
+
+def _save(args: argparse.Namespace, store: Path, files: dict) -> None:
+    """Write the --save-models files; a failure says the results above and the store are
+    complete."""
+    out = Path(args.save_models)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, obj in files.items():
+            obj.save(out / name)
+    except OSError as exc:
+        raise InputError(f"--save-models {out}: writing failed ({exc.strerror or exc}); the "
+                         f"results above are complete and every sample is in {store}") from None

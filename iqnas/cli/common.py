@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import sys
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +20,12 @@ from iqnas.result import Result
 from iqnas.solvers.base import Backend
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
+#: the arguments of the command being run (for error messages that suggest a flag)
+CURRENT_ARGV: list[str] = []
+#: the logger of "resuming N ... from FILE" notices (shown by the CLI unless -q)
+RESUME_LOG = "iqnas.resume"
+#: exit code after Ctrl-C (128 + SIGINT, as shells report it)
+EXIT_INTERRUPTED = 130
 #: help of every --space flag: a name or a space file
 SPACE_HELP = "search space: a built-in name (see `iqnas spaces`) or a .json/.toml space file"
 # keys must stay copy-pasteable: a wide console when stdout is a file or a pipe
@@ -107,9 +114,55 @@ def _assignments(specs: list[str], flag: str) -> dict:
 
 
 def setup_logging(args) -> None:
-    level = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    """-v: INFO (progress, each round's figures); -q: errors only; else warnings."""
+    verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    if verbose and quiet:
+        raise InputError("-v (--verbose) and -q (--quiet) contradict each other; give one")
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    for name, fmt, lvl in (("iqnas", "%(levelname)s %(name)s: %(message)s", level),
+                           (RESUME_LOG, "%(message)s", logging.ERROR if quiet else logging.INFO)):
+        logger = logging.getLogger(name)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(fmt))
+        handler.iqnas_cli = True
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(lvl)
+    if quiet:
+        warnings.simplefilter("ignore")
+
+
+def restore_logging(level: int) -> None:
+    """Undo setup_logging (the CLI may run several times in one process, e.g. in tests)."""
+    for name, lvl in (("iqnas", level), (RESUME_LOG, logging.NOTSET)):
+        logger = logging.getLogger(name)
+        for h in list(logger.handlers):
+            if getattr(h, "iqnas_cli", False):
+                logger.removeHandler(h)
+        logger.propagate = True
+        logger.setLevel(lvl)
+
+
+def command_line(args, extra: list[str] | None = None) -> str:
+    """The command being run, as a shell line (with ``extra`` arguments appended)."""
+    import shlex
+
+    return shlex.join(["iqnas", *getattr(args, "argv", []), *(extra or [])])
+
+
+def report_error(args, exc: BaseException, code: int, prefix: str = "error",
+                 bare: bool = False) -> int:
+    """Write ``exc`` to stderr as one literal line (``prefix: text``; ``bare``: the text alone),
+    or as a JSON object under ``--format json``; returns ``code``."""
+    text = " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+    if getattr(args, "format", None) == "json":
+        kind = "Interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
+        sys.stderr.write(json.dumps({"error": {"type": kind, "message": text,
+                                               "exit_code": code}}) + "\n")
+    else:
+        sys.stderr.write((text if bare else f"{prefix}: {text}") + "\n")
+    sys.stderr.flush()
+    return code
 
 
 def parse_budget_spec(text: str) -> tuple[str, str | None, float]:
@@ -121,6 +174,9 @@ def parse_budget_spec(text: str) -> tuple[str, str | None, float]:
     try:
         value = float(budget)
     except ValueError:
+        if path is None and Path(budget).suffix.lower() in (".json", ".npz"):
+            raise InputError(f"--constraint {text!r}: no budget; give it after the file, e.g. "
+                             f"{name}={budget}:3.0") from None
         raise InputError(f"--constraint {text!r}: budget {budget!r} is not a number") from None
     if not name:
         raise InputError(f"--constraint {text!r}: the resource name is empty")
@@ -190,6 +246,9 @@ def add_input_shape(p: argparse.ArgumentParser, required: bool, default_help: st
 def parse_named_file(text: str, flag: str) -> tuple[str, Path]:
     """``NAME=FILE`` -> (name, path to an existing file)."""
     name, sep, path = text.partition("=")
+    if not sep and Path(text).suffix:
+        raise InputError(f"{flag} {text!r}: no name; expected NAME=FILE, e.g. {flag} "
+                         f"latency_ms={text}")
     if not sep or not name.strip() or not path.strip():
         raise InputError(f"{flag} {text!r}: expected NAME=FILE, e.g. {flag} "
                          "latency_ms=latency.json")

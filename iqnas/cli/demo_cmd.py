@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--store", default=None, help="sample store (default: a temporary file)")
     add_common(p)
     demo_data_aware.add_options(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--store", "store", "store")])
 
 
 def scenarios(table) -> list[dict[str, float]]:

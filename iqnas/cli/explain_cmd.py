@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 from iqnas import spaces
-from iqnas.cli.common import EXIT_OK, check_file, console
+from iqnas.cli.common import EXIT_OK, check_file, console, err_console
 from iqnas.errors import InputError
 from iqnas.quadform import QuadraticForm
 
 TABLE_CHOICES = ("main", "interactions", "depth", "width", "resources", "coefficients", "all")
 FORMATS = ("table", "csv", "markdown", "json")
 _SUFFIX_FORMAT = {".csv": "csv", ".md": "markdown", ".json": "json", ".txt": "table"}
+#: rows per table shown in table format unless --top or --all says otherwise
+DEFAULT_TOP = 10
 
 
 def register(sub) -> None:
@@ -45,13 +47,15 @@ def register(sub) -> None:
                    help="random architectures the effects average over (default: uniform over "
                    "distinct architectures)")
     p.add_argument("--top", type=int, default=None, metavar="N",
-                   help="keep the N rows of largest |value| per table")
+                   help="keep the N rows of largest |value| per table (default: "
+                        f"{DEFAULT_TOP} in table format, every row in the other formats)")
+    p.add_argument("--all", action="store_true", help="every row of every table")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="output format (default: from the --out suffix, else table)")
     p.add_argument("--out", metavar="FILE", default=None, help="write to FILE, not stdout")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file")])
 
 
 def parse_reference(items: list[str] | None):
@@ -132,6 +136,12 @@ def _store_samples(path: Path, metric: str | None, form: QuadraticForm):
 def run(args: argparse.Namespace) -> int:
     from iqnas.interpret import explain, rich_tables, to_csv, to_json, to_markdown, top_rows
 
+    if args.out is not None and args.format is None \
+            and Path(args.out).suffix.lower() not in _SUFFIX_FORMAT:
+        raise InputError(f"--out {args.out}: unknown file type {Path(args.out).suffix!r}; use "
+                         f"{', '.join(_SUFFIX_FORMAT)} or give --format")
+    if args.all and args.top is not None:
+        raise InputError("--all and --top contradict each other; give one")
     space = spaces.get(args.space) if args.space else None
     form = QuadraticForm.load(check_file(args.form, "form"), space)
     tables = None if not args.table or "all" in args.table else args.table
@@ -151,16 +161,28 @@ def run(args: argparse.Namespace) -> int:
                  n_bootstrap=args.bootstrap, estimator=estimator, resources=resources,
                  seed=args.seed,
                  tables=tables, metric=metric, prior=args.prior)
-    df = top_rows(df, args.top)
     fmt = args.format or (_SUFFIX_FORMAT.get(Path(args.out).suffix.lower(), "table")
                           if args.out else "table")
+    top = args.top
+    if top is None and fmt == "table" and not args.all:
+        top = DEFAULT_TOP
+    full = df
+    df = top_rows(df, top)
     if fmt == "table":
         _print_tables(rich_tables(df), args.out)
+        if len(df) < len(full) and args.top is None and not args.quiet:
+            err_console.print(f"showing the {DEFAULT_TOP} rows of largest |value| per table "
+                              f"({len(df)} of {len(full)}); --all for every row, --top N for "
+                              "another number", markup=False, soft_wrap=True)
         return EXIT_OK
     text = {"csv": to_csv, "markdown": to_markdown,
             "json": lambda d: to_json(d, indent=1) + "\n"}[fmt](df)
     if args.out:
-        Path(args.out).write_text(text)
+        try:
+            Path(args.out).write_text(text)
+        except OSError as exc:
+            raise InputError(f"--out {args.out}: writing failed ({exc.strerror or exc})") \
+                from None
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -43,7 +43,7 @@ def register(sub) -> None:
                    help="record this QuadraticForm's prediction (repeatable)")
     p.add_argument("--force", action="store_true", help="replace a non-empty DIR")
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "dir")])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--repeats", type=int, default=30, help="timed calls (default 30)")
     p.add_argument("--seed", type=int, default=0)
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file")])
 
 
 def run(args: argparse.Namespace) -> int:

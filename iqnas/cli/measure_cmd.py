@@ -57,7 +57,7 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="measure again the networks whose measurement failed in an earlier run")
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--store", "store", "store")])
 
 
 def run(args: argparse.Namespace) -> int:

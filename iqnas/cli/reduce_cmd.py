@@ -58,7 +58,7 @@ def register(sub) -> None:
     p.add_argument("--fraction", default="0.1", metavar="F",
                    help="share of each cluster's members measured for its score (default 0.1)")
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file")])
 
 
 def _int(text: str | None, flag: str, low: int) -> int | None:

@@ -35,7 +35,7 @@ def register(sub) -> None:
                    help="file type of --figures (default png)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file"), ("--figures", "figures", "dir")])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -38,10 +38,13 @@ def register(sub) -> None:
     add_restrict_option(p, "solve inside that cluster")
     add_solver_options(p)
     add_common(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--solver-log", "solver_log", "file")])
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.top_k < 1:
+        raise InputError(f"--top-k must be at least 1 (the number of architectures to return), "
+                         f"got {args.top_k}")
     solver = backend_from_args(args)
     space = spaces.get(args.space)
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                       linear_constraints=restricted_rows(args, space))
     kw = dict(time_limit=args.time_limit, gap=args.gap, seed=args.seed, products=args.products,
               log_file=args.solver_log, verbose=args.verbose)
+    args.resume_hint = lambda: "nothing was saved (a solve keeps no partial answer)"
     results = (solve_top_k(problem, args.top_k, solver, **kw) if args.top_k > 1
                else [solve(problem, solver, **kw)])
     if args.format == "json":

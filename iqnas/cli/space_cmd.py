@@ -32,7 +32,7 @@ def register(sub) -> None:
     save.add_argument("out", metavar="OUT", help="the file to write (.json or .toml)")
     save.add_argument("--force", action="store_true", help="replace OUT if it exists")
     add_common(save)
-    save.set_defaults(func=run_save)
+    save.set_defaults(func=run_save, outputs=[("OUT", "out", "file")])
     p.set_defaults(func=lambda args: _usage(p))
 
 

@@ -16,6 +16,7 @@ from iqnas.cli.common import (
     add_solver_options,
     backend_from_args,
     check_file,
+    command_line,
     console,
     parse_budget_spec,
     print_json,
@@ -74,7 +75,7 @@ def register(sub) -> None:
                    help="output format (default: table)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, outputs=[("--out", "out", "file"), ("--plot", "plot", "file")])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
                       sense="minimize" if args.minimize else "maximize",
                       linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
+    args.resume_hint = lambda: _resume_hint(args)
     result = sweep(problem, args.resource, budgets, solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
                    seed=args.seed, warm_start=not args.no_warm_start, reuse=not args.no_reuse,
@@ -115,9 +117,31 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from iqnas.plots.pareto import plot_pareto
 
-        plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
-                    ylabel=args.ylabel)
+        try:
+            plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
+                        ylabel=args.ylabel)
+        except OSError as exc:
+            kept = f" and kept in {args.out}" if args.out else ""
+            raise InputError(f"--plot {args.plot}: writing failed ({exc.strerror or exc}); the "
+                             f"points above are complete{kept}") from None
     return EXIT_OK if result.n_feasible else EXIT_NO_SOLUTION
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What an interrupted sweep kept and how to resume it."""
+    if args.out is None:
+        return "no point was saved (give --out FILE.jsonl to make a sweep resumable)"
+    return (f"{_points_on_file(args.out)} finished points are kept in {args.out}; to resume "
+            f"(only the unfinished points are solved), run again: {command_line(args)}")
+
+
+def _points_on_file(path: str) -> int:
+    """Complete point lines of a sweep file (0 if there is none)."""
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.endswith(b"\n") and b'"kind": "point"' in line)
+    except OSError:
+        return 0
 
 
 # ---- argument parsing ------------------------------------------------------------------------

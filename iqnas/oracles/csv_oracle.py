@@ -59,11 +59,17 @@ def read_measurements(path: str | Path, space: SearchSpace | str, key_column: st
     where = str(path)
     if not path.is_file():
         raise InputError(f"{where}: no such measurement file")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = _read_header(reader, where)
-        cols = _layout(header, key_column, metrics, extra_columns, where)
-        keys, lines, rows, extra = _read_rows(reader, header, cols, space, where)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = _read_header(reader, where)
+            cols = _layout(header, key_column, metrics, extra_columns, where)
+            keys, lines, rows, extra = _read_rows(reader, header, cols, space, where)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                         f"offset {exc.start}); save the file as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise InputError(f"{where}: not a readable CSV file ({exc})") from None
     if not keys:
         raise InputError(f"{where}: no measurements after the header; add one row per "
                          "architecture")
@@ -121,6 +127,11 @@ def _read_rows(reader: Any, header: list[str], cols: dict, space: SearchSpace,
                              f"header, got {len(record)}")
         key = _parse_key(record[key_j], space, where, line, header[key_j])
         values = [_parse_number(record[j], where, line, header[j]) for j in metric_js]
+        for j, v in zip(metric_js, values):
+            if v < 0 and is_cost(header[j]):
+                raise InputError(f"{where}: line {line}, column {header[j]!r}: {v!r} is "
+                                 "negative; a latency, energy, size or count cannot be: fix "
+                                 "the measurement or drop the row")
         if key in first:
             _check_duplicate(key, values, rows[first[key]], lines[first[key]],
                              [header[j] for j in metric_js], where, line)
@@ -132,6 +143,17 @@ def _read_rows(reader: Any, header: list[str], cols: dict, space: SearchSpace,
         for e, j in extra_js.items():
             extra[e].append(record[j].strip())
     return keys, lines, rows, extra
+
+
+#: parts of a metric name that make it a cost (never negative): latency, energy, sizes, counts
+COST_WORDS = ("lat", "energy", "power", "param", "mem", "flop", "mac", "byte", "size", "time",
+              "joule", "watt")
+
+
+def is_cost(metric: str) -> bool:
+    """Whether a metric's name says it is a latency, energy, size or count (>= 0)."""
+    name = metric.lower()
+    return any(w in name for w in COST_WORDS)
 
 
 def _parse_key(text: str, space: SearchSpace, where: str, line: int, column: str) -> str:

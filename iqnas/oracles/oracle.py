@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -126,4 +127,14 @@ def check_units(units: Mapping[str, str] | None, metrics: Sequence[str],
                              f"are {', '.join(metrics)}")
         if not isinstance(unit, str):
             raise InputError(f"unit of {name!r} must be a string, got {unit!r}")
+        if unit and unit not in KNOWN_UNITS:
+            warnings.warn(f"unit {unit!r} of {name!r} ({owner}) is not one iqnas knows "
+                          f"({', '.join(KNOWN_UNITS)}); it is kept as given", UserWarning,
+                          stacklevel=3)
     return {m: units.get(m, "") for m in metrics}
+
+
+#: units iqnas knows (others are kept with a warning: a typo such as 'msec' is likely)
+KNOWN_UNITS = ("ms", "s", "us", "ns", "mJ", "J", "uJ", "mW", "W", "B", "bytes", "KB", "kB",
+               "MB", "GB", "KiB", "MiB", "GiB", "M", "K", "G", "%", "FLOPs", "MFLOPs", "GFLOPs",
+               "MACs", "MMACs", "GMACs", "params", "fps", "1")

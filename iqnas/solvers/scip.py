@@ -28,6 +28,7 @@ from iqnas.formulations.triangles import (
     triangle_index,
 )
 from iqnas.result import TracePoint
+from iqnas.solvers import interruptible
 from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
@@ -220,7 +221,7 @@ def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
     m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
     build = cp.build_time + time.perf_counter() - t0
     t1 = time.perf_counter()
-    m.optimize()
+    interruptible.optimize(m)
     solve_time = time.perf_counter() - t1
     raw = m.getStatus()
     has_sol = m.getNSols() > 0

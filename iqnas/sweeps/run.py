@@ -87,7 +87,8 @@ def sweep(problem: Problem, resource: str, budgets, solver: str | Backend = "sci
     done = {} if store is None else dict(store.rows)
     resumed = len(done)
     if resumed:
-        log.info("resuming %s: %d of %d points already done", out, resumed, len(points))
+        logging.getLogger("iqnas.resume").info("resuming %d finished points (of %d) from %s",
+                                               resumed, len(points), out)
     todo = [p for p in points if p.index not in done]
     chunks = [Chunk(base, resource, grid_resource, part, tuple(done.values()), settings)
               for part in split(todo, jobs)] if todo else []

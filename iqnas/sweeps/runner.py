@@ -50,7 +50,8 @@ def solve_chunk(chunk: Chunk, on_row: Callable[[SweepRow], None] | None = None
             res = solve(problem, s.backend, warm_start=start, **s.solve_kwargs())
             row = SweepRow.from_result(point, res, time.perf_counter() - t0,
                                        WARM if start is not None else COLD, src)
-        log.debug("point %d (%s): %s %s", point.index, row.source, row.status.value, row.key)
+        log.info("point %d (budget %g, %s): %s %s", point.index, point.budget, row.source,
+                 row.status.value, row.key)
         done.append((point, row))
         out.append(row)
         if on_row is not None:

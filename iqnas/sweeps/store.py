@@ -13,6 +13,8 @@ from typing import Any
 
 from iqnas._version import __version__
 from iqnas.errors import InputError
+from iqnas.solve import INTERRUPT_STATUSES
+from iqnas.status import Status
 from iqnas.sweeps.points import SweepPoint
 from iqnas.sweeps.rows import SweepRow
 
@@ -98,6 +100,11 @@ class SweepStore:
         except InputError as exc:
             raise InputError(f"{self.path} line {n}: {exc}; the file is damaged: delete it to "
                              "start over") from None
+        if row.status is Status.INTERRUPTED or row.raw_status.lower() in INTERRUPT_STATUSES:
+            # cut short by Ctrl-C (an older iqnas kept such points): solve it again
+            log.info("%s line %d: point %d was interrupted; it is solved again", self.path, n,
+                     point.index)
+            return
         self.rows[point.index] = row
 
     # ---- writing ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ evaluations and keeping the rows and the failures."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,13 +52,15 @@ class Measurer:
 
     def __init__(self, oracle, columns: Mapping[str, str | None], budgeted: Sequence[str],
                  form_only: Mapping[str, QuadraticForm], executor=None,
-                 progress: bool | None = None):
+                 progress: bool | None = None, store=None):
         self.oracle = oracle
         self.columns = dict(columns)
         self.budgeted = list(budgeted)
         self.form_only = dict(form_only)
         self.executor = check_executor(executor)
         self.progress = progress
+        #: a SampleStore that keeps every measurement (and answers those it already holds)
+        self.store = store
         self.rows: dict[Architecture, dict] = {}
         self.failures: dict[Architecture, str] = {}
         self.n_evaluations = 0
@@ -72,33 +75,64 @@ class Measurer:
 
     def measure_many(self, archs: Iterable[Architecture], source: str) -> list[Architecture]:
         """Measure the architectures not measured (or failed) yet as one batch; returns those
-        measured now, in order."""
-        todo = [a for a in dict.fromkeys(archs) if a not in self.rows and a not in self.failures]
-        if not todo:
-            return []
-        results: dict[int, dict[str, float]] = {}
-        jobs = [(self.oracle, a, self._oracle_columns, self._oracle_budgets) for a in todo]
-        failed = 0
-        with status_bar(self.progress, f"measuring training-free metrics ({source}, "
-                        f"{self.executor.describe()})", len(jobs)) as update:
-            update(0, 0, 0)
-            for outcome in self.executor.imap(metric_job, jobs):
-                self.n_evaluations += outcome.attempts
-                status, value = ("error", outcome.error) if not outcome.ok else outcome.value
-                if status == "ok":
-                    results[outcome.index] = value
-                else:
+        measured now (or taken from the store), in order."""
+        wanted = [a for a in dict.fromkeys(archs) if a not in self.rows and a not in self.failures]
+        known = self._stored(wanted)
+        todo = [a for a in wanted if a not in known and a not in self.failures]
+        results: dict[Architecture, dict[str, float]] = dict(known)
+        if todo:
+            jobs = [(self.oracle, a, self._oracle_columns, self._oracle_budgets) for a in todo]
+            failed = 0
+            with status_bar(self.progress, f"measuring training-free metrics ({source}, "
+                            f"{self.executor.describe()})", len(jobs)) as update:
+                update(0, 0, 0)
+                for outcome in self.executor.imap(metric_job, jobs):
+                    self.n_evaluations += outcome.attempts
+                    status, value = ("error", outcome.error) if not outcome.ok else outcome.value
                     arch = todo[outcome.index]
-                    log.warning("measuring %s failed: %s", arch.key, value)
-                    self.failures[arch] = str(value)
-                    failed += 1
-                update(len(results), self.executor.in_flight, failed)
+                    if status == "ok":
+                        results[arch] = value
+                        self._keep(arch, value, source)
+                    else:
+                        log.info("measuring %s failed: %s", arch.key, value)
+                        self.failures[arch] = str(value)
+                        if self.store is not None:
+                            self.store.add_failure(arch, str(value), source=source)
+                        failed += 1
+                    update(len(results) - len(known), self.executor.in_flight, failed)
+            if failed:
+                example = next(a for a in todo if a in self.failures)
+                log.warning("%d of %d %s measurement(s) failed (e.g. %s: %s); they are skipped "
+                            "(-v lists each)", failed, len(todo), source, example.key,
+                            self.failures[example])
         done = []
-        for i, arch in enumerate(todo):
-            if i in results:
-                self.rows[arch] = self._row(arch, results[i], source)
+        for arch in wanted:
+            if arch in results:
+                self.rows[arch] = self._row(arch, results[arch], source)
                 done.append(arch)
         return done
+
+    def _stored(self, archs: Sequence[Architecture]) -> dict[Architecture, dict[str, float]]:
+        """Values of ``archs`` the store already holds (its recorded failures go to
+        ``failures``), taken without measuring."""
+        if self.store is None:
+            return {}
+        out = {}
+        for arch in archs:
+            values = self.store.get(arch)
+            if values is not None:
+                out[arch] = values
+            elif (fail := self.store.failure(arch)) is not None:
+                self.failures[arch] = fail["error"]
+        return out
+
+    def _keep(self, arch: Architecture, values: Mapping[str, float], source: str) -> None:
+        """Store one live measurement (non-finite values, e.g. NASWOT's -inf, are measured
+        again on a resume: the store keeps finite numbers only)."""
+        if self.store is None:
+            return
+        if all(math.isfinite(float(v)) for v in values.values()):
+            self.store.add(arch, dict(values), source=source)
 
     def fill(self, candidates: Iterable[Architecture], n: int, source: str) -> None:
         """Measure ``candidates`` in order until ``n`` rows are kept (or they run out); a

@@ -3,15 +3,18 @@ docstring)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._validation import Boolean, Interval, Options, validate_params
+from iqnas._validation import Boolean, InstanceOf, Interval, Options, validate_params
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
     SOLVER,
@@ -23,6 +26,7 @@ from iqnas.calibration.common import (
 )
 from iqnas.calibration.estimators import QuadraticRegressor
 from iqnas.calibration.proxies import FreeREAScore
+from iqnas.calibration.store import SampleStore
 from iqnas.calibration.training_free.answers import measure_candidates, repair
 from iqnas.calibration.training_free.budgets import check_budgets
 from iqnas.calibration.training_free.columns import SCORE, default_metrics, resolve_columns
@@ -55,6 +59,7 @@ CONSTRAINTS = {
     "solver": SOLVER,
     "time_limit": [Interval("real", 0, None, closed="neither"), None],
     "progress": [Boolean(), None],
+    "store": [str, InstanceOf(os.PathLike, "a path"), None],
 }
 
 
@@ -71,7 +76,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                             pilot_share: float = 0.2, exclude_measured: bool = True,
                             max_repairs: int = 10, solver: str | Backend = "auto",
                             time_limit: float | None = None,
-                            progress: bool | None = None, executor=None) -> TrainingFreeRun:
+                            progress: bool | None = None, executor=None,
+                            store: str | Path | None = None) -> TrainingFreeRun:
     """Search with training-free metrics only: sample, score, fit, solve top-k, re-rank.
 
     ``metrics`` defaults to naswot, logsynflow and skip (no skip outside nb201). ``constraints``
@@ -86,7 +92,9 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     optimum, as SCIP's) and uses SCIP otherwise. ``time_limit`` bounds the IQP solves in all.
     ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each batch (the
     pilot, the sample, the candidates); a failed measurement is kept in ``run.failures``, never
-    as a number, and never proposed again.
+    as a number, and never proposed again. ``store`` (a SQLite path, as ``calibrate``'s) keeps
+    every measurement as it arrives: a rerun with the same store and settings measures only
+    what it lacks and gives the same run.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -113,7 +121,29 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                     pilot_share=pilot_share, exclude_measured=exclude_measured,
                     solver=solver_spec(backend))
 
-    meter = Measurer(oracle, columns, list(scenario), form_only, executor, progress)
+    if callable(getattr(oracle, "settings", None)):  # what measured values depend on
+        settings["oracle"] = oracle.settings()
+    with contextlib.ExitStack() as stack:
+        st = None
+        if store is not None:
+            path = Path(store)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            st = stack.enter_context(SampleStore(path, space, settings={
+                "mode": "training-free", **settings}, seed=seed))
+            if len(st):
+                logging.getLogger("iqnas.resume").info("resuming %d samples from %s", len(st),
+                                                       path)
+        meter = Measurer(oracle, columns, list(scenario), form_only, executor, progress,
+                         store=st)
+        return _search(space, oracle, meter, columns, scenario, given, form_only, score,
+                       settings, n_samples, top_k, seed, target, terms, alpha, resource_terms,
+                       pilot_share, exclude_measured, max_repairs, backend, time_limit, t0)
+
+
+def _search(space, oracle, meter, columns, scenario, given, form_only, score, settings,
+            n_samples, top_k, seed, target, terms, alpha, resource_terms, pilot_share,
+            exclude_measured, max_repairs, backend, time_limit, t0) -> TrainingFreeRun:
+    """The pipeline after the checks: sample, fit, solve top-k, measure and re-rank."""
     rng = np.random.default_rng(seed)
     forms = measure_sample(space, meter, scenario, given, n_samples, pilot_share,
                            resource_terms, rng)
