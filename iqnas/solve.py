@@ -254,7 +254,8 @@ def _result(problem: Problem, raw: RawSolution, arch, backend: str, opts: SolveO
         raw_status=raw.raw_status, gap=gap, dual_bound=raw.dual_bound, build_time=build,
         solve_time=solve_time, nodes=raw.nodes, backend=backend, seed=opts.seed,
         versions=MappingProxyType(versions), message=raw.message,
-        formulation=opts.products if backend != "exhaustive" else "enumeration",
+        formulation=("enumeration" if backend == "exhaustive" else
+                     raw.formulation or opts.products),
         trace=tuple(raw.trace), verified=arch is not None, options=MappingProxyType(options))
 
 

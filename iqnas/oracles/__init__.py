@@ -19,7 +19,13 @@ from iqnas.oracles.csv_oracle import csv_oracle as _csv_oracle
 from iqnas.oracles.function_oracle import FunctionOracle
 from iqnas.oracles.nb201 import NB201Oracle
 from iqnas.oracles.nb201 import nb201 as _nb201
-from iqnas.oracles.ofa import OFABenchmark, ofa_latency_form, resolution_constraint
+from iqnas.oracles.ofa import (
+    OFABenchmark,
+    ofa_latency_form,
+    ofa_params,
+    ofa_params_form,
+    resolution_constraint,
+)
 from iqnas.oracles.ofa import ofa as _ofa
 from iqnas.oracles.oracle import Oracle
 from iqnas.oracles.torch_oracle import TorchOracle
@@ -125,4 +131,5 @@ def __getattr__(attr: str) -> Any:
 
 __all__ = ["CsvOracle", "FunctionOracle", "MeasurementTable", "NB201Oracle", "OFABenchmark",
            "Oracle", "ProxyOracle", "TorchOracle", "csv_oracle", "get", "names", "nb201", "ofa",
-           "ofa_latency_form", "read_measurements", "register", "resolution_constraint"]
+           "ofa_latency_form", "ofa_params", "ofa_params_form", "read_measurements", "register",
+           "resolution_constraint"]
