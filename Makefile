@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow lint bench install
+.PHONY: demo test test-slow lint bench install browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/iqnas demo
 
-test: $(BIN)/.installed
+# Debian's chromium for the browser test of the HTML report (installed only if missing)
+browser:
+	scripts/install_chromium.sh
+
+test: $(BIN)/.installed browser
 	$(BIN)/ruff check iqnas tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 

@@ -37,6 +37,8 @@ _LAZY = {
     "oracles": ("iqnas.oracles", None),
     "reduce": ("iqnas.reduction", "reduce"),
     "reduction": ("iqnas.reduction", None),
+    "report": ("iqnas.reporting", "report"),
+    "reporting": ("iqnas.reporting", None),
     "Sweep": ("iqnas.sweeps", "Sweep"),
     "sweep": ("iqnas.sweeps", "sweep"),
     "sweeps": ("iqnas.sweeps", None),
@@ -65,5 +67,5 @@ __all__ = [
     "MeasuredResult", "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result",
     "SearchSpace", "SolverError", "Status", "Sweep", "__version__", "calibrate",
     "calibrate_training_free", "calibration", "explain", "explain_infeasible", "iter_solutions",
-    "oracles", "reduce", "smallest_achievable", "solve", "solve_top_k", "spaces", "sweep",
+    "oracles", "reduce", "report", "smallest_achievable", "solve", "solve_top_k", "spaces", "sweep",
 ]

@@ -1,7 +1,8 @@
 """Optional dependencies: import one, or fail with a one-line message naming the extra to install.
 
-The extras (``pip install 'iqnas[torch]'``, ``'iqnas[cvxpy]'``, ``'iqnas[plots]'``) are declared
-in pyproject.toml; ``EXTRAS`` maps each optional module to the extra that installs it.
+The extras (``pip install 'iqnas[torch]'``, ``'iqnas[cvxpy]'``, ``'iqnas[plots]'``,
+``'iqnas[report]'``) are declared in pyproject.toml; ``EXTRAS`` maps each optional module to the
+extra that installs it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from types import ModuleType
 from iqnas.errors import InputError, IqnasError
 
 #: optional module -> the iqnas extra that installs it
-EXTRAS = {"torch": "torch", "cvxpy": "cvxpy", "highspy": "cvxpy", "matplotlib": "plots"}
+EXTRAS = {"torch": "torch", "cvxpy": "cvxpy", "highspy": "cvxpy", "matplotlib": "plots",
+          "plotly": "report"}
 
 
 def install_hint(module: str) -> str:

@@ -5,6 +5,7 @@ from iqnas.calibration.estimators import BaseEstimator, QuadraticRegressor, clon
 from iqnas.calibration.features import FeatureMap
 from iqnas.calibration.metrics import quality_report, render_reports, report_table
 from iqnas.calibration.ranker import PairwiseRanker
+from iqnas.calibration.reload import load_run
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.calibration.run import CalibrationRun, calibrate
 from iqnas.calibration.samplers import (
@@ -13,7 +14,7 @@ from iqnas.calibration.samplers import (
     StratifiedSampler,
     UniformSampler,
 )
-from iqnas.calibration.store import SampleStore, default_store_path
+from iqnas.calibration.store import SampleStore, default_store_path, open_store
 from iqnas.calibration.training_free import (
     TrainingFreeModel,
     TrainingFreeRun,
@@ -24,5 +25,5 @@ __all__ = ["BaseEstimator", "BaseSampler", "BatchReport", "BudgetAwareSampler", 
            "FeatureMap", "LinearResourceModel", "PairwiseRanker", "QuadraticRegressor",
            "QuadraticResourceModel", "SampleStore", "StratifiedSampler", "TrainingFreeModel",
            "TrainingFreeRun", "UniformSampler", "calibrate", "calibrate_training_free", "clone",
-           "default_store_path", "measure_batch", "quality_report", "render_reports",
-           "report_table"]
+           "default_store_path", "load_run", "measure_batch", "open_store", "quality_report",
+           "render_reports", "report_table"]

@@ -26,6 +26,7 @@ from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import solve_top_k
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
 
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
-             taken: set[Architecture], solver: str, seed: int,
+             taken: set[Architecture], solver: str | Backend, seed: int,
              time_limit: float | None, linear_constraints=()) -> list[Architecture]:
     """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin)."""
     if k <= 0:
@@ -193,7 +194,7 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
-               taken: set[Architecture], *, solver: str = "scip", top_share: float = 0.5,
+               taken: set[Architecture], *, solver: str | Backend = "scip", top_share: float = 0.5,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
                pool: np.ndarray | None = None, restrict=None) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0

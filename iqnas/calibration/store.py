@@ -3,7 +3,8 @@
 Every ``add`` is its own transaction: after Ctrl-C or kill -9 the file holds exactly the samples
 added so far. Samples are unique by canonical architecture key; re-adding a key with the same
 metric values is a no-op, different values raise InputError. The ``meta`` table records the space,
-seed and settings a store was created for; opening it for another space or other settings is
+seed and settings a store was created for, and the space's content hash; opening it for
+another space (by name or, for spaces of the same name, by content) or other settings is
 refused. All samples of a store carry the same metric names; values must be finite.
 
 A measurement that failed is kept apart, in the ``failures`` table (key, error text, attempts):
@@ -43,7 +44,7 @@ SCHEMA_VERSION = 2
 #: older schema versions this iqnas upgrades in place when it opens a store
 _UPGRADABLE = (1,)
 RESERVED = ("key", "arch", "round", "source", "timestamp", "seq")
-_PROTECTED_META = ("space", "schema_version")
+_PROTECTED_META = ("space", "space_hash", "schema_version")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
@@ -74,6 +75,27 @@ def default_store_path(run_dir: str | Path = "runs") -> Path:
         candidate = base.with_name(f"{stamp}-{n}")
         n += 1
     return candidate / "samples.db"
+
+
+def open_store(path: str | Path) -> SampleStore:
+    """An existing store, for its space as recorded in the file (InputError if ``path`` is
+    missing or is not an iqnas sample store; nothing is created)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"store file not found: {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'space'").fetchone()
+        finally:
+            conn.close()
+        space = None if row is None else json.loads(row[0])
+    except (sqlite3.DatabaseError, json.JSONDecodeError):
+        space = None
+    if not isinstance(space, str):
+        raise InputError(f"{path} is not an iqnas sample store (no space recorded); give the "
+                         "--store file of a calibration run")
+    return SampleStore(path, space)
 
 
 class SampleStore:
@@ -140,6 +162,7 @@ class SampleStore:
         if not stored:
             self._put(cur, "schema_version", SCHEMA_VERSION)
             self._put(cur, "space", self.space.name)
+            self._put(cur, "space_hash", self.space.content_hash())
             self._put(cur, "created", datetime.now().isoformat(timespec="seconds"))
         elif "space" not in stored or stored["space"] is None:
             raise InputError(f"{self.path} is not an iqnas sample store (no space recorded); "
@@ -147,6 +170,10 @@ class SampleStore:
         elif stored["space"] != self.space.name:
             raise InputError(f"store {self.path} holds samples of space {stored['space']!r}, "
                              f"not {self.space.name!r}; pick another --store path")
+        elif stored.get("space_hash", self.space.content_hash()) != self.space.content_hash():
+            raise InputError(f"store {self.path} holds samples of another space named "
+                             f"{self.space.name!r} (its groups or options differ); pick another "
+                             "--store path or the space file it was measured with")
         elif stored.get("schema_version") in _UPGRADABLE:
             log.info("upgrading store %s from schema version %s to %s", self.path,
                      stored["schema_version"], SCHEMA_VERSION)
@@ -155,6 +182,8 @@ class SampleStore:
             raise InputError(f"store {self.path} has schema version "
                              f"{stored.get('schema_version')}, this iqnas writes "
                              f"{SCHEMA_VERSION}; pick another --store path")
+        if stored and "space_hash" not in stored:
+            self._put(cur, "space_hash", self.space.content_hash())
         for name, value in (("settings", _jsonable(settings, "settings")), ("seed", seed)):
             if value is None:
                 continue

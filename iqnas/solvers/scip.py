@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
 import numpy as np
 import pyscipopt
@@ -19,7 +20,6 @@ from pyscipopt import (
 )
 
 from iqnas import formulations
-from iqnas.errors import InputError
 from iqnas.formulations import CompiledProblem
 from iqnas.formulations.triangles import (
     TriangleIndex,
@@ -29,50 +29,19 @@ from iqnas.formulations.triangles import (
 )
 from iqnas.result import TracePoint
 from iqnas.solvers import scip_reuse
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
 
 log = logging.getLogger(__name__)
 
-#: Options of this backend itself, passed in ``params`` next to SCIP's own parameters. None of
-#: them changes the optimum, only how fast it is found and proved (the measurements behind the
-#: defaults: benchmarks/NOTES.md).
-#:
-#: * ``iqnas/local_search``: a MIP start from :func:`iqnas.solvers.start.local_search`.
-#: * ``iqnas/local_search_starts``: its climbs; 0 = automatic (64 on large models, 16 on small
-#:   dense ones, none otherwise).
-#: * ``iqnas/triangle_cuts``: separate triangle inequalities on the product variables of the
-#:   linearised form (:mod:`iqnas.formulations.triangles`); True, False or "auto" (on except
-#:   for small dense models).
-#: * ``iqnas/triangle_max_cuts``: at most this many triangle cuts per round.
-#: * ``iqnas/triangle_force``: add them to the LP even where SCIP's cut selection would not.
-#: * ``iqnas/triangle_freq``: separate at the root only (0) or at every k-th depth.
-#: * ``iqnas/triangle_priority``: the separator's priority in SCIP.
-#: * ``iqnas/triangle_per_triple``: keep at most this many of a round's cuts per group triple
-#:   (0 = no limit).
-#: * ``iqnas/heuristics`` / ``iqnas/presolving``: SCIP's emphasis setting (``default``,
-#:   ``fast``, ``aggressive`` or ``off``), applied before the explicit parameters.
-#: * ``iqnas/separating``: the same; "auto" = ``off`` on small dense models, else ``default``.
-#: * ``iqnas/reuse_model``: keep the built model for the next solve of a problem with the same
-#:   structure (budget sweeps, top-k, calibration rounds): new budgets become right-hand sides,
-#:   exclusions rows (:mod:`iqnas.solvers.scip_reuse`).
-#: * ``iqnas/reuse_cuts``: a reused model starts with the triangle cuts its earlier solves found
-#:   (at most ``iqnas/reuse_cuts_max``, the latest), valid whatever the budgets.
-OWN_PARAMS = {"iqnas/reuse_model": True, "iqnas/reuse_cuts": True, "iqnas/reuse_cuts_max": 10000,
-              "iqnas/local_search": True,
-              "iqnas/local_search_starts": 0, "iqnas/triangle_cuts": "auto", "iqnas/triangle_max_cuts": 2500,
-              "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
-              "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
-              "iqnas/heuristics": "default", "iqnas/separating": "auto",
-              "iqnas/presolving": "default"}
 #: products (y variables or quadratic terms) from which a model counts as large (64 local-search
 #: climbs, SCIP restarts allowed)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
 #: a model with at most this many binaries and fewer than LOCAL_SEARCH_MIN_PRODUCTS products is
 #: "small dense" (nb201-like): no root cut loop, a 16-climb local search
 SMALL_DENSE_BINARIES = 64
-#: SCIP parameters set by default (before the emphasis settings and the caller's ``params``,
+#: SCIP parameters set by default (before the emphasis settings and ``Scip(scip_params=...)``,
 #: which override them): no aggregation separator, no presolve probing, a restart only when a
 #: quarter of the binaries is fixed
 SCIP_DEFAULTS = {"separating/aggregation/freq": -1, "propagating/probing/maxprerounds": 0,
@@ -209,26 +178,6 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
     return m, v
 
 
-def _own_params(params: dict) -> dict:
-    """This backend's ``iqnas/...`` options, checked, with defaults filled in."""
-    own = {k: v for k, v in params.items() if k.startswith("iqnas/")}
-    unknown = set(own) - set(OWN_PARAMS)
-    if unknown:
-        raise InputError(f"unknown iqnas option(s) {sorted(unknown)}; allowed: "
-                         f"{', '.join(OWN_PARAMS)}")
-    own = {**OWN_PARAMS, **own}
-    for what in ("heuristics", "separating", "presolving"):
-        allowed = ("default", "fast", "aggressive", "off") + (("auto",) if what == "separating"
-                                                              else ())
-        if str(own[f"iqnas/{what}"]).lower() not in allowed:
-            raise InputError(f"iqnas/{what} must be {', '.join(allowed)}, "
-                             f"got {own[f'iqnas/{what}']!r}")
-    if own["iqnas/triangle_cuts"] not in (True, False, "auto"):
-        raise InputError("iqnas/triangle_cuts must be True, False or 'auto', got "
-                         f"{own['iqnas/triangle_cuts']!r}")
-    return own
-
-
 def _carry_cuts(m: Model, v: list, extra: dict, limit: int) -> None:
     """Start this solve with the triangle cuts the earlier solves of the model found (valid for
     every architecture, whatever the budgets): the last ``limit`` of them as removable rows."""
@@ -255,147 +204,139 @@ def _n_products(cp: CompiledProblem) -> int:
     return cp.n_y + quad
 
 
-class ScipBackend(Backend):
-    name = "scip"
+def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
+    """Solve ``problem`` with SCIP; ``cfg`` holds the checked options of :class:`Scip`.
 
-    def solve(self, problem, options: SolveOptions) -> RawSolution:
-        t0 = time.perf_counter()
-        own = _own_params(options.params)
-        products = formulations.resolve_products(problem, options.products)
-        reuse = bool(own["iqnas/reuse_model"])
-        built = scip_reuse.take(problem, products, options.params) if reuse else None
-        if built is None:
-            cp = formulations.compiled_form(problem, products)
-            built = self._build(problem, cp, own)
-        else:
-            cp = built.compiled
-            built.model.resetParams()
-        m, v = built.model, built.variables
-        try:
-            build, trace = self._prepare(problem, built, cp, own, options, t0)
-            t1 = time.perf_counter()
-            m.optimize()
-        except BaseException:
-            m.freeProb()  # a model whose solve failed is not kept
-            raise
-        solve_time = time.perf_counter() - t1
-        raw = m.getStatus()
-        has_sol = m.getNSols() > 0
-        x = None
-        if has_sol:
-            sol = m.getBestSol()
-            x = np.array([m.getSolVal(sol, var) for var in v[: cp.n_x]])
-            x = np.round(np.clip(x, 0.0, 1.0))
-        gap = m.getGap() if has_sol else None
-        dual = m.getDualbound()
-        dual_bound = cp.sign * dual if abs(dual) < 1e19 else None
-        if gap is not None and not math.isfinite(gap):
-            gap = None
-        res = RawSolution(
-            status=from_scip(raw, has_sol, gap),
-            raw_status=raw, x=x, dual_bound=dual_bound, gap=gap, nodes=int(m.getNTotalNodes()),
-            build_time=build, solve_time=solve_time, trace=list(trace.points),
-            versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())},
-            formulation=products)
-        if reuse:
-            scip_reuse.keep(built, problem, products, options.params)
-        else:
-            m.freeProb()
-        return res
+    With ``cfg["reuse_model"]`` the built model is kept for the next solve of a problem with the
+    same structure (:mod:`iqnas.solvers.scip_reuse`); every solve is still a full solve."""
+    t0 = time.perf_counter()
+    products = formulations.resolve_products(problem, options.products)
+    reuse = bool(cfg["reuse_model"])
+    built = scip_reuse.take(problem, products, cfg) if reuse else None
+    if built is None:
+        cp = formulations.compiled_form(problem, products)
+        built = _build(problem, cp, cfg)
+    else:
+        cp = built.compiled
+        built.model.resetParams()
+    m, v = built.model, built.variables
+    try:
+        build, trace = _prepare(problem, built, cp, cfg, options, t0)
+        t1 = time.perf_counter()
+        m.optimize()
+    except BaseException:
+        m.freeProb()  # a model whose solve failed is not kept
+        raise
+    solve_time = time.perf_counter() - t1
+    raw = m.getStatus()
+    has_sol = m.getNSols() > 0
+    x = None
+    if has_sol:
+        sol = m.getBestSol()
+        x = np.array([m.getSolVal(sol, var) for var in v[: cp.n_x]])
+        x = np.round(np.clip(x, 0.0, 1.0))
+    gap = m.getGap() if has_sol else None
+    dual = m.getDualbound()
+    dual_bound = cp.sign * dual if abs(dual) < 1e19 else None
+    if gap is not None and not math.isfinite(gap):
+        gap = None
+    res = RawSolution(
+        status=from_scip(raw, has_sol, gap),
+        raw_status=raw, x=x, dual_bound=dual_bound, gap=gap, nodes=int(m.getNTotalNodes()),
+        build_time=build, solve_time=solve_time, trace=list(trace.points),
+        versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())},
+        formulation=products)
+    if reuse:
+        scip_reuse.keep(built, problem, products, cfg)
+    else:
+        m.freeProb()
+    return res
 
-    def _prepare(self, problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, own: dict,
-                 options: SolveOptions, t0: float):
-        """Parameters and MIP starts of one solve; returns (build time, trace handler)."""
-        m, v = built.model, built.variables
-        large, small_dense = built.flags["large"], built.flags["small_dense"]
-        self._set_params(m, own, large, small_dense)
-        self._configure(m, options)
-        starts = [] if options.warm_start is None else [options.warm_start]
-        if own["iqnas/local_search"]:
-            n_starts = int(own["iqnas/local_search_starts"])
-            if n_starts <= 0:
-                n_starts = 64 if large else 16 if small_dense else 0
-            if n_starts > 0:
-                found = local_search(problem, starts=n_starts, seed=options.seed or 0)
-                if found is not None:
-                    starts.append(found)
-        for arch in starts:
-            self._add_warm_start(m, v, cp, problem.space.encode(arch))
-        if own["iqnas/reuse_cuts"] and "sepa" in built.extra:
-            _carry_cuts(m, v, built.extra, int(own["iqnas/reuse_cuts_max"]))
-        built.trace.points = []
-        build = (cp.build_time if built.n_solves == 0 else 0.0) + time.perf_counter() - t0
-        return build, built.trace
 
-    def _build(self, problem, cp: CompiledProblem, own: dict) -> scip_reuse.BuiltModel:
-        """The model of ``cp`` with this backend's plugins (triangle cuts, trace)."""
-        m, v = build_model(cp)
-        large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
-        small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
-        extra: dict = {}
-        triangles = own["iqnas/triangle_cuts"]
-        if triangles == "auto":
-            triangles = not small_dense
-        if triangles and cp.products_mode == "linearize":
-            index = triangle_index(cp, problem.space)
-            if index is not None:
-                sepa = _TriangleSepa(v, index, int(own["iqnas/triangle_max_cuts"]),
-                                     bool(own["iqnas/triangle_force"]),
-                                     int(own["iqnas/triangle_per_triple"]))
-                m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
-                              priority=int(own["iqnas/triangle_priority"]),
-                              freq=int(own["iqnas/triangle_freq"]))
-                extra["sepa"] = sepa
-        trace = _TraceHandler(cp.sign)
-        m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
-        conss = m.data["conss"]
-        excluded = {arch: conss[r] for arch, r in scip_reuse.exclusion_rows(cp, problem).items()}
-        return scip_reuse.BuiltModel(
-            m, v, cp, {name: conss[r] for name, r in cp.budget_rows.items()}, excluded, trace,
-            {"large": large, "small_dense": small_dense}, extra=extra)
+def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: dict,
+             options: SolveOptions, t0: float):
+    """Parameters and MIP starts of one solve; returns (build time, trace handler)."""
+    m, v = built.model, built.variables
+    large, small_dense = built.flags["large"], built.flags["small_dense"]
+    _set_params(m, cfg, large, small_dense)
+    _configure(m, options, cfg["scip_params"])
+    starts = [] if options.warm_start is None else [options.warm_start]
+    if cfg["local_search"]:
+        n_starts = cfg["local_search_starts"]
+        if n_starts <= 0:
+            n_starts = 64 if large else 16 if small_dense else 0
+        if n_starts > 0:
+            found = local_search(problem, starts=n_starts, seed=options.seed or 0)
+            if found is not None:
+                starts.append(found)
+    for arch in starts:
+        _add_warm_start(m, v, cp, problem.space.encode(arch))
+    if cfg["reuse_cuts"] and "sepa" in built.extra:
+        _carry_cuts(m, v, built.extra, cfg["reuse_cuts_max"])
+    built.trace.points = []
+    build = (cp.build_time if built.n_solves == 0 else 0.0) + time.perf_counter() - t0
+    return build, built.trace
 
-    @staticmethod
-    def _set_params(m: Model, own: dict, large: bool, small_dense: bool) -> None:
-        """SCIP_DEFAULTS (and SMALL_MODEL_PARAMS) and the emphasis settings of ``own``."""
-        for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
-            m.setParam(k, val)
-        separating = own["iqnas/separating"]
-        if separating == "auto":
-            separating = "off" if small_dense else "default"
-        for what, setter, setting in (
-                ("heuristics", m.setHeuristics, own["iqnas/heuristics"]),
-                ("separating", m.setSeparating, separating),
-                ("presolving", m.setPresolve, own["iqnas/presolving"])):
-            setting = str(setting).upper()
-            if setting != "DEFAULT":
-                setter(getattr(SCIP_PARAMSETTING, setting))
 
-    @staticmethod
-    def _configure(m: Model, o: SolveOptions) -> None:
-        m.hideOutput(not o.verbose)
-        if o.log_file:
-            m.setLogfile(str(o.log_file))
-        if o.time_limit is not None:
-            m.setParam("limits/time", float(o.time_limit))
-        m.setParam("limits/gap", float(o.gap))
-        if o.seed is not None:
-            m.setParam("randomization/randomseedshift", int(o.seed) % 2**31)
-        for k, val in o.params.items():
-            if k.startswith("iqnas/"):
-                continue
-            try:
-                m.setParam(k, val)
-            except (KeyError, LookupError, TypeError, ValueError) as exc:
-                raise InputError(f"SCIP parameter {k!r} = {val!r} was refused: {exc}") from None
+def _build(problem, cp: CompiledProblem, cfg: dict) -> scip_reuse.BuiltModel:
+    """The model of ``cp`` with this backend's plugins (triangle cuts, trace)."""
+    m, v = build_model(cp)
+    large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
+    small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
+    extra: dict = {}
+    triangles = cfg["triangle_cuts"]
+    if triangles == "auto":
+        triangles = not small_dense
+    if triangles and cp.products_mode == "linearize":
+        index = triangle_index(cp, problem.space)
+        if index is not None:
+            sepa = _TriangleSepa(v, index, cfg["triangle_max_cuts"], cfg["triangle_force"],
+                                 cfg["triangle_per_triple"])
+            m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
+                          priority=cfg["triangle_priority"], freq=cfg["triangle_freq"])
+            extra["sepa"] = sepa
+    trace = _TraceHandler(cp.sign)
+    m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
+    conss = m.data["conss"]
+    excluded = {arch: conss[r] for arch, r in scip_reuse.exclusion_rows(cp, problem).items()}
+    return scip_reuse.BuiltModel(
+        m, v, cp, {name: conss[r] for name, r in cp.budget_rows.items()}, excluded, trace,
+        {"large": large, "small_dense": small_dense}, extra=extra)
 
-    @staticmethod
-    def _add_warm_start(m: Model, v: list, cp: CompiledProblem, x: np.ndarray) -> None:
-        full = cp.lift(x)
-        sol = m.createSol()
-        for var, val in zip(v, full):
-            m.setSolVal(sol, var, float(val))
-        if cp.quad_objective is not None and cp.quad_objective.nnz:
-            t = [var for var in m.getVars() if var.name == "objective"][0]
-            m.setSolVal(sol, t, cp.objective_value(full) - cp.c0)
-        accepted = m.addSol(sol, free=True)
-        log.debug("warm start %s", "accepted" if accepted else "rejected (infeasible)")
+
+def _set_params(m: Model, cfg: dict, large: bool, small_dense: bool) -> None:
+    """SCIP_DEFAULTS (and SMALL_MODEL_PARAMS) and the emphasis settings of ``cfg``."""
+    for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
+        m.setParam(k, val)
+    separating = cfg["separating"]
+    if separating == "auto":
+        separating = "off" if small_dense else "default"
+    for setting, setter in ((cfg["heuristics"], m.setHeuristics), (separating, m.setSeparating),
+                            (cfg["presolving"], m.setPresolve)):
+        if setting != "default":
+            setter(getattr(SCIP_PARAMSETTING, setting.upper()))
+
+
+def _configure(m: Model, o: SolveOptions, scip_params: dict[str, Any]) -> None:
+    m.hideOutput(not o.verbose)
+    if o.log_file:
+        m.setLogfile(str(o.log_file))
+    if o.time_limit is not None:
+        m.setParam("limits/time", float(o.time_limit))
+    m.setParam("limits/gap", float(o.gap))
+    if o.seed is not None:
+        m.setParam("randomization/randomseedshift", int(o.seed) % 2**31)
+    for k, val in scip_params.items():
+        m.setParam(k, val)
+
+
+def _add_warm_start(m: Model, v: list, cp: CompiledProblem, x: np.ndarray) -> None:
+    full = cp.lift(x)
+    sol = m.createSol()
+    for var, val in zip(v, full):
+        m.setSolVal(sol, var, float(val))
+    if cp.quad_objective is not None and cp.quad_objective.nnz:
+        t = [var for var in m.getVars() if var.name == "objective"][0]
+        m.setSolVal(sol, t, cp.objective_value(full) - cp.c0)
+    accepted = m.addSol(sol, free=True)
+    log.debug("warm start %s", "accepted" if accepted else "rejected (infeasible)")
