@@ -4,8 +4,8 @@ Both forms are written as the solvers receive them: ``linearize`` is a MILP (bin
 product variables ``y_*`` in [0, 1] with the aggregated rows), readable by every MILP solver;
 ``native`` keeps the products as a quadratic objective (LP ``[ ... ] / 2``, MPS ``QUADOBJ``)
 and quadratic budget rows (LP ``[ ... ]``, MPS ``QCMATRIX``), for solvers that take
-(nonconvex) quadratic terms. The objective is maximised and its constant is written too, so the
-optimal value read back equals the problem's objective. A ranged row becomes two rows
+(nonconvex) quadratic terms. The objective keeps the problem's sense and its constant is written
+too, so the optimal value read back equals the problem's objective. A ranged row becomes two rows
 (``..._lo`` / ``..._hi``): the LP format has no ranges every reader agrees on.
 """
 
@@ -115,15 +115,18 @@ def lp_text(cp: CompiledProblem, comment: str = "") -> str:
     names = variable_names(cp)
     A = cp.A.tocsr()
     out = [f"\\ {line}" for line in (comment or cp.summary()).splitlines()]
-    obj = [_signed(float(cp.c[k]), names[k]) for k in np.flatnonzero(cp.c)]
+    s = cp.sign  # cp is compiled for maximisation; the file keeps the problem's sense
+    obj = [_signed(s * float(cp.c[k]), names[k]) for k in np.flatnonzero(cp.c)]
     if cp.quad_objective is not None and cp.quad_objective.nnz:
-        quad = [_signed(2 * a, f"{names[i]} * {names[j]}" if i != j else f"{names[i]} ^ 2")
+        quad = [_signed(s * 2 * a, f"{names[i]} * {names[j]}" if i != j else f"{names[i]} ^ 2")
                 for i, j, a in _quad_terms(cp.quad_objective)]
         if quad:
             obj += ["+ ["] + quad + ["] / 2"]
-    if cp.c0:
-        obj.append(f"{'-' if cp.c0 < 0 else '+'} {_num(abs(cp.c0))}")
-    out += ["Maximize", " obj: " + _lp_expr(obj, names[0]), "Subject To"]
+    c0 = s * cp.c0
+    if c0:
+        obj.append(f"{'-' if c0 < 0 else '+'} {_num(abs(c0))}")
+    out += ["Maximize" if s > 0 else "Minimize", " obj: " + _lp_expr(obj, names[0]),
+            "Subject To"]
     for name, sense, r, rhs in _rows(cp):
         lo, hi = A.indptr[r], A.indptr[r + 1]
         terms = [_signed(float(a), names[c]) for c, a in zip(A.indices[lo:hi], A.data[lo:hi])
@@ -150,7 +153,8 @@ def mps_text(cp: CompiledProblem, comment: str = "") -> str:
     names = variable_names(cp)
     rows = _rows(cp)
     out = [f"* {line}" for line in (comment or cp.summary()).splitlines()]
-    out += ["NAME iqnas", "OBJSENSE", "    MAX", "ROWS", " N obj"]
+    s = cp.sign  # cp is compiled for maximisation; the file keeps the problem's sense
+    out += ["NAME iqnas", "OBJSENSE", "    MAX" if s > 0 else "    MIN", "ROWS", " N obj"]
     out += [f" {sense} {name}" for name, sense, _, _ in rows]
     written_of = {}
     for name, _, r, _ in rows:
@@ -161,7 +165,7 @@ def mps_text(cp: CompiledProblem, comment: str = "") -> str:
     for k in range(cp.n_vars):
         if k == cp.n_x:
             out.append("    MARKER 'MARKER' 'INTEND'")
-        entries = [("obj", float(cp.c[k]))] if cp.c[k] != 0.0 else []
+        entries = [("obj", s * float(cp.c[k]))] if cp.c[k] != 0.0 else []
         lo, hi = At.indptr[k], At.indptr[k + 1]
         for r, a in zip(At.indices[lo:hi], At.data[lo:hi]):
             if a != 0.0:
@@ -173,14 +177,14 @@ def mps_text(cp: CompiledProblem, comment: str = "") -> str:
         out.append("    MARKER 'MARKER' 'INTEND'")
     out.append("RHS")
     if cp.c0:
-        out.append(f"    RHS obj {_num(-cp.c0)}")  # the objective's RHS is minus its constant
+        out.append(f"    RHS obj {_num(-s * cp.c0)}")  # the objective's RHS is minus its constant
     out += [f"    RHS {name} {_num(rhs)}" for name, _, _, rhs in rows if rhs != 0.0]
     out.append("BOUNDS")
     out += [f" UP BND {names[k]} 1" for k in range(cp.n_vars)]
     if cp.quad_objective is not None and cp.quad_objective.nnz:
         # objective c'x + 1/2 x'Qx, one triangle of Q: q x_i x_j (i != j) is Q_ij = q
         out.append("QUADOBJ")
-        out += [f"    {names[i]} {names[j]} {_num(a if i != j else 2 * a)}"
+        out += [f"    {names[i]} {names[j]} {_num(s * (a if i != j else 2 * a))}"
                 for i, j, a in _quad_terms(cp.quad_objective)]
     for name, _, r, _ in rows:
         q = cp.quad_rows.get(r)
