@@ -12,8 +12,8 @@ OR-Tools CP-SAT on that formulation with coefficients scaled to integers
 (``benchmarks/peers.py``, one worker). Times include compiling and building the model (instance
 generation excluded); every answer is re-verified by iqnas from the decoded architecture.
 
-The sweep part solves 40 evenly spaced latency budgets (from the 5 % to the 60 % quantile of
-the instance's latency over 2,000 seeded architectures) three ways: ``cold`` = 40
+The sweep part solves 40 evenly spaced budgets of the first constraint (the latency; from its
+5 % to its 60 % quantile over 2,000 seeded architectures) three ways: ``cold`` = 40
 ``iqnas.solve`` calls that each build a new model (``Scip(reuse_model=False)``); ``one model`` =
 the same 40 solves on one kept SCIP model (``Scip()``: new right-hand sides, triangle cuts
 carried over); ``sweep`` = ``iqnas.sweep`` (answers reused downwards, warm starts, one model).
@@ -48,6 +48,7 @@ from benchmarks.report import (  # noqa: E402
     machine_info,
     publish_section,
     read_results,
+    read_section,
     results_writer,
     section_head,
     summary_row,
@@ -67,6 +68,9 @@ PEER_FAMILIES = ("chain-0.1", "dense-0.01", "nb201-fitted", "ofa-fitted")
 SWEEP_FAMILIES = ("nb201-fitted", "chain-0.1", "ofa-fitted")
 PEERS = ("scip", "highs", "cpsat")
 SWEEP_POINTS = 40
+#: the notes after this line of the section are kept when the section is rewritten
+NOTES_MARK = ("<!-- notes: kept when exact_bench.py rewrites this section; "
+              "replace them with --notes FILE -->")
 #: issue 13's targets: family -> (kind, limit); "s" = every seed proven and median total < limit
 TARGETS = {"ofa-fitted": ("s", 10.0), "ofa-fitted/2c": ("s", 20.0),
            "dense-0.01/3c": ("s", 10.0), "dense-0.02": ("proven", 4)}
@@ -98,7 +102,7 @@ def run_solve(family: str, seed: int, peer: str, time_limit: float) -> dict:
 # ---- one sweep ------------------------------------------------------------------------------
 def sweep_budgets(problem: iqnas.Problem, seed: int) -> list[float]:
     C = problem.space.sample_choices(np.random.default_rng(seed), 2000)
-    vals = problem.constraint("latency").form.evaluate(choices=C)
+    vals = problem.constraints[0].form.evaluate(choices=C)
     lo, hi = np.quantile(vals, [0.05, 0.6])
     return budget_range(float(lo), float(hi), SWEEP_POINTS)
 
@@ -107,16 +111,17 @@ def run_sweep(family: str, seed: int, strategy: str, time_limit: float) -> dict:
     name, n_cons = parse_family(family)
     problem = make(name, seed, n_cons)
     budgets = sweep_budgets(problem, seed)
+    resource = problem.constraints[0].name  # the latency of every family
     scip_reuse.release()  # start without a kept model
     t0 = time.perf_counter()
     if strategy == "sweep":
-        sw = iqnas.sweep(problem, "latency", budgets, time_limit=time_limit, progress=False)
+        sw = iqnas.sweep(problem, resource, budgets, time_limit=time_limit, progress=False)
         rows = sorted(sw.rows, key=lambda row: row.point)
         statuses, objectives = [str(r.status) for r in rows], [r.objective for r in rows]
         solved = sw.n_solved
     else:
         solver = iqnas.solvers.Scip(reuse_model=strategy == "one model")
-        results = [iqnas.solve(problem.with_budget("latency", b), solver, time_limit=time_limit)
+        results = [iqnas.solve(problem.with_budget(resource, b), solver, time_limit=time_limit)
                    for b in budgets]
         statuses, objectives = [str(r.status) for r in results], [r.objective for r in results]
         solved = len(results)
@@ -258,8 +263,15 @@ def section(runs: list[dict], info: dict, command: str, notes: str) -> str:
     if sweeps:
         parts += [f"### A {SWEEP_POINTS}-budget sweep on one model", "", sweep_table(sweeps), ""]
     if notes:
-        parts += [notes.strip(), ""]
+        parts += [NOTES_MARK, "", notes.strip(), ""]
     return "\n".join(parts)
+
+
+def current_notes(path: Path) -> str:
+    """The notes of this section in ``path`` (what follows NOTES_MARK), or ''."""
+    body = read_section(path, SECTION) if path.exists() else ""
+    k = body.find(NOTES_MARK)
+    return "" if k < 0 else body[k + len(NOTES_MARK):].strip()
 
 
 def headline(runs: list[dict]) -> Headline:
@@ -333,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     print(solve_table([r for r in runs if r.get("part") == "solve"]))
     print(sweep_table([r for r in runs if r.get("part") == "sweep"]))
     if str(args.out) != "-":
-        notes = args.notes.read_text() if args.notes else ""
+        notes = args.notes.read_text() if args.notes else current_notes(args.out)
         publish_section(args.out, SECTION, section(runs, info, command, notes),
                         summary_row(SECTION, headline(runs), info, command))
     return 0
