@@ -90,7 +90,6 @@ def test_highs_reads_the_linearised_model(suffix, tmp_path):
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("threads", 1)
     assert h.readModel(str(path)) == highspy.HighsStatus.kOk
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
