@@ -89,7 +89,8 @@ def build_problem(n_points: int) -> tuple[iqnas.Problem, list[float], dict]:
 
 def run_cold(problem: iqnas.Problem, budgets: list[float]) -> dict:
     t0 = time.perf_counter()
-    results = [iqnas.solve(problem.with_budget(RES, b), "scip") for b in budgets]
+    cold = iqnas.solvers.Scip(reuse_model=False)  # a new model for every budget
+    results = [iqnas.solve(problem.with_budget(RES, b), cold) for b in budgets]
     wall = time.perf_counter() - t0
     return {"wall": wall, "solves": len(results), "reused": 0,
             "objectives": [r.objective for r in results],

@@ -6,6 +6,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -166,6 +167,18 @@ class Problem:
 
     def excluding(self, archs: Iterable) -> Problem:
         return self.replace(exclude=tuple(self.exclude) + tuple(archs))
+
+    def write(self, path, products: str = "linearize") -> Path:
+        """Write the IQP as a CPLEX LP (``*.lp``) or free MPS (``*.mps``) file for other
+        solvers: ``products="linearize"`` a MILP (every MILP solver reads it), ``"native"``
+        with quadratic objective and budget terms. Variables are ``x_<group>=<option>`` binaries
+        (``=`` written as ``_``) and ``y_<i>_<j>`` products of binaries ``i`` and ``j``."""
+        from iqnas.formulations import compiled_form, resolve_products
+        from iqnas.formulations.export import model_format, write_compiled
+
+        model_format(path)
+        cp = compiled_form(self, resolve_products(self, products))
+        return write_compiled(cp, path, comment=f"iqnas problem {self!r}\n{cp.summary()}")
 
     # ---- evaluation ----------------------------------------------------------------------
     # The one feasibility kernel: everything below works on (n, n_groups) option-index arrays

@@ -24,7 +24,7 @@ from iqnas import solvers
 from iqnas._validation import Boolean, InstanceOf, Interval, Options, check_value
 from iqnas._version import __version__
 from iqnas.errors import CapabilityWarning, InputError, IqnasError, SolverError
-from iqnas.formulations.products import MODES
+from iqnas.formulations import PRODUCTS
 from iqnas.problem import Problem
 from iqnas.result import NamedValues, ResourceValue, Result
 from iqnas.solvers.base import Backend, RawSolution, SolveOptions
@@ -43,7 +43,7 @@ SOLVE_CONSTRAINTS = {
     "time_limit": [Interval("real", 0, None, closed="neither"), None],
     "gap": [Interval("real", 0, None)],
     "seed": [Interval("int", 0, None), None],
-    "products": [Options(MODES)],
+    "products": [Options(PRODUCTS)],
     "verbose": [Boolean()],
     "log_file": [str, InstanceOf(os.PathLike, "a path"), None],
     "diagnose": [Boolean()],
@@ -349,5 +349,6 @@ def _result(problem: Problem, raw: RawSolution, arch, meta: _Meta, opts: SolveOp
         raw_status=raw.raw_status, gap=gap, dual_bound=raw.dual_bound, build_time=build,
         solve_time=solve_time, nodes=raw.nodes, backend=meta.backend, seed=opts.seed,
         versions=MappingProxyType(versions), message=raw.message,
-        formulation=meta.formulation, trace=tuple(raw.trace), verified=arch is not None,
+        formulation=raw.formulation or meta.formulation, trace=tuple(raw.trace),
+        verified=arch is not None,
         options=meta.options)

@@ -49,8 +49,8 @@ def add_solver_options(p: argparse.ArgumentParser, time_limit_help: str = "secon
     p.add_argument("--time-limit", type=float, default=None, help=time_limit_help)
     p.add_argument("--gap", type=float, default=0.0, help="relative gap to stop at")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--products", choices=("linearize", "native"), default="linearize",
-                   help="how products of binaries reach the solver")
+    p.add_argument("--products", choices=("linearize", "native", "auto"), default="linearize",
+                   help="how products of binaries reach the solver (auto: chosen per problem)")
     if solver_log:
         p.add_argument("--solver-log", metavar="FILE", default=None,
                        help="write the backend's log to FILE")

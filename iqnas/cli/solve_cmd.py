@@ -14,12 +14,14 @@ from iqnas.cli.common import (
     backend_from_args,
     check_file,
     console,
+    err_console,
     parse_budget_spec,
     print_json,
     result_table,
 )
 from iqnas.cli.restrict import add_restrict_option, restricted_rows
 from iqnas.errors import InputError
+from iqnas.formulations.export import model_format
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import solve, solve_top_k
@@ -35,6 +37,9 @@ def register(sub) -> None:
                    help="resource budget (repeatable), e.g. latency_ms=lat.json:3.0")
     p.add_argument("--minimize", action="store_true", help="minimise instead of maximise")
     p.add_argument("--top-k", type=int, default=1, help="return the k best architectures")
+    p.add_argument("--write-model", metavar="FILE", default=None,
+                   help="also write the IQP to FILE for other solvers: *.lp (CPLEX LP) or *.mps "
+                        "(free MPS), in the --products form (native: quadratic terms)")
     add_restrict_option(p, "solve inside that cluster")
     add_solver_options(p)
     add_common(p)
@@ -45,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1 (the number of architectures to return), "
                          f"got {args.top_k}")
+    if args.write_model is not None:
+        model_format(args.write_model)
     solver = backend_from_args(args)
     space = spaces.get(args.space)
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
@@ -60,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     problem = Problem(space, objective, constraints,
                       sense="minimize" if args.minimize else "maximize",
                       linear_constraints=restricted_rows(args, space))
+    if args.write_model is not None:
+        path = problem.write(args.write_model, products=args.products)
+        if not args.quiet:
+            err_console.print(f"wrote the model to {path}", style="dim")
     kw = dict(time_limit=args.time_limit, gap=args.gap, seed=args.seed, products=args.products,
               log_file=args.solver_log, verbose=args.verbose)
     args.resume_hint = lambda: "nothing was saved (a solve keeps no partial answer)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,8 +12,10 @@ from iqnas.errors import InputError
 from iqnas.formulations.compiled import CompiledProblem
 from iqnas.formulations.folding import fold_controllers
 from iqnas.formulations.structure import RowBuilder, add_structural_rows
-from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
+
+if TYPE_CHECKING:
+    from iqnas.problem import Problem
 
 MODES = ("linearize", "native")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from iqnas.problem import Problem
+if TYPE_CHECKING:
+    from iqnas.problem import Problem
+
 
 
 class RowBuilder:

@@ -20,7 +20,13 @@ from iqnas.oracles.csv_oracle import csv_oracle as _csv_oracle
 from iqnas.oracles.function_oracle import FunctionOracle
 from iqnas.oracles.nb201 import NB201Oracle
 from iqnas.oracles.nb201 import nb201 as _nb201
-from iqnas.oracles.ofa import OFABenchmark, ofa_latency_form, resolution_constraint
+from iqnas.oracles.ofa import (
+    OFABenchmark,
+    ofa_latency_form,
+    ofa_params,
+    ofa_params_form,
+    resolution_constraint,
+)
 from iqnas.oracles.ofa import ofa as _ofa
 from iqnas.oracles.oracle import Oracle
 from iqnas.oracles.torch_oracle import TorchOracle
@@ -150,5 +156,6 @@ def __getattr__(attr: str) -> Any:
 
 __all__ = ["CsvOracle", "FunctionOracle", "MeasurementTable", "NB201Oracle", "OFABenchmark",
            "Oracle", "ProxyOracle", "TorchOracle", "csv_oracle", "get", "is_function_spec",
-           "names", "nb201", "ofa", "ofa_latency_form", "read_measurements", "register",
+           "names", "nb201", "ofa", "ofa_latency_form", "ofa_params", "ofa_params_form",
+           "read_measurements", "register",
            "resolution_constraint"]

@@ -35,6 +35,7 @@ from iqnas.spaces import ofa as ofa_space
 
 ACC = "acc_ofa_pred"
 LAT = "lat_note10_ms"
+PARAMS = "params_M"
 PREDICTOR_FILE = "ofa_acc_predictor.npz"
 LUT_FILE = "ofa_note10_lut.json"
 N_POS = ofa_space.N_STAGES * ofa_space.N_BLOCKS
@@ -270,15 +271,23 @@ def ofa_latency_form(resolution: int | str = 224,
     ``res`` group carries no coefficient, so pin it with ``resolution_constraint(resolution)``
     (or loop over resolutions) when the form is used as a budget.
     """
-    sp = space if space is not None else get_space()
     ri = _resolution_index(resolution)
     fixed, block = latency_tables()
+    return _block_table_form(space, float(fixed[ri]), block[ri], LAT, "ms")
+
+
+def _block_table_form(space: SearchSpace | None, fixed: float, table: np.ndarray, name: str,
+                      units: str) -> QuadraticForm:
+    """``fixed + sum over active block positions p of table[p, kernel, expansion]`` as an exact
+    QuadraticForm (main effects linear, kernel x expansion interaction pairwise, blocks beyond a
+    stage's depth removed by linear terms on the depth options)."""
+    sp = space if space is not None else get_space()
     lay = _Layout(sp)
     lin = np.zeros(sp.n_vars)
     rows, cols, vals = [], [], []
-    intercept = float(fixed[ri])
+    intercept = float(fixed)
     for p in range(N_POS):
-        T = block[ri, p]
+        T = table[p]
         m = T.mean()
         a = T.mean(axis=1) - m
         b = T.mean(axis=0) - m
@@ -299,7 +308,68 @@ def ofa_latency_form(resolution: int | str = 224,
             if int(d) < block_no:
                 lin[sp.offsets[dg] + di] -= T[0, 0]
     P = sparse.coo_matrix((vals, (rows, cols)), shape=(sp.n_vars, sp.n_vars))
-    return QuadraticForm(sp, intercept=intercept, linear=lin, pairwise=P, name=LAT, units="ms")
+    return QuadraticForm(sp, intercept=intercept, linear=lin, pairwise=P, name=name, units=units)
+
+
+# ---- parameter count ---------------------------------------------------------------------------
+def _make_divisible(v: float, divisor: int = 8) -> int:
+    """OFA's channel rounding: the nearest multiple of ``divisor``, never below 0.9 v."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def mbconv_params(c_in: int, c_out: int, kernel: int, expansion: float, se: bool) -> int:
+    """Parameters of one OFA MobileNetV3 MBConv block: 1x1 expansion conv + BN (absent at
+    expansion 1), depthwise k x k conv + BN, squeeze-excite (two 1x1 convs with biases, middle
+    width ``make_divisible(mid // 4)``), 1x1 projection conv + BN (convs without bias; a BN has
+    a weight and a bias per channel)."""
+    mid = _make_divisible(round(c_in * expansion)) if expansion != 1 else c_in
+    n = 0 if expansion == 1 else c_in * mid + 2 * mid
+    n += mid * kernel * kernel + 2 * mid
+    if se:
+        m = _make_divisible(mid // 4)
+        n += mid * m + m + m * mid + mid
+    return n + mid * c_out + 2 * c_out
+
+
+@functools.cache
+def params_tables() -> tuple[float, np.ndarray]:
+    """``fixed`` (the layers every subnet has) and ``block[position, kernel, expansion]``
+    parameter counts of the OFA MobileNetV3 w1.2 subnets (resolution does not matter)."""
+    fixed = 3 * FIRST_CHANNELS * 9 + 2 * FIRST_CHANNELS          # first conv + BN
+    fixed += mbconv_params(FIRST_CHANNELS, FIRST_CHANNELS, 3, 1, False)   # first block
+    fixed += STAGE_WIDTHS[-1] * FINAL_EXPAND + 2 * FINAL_EXPAND   # final expand conv + BN
+    fixed += FINAL_EXPAND * FEATURE_MIX                           # feature mix (no bias, no BN)
+    fixed += FEATURE_MIX * N_CLASSES + N_CLASSES                  # classifier
+    block = np.zeros((N_POS, len(ofa_space.KERNELS), len(ofa_space.EXPANSIONS)))
+    c_in = FIRST_CHANNELS
+    for s in range(ofa_space.N_STAGES):
+        for b in range(ofa_space.N_BLOCKS):
+            p = s * ofa_space.N_BLOCKS + b
+            for ki, k in enumerate(ofa_space.KERNELS):
+                for ei, e in enumerate(ofa_space.EXPANSIONS):
+                    block[p, ki, ei] = mbconv_params(c_in, STAGE_WIDTHS[s], int(k), int(e),
+                                                     bool(STAGE_SE[s]))
+            c_in = STAGE_WIDTHS[s]
+    return float(fixed), block
+
+
+def ofa_params(choices: np.ndarray, space: SearchSpace | None = None) -> np.ndarray:
+    """Parameter count (millions) of each row of an (n, n_groups) choices array."""
+    sp = space if space is not None else get_space()
+    C = np.asarray(choices, dtype=np.int64).reshape(-1, sp.n_groups)
+    lay = _Layout(sp)
+    fixed, block = params_tables()
+    per_block = block[np.arange(N_POS)[None, :], C[:, lay.k], C[:, lay.e]]
+    return (fixed + np.where(lay.active(C), per_block, 0.0).sum(axis=1)) / 1e6
+
+
+def ofa_params_form(space: SearchSpace | None = None) -> QuadraticForm:
+    """Parameters (millions) of the OFA MobileNetV3 w1.2 subnet as an exact QuadraticForm,
+    counted analytically from the network structure (``params_tables``; DATA.md). Unlike the
+    latency it does not depend on the resolution, so it holds over the whole space."""
+    fixed, block = params_tables()
+    return _block_table_form(space, fixed / 1e6, block / 1e6, PARAMS, "M")
 
 
 def resolution_constraint(resolution: int | str,

@@ -51,6 +51,11 @@ class Scip(Backend):
       models, else ``default``), applied before ``scip_params``.
     * ``scip_params``: SCIP's own parameters, e.g. ``{"limits/nodes": 10}`` (names and values
       checked against SCIP's), set last.
+    * ``reuse_model``: keep the built model for the next solve of a problem with the same
+      structure (budget sweeps, top-k, calibration rounds): new budgets become right-hand
+      sides, exclusions rows (:mod:`iqnas.solvers.scip_reuse`); each solve is a full solve.
+      ``reuse_cuts``: a reused model starts with the triangle cuts its earlier solves found (at
+      most ``reuse_cuts_max``, the latest), valid whatever the budgets.
     """
 
     name = "scip"
@@ -71,6 +76,9 @@ class Scip(Backend):
         "presolving": [Options(EMPHASIS)],
         "separating": [Options(EMPHASIS + ("auto",))],
         "scip_params": [_plain_mapping("SCIP parameters"), None],
+        "reuse_model": [Boolean()],
+        "reuse_cuts": [Boolean()],
+        "reuse_cuts_max": [Interval("int", 0, None)],
     }
 
     def __init__(self, *, local_search: bool = True, local_search_starts: int = 0,
@@ -78,7 +86,9 @@ class Scip(Backend):
                  triangle_force: bool = True, triangle_freq: int = 0,
                  triangle_priority: int = 1000, triangle_per_triple: int = 0,
                  heuristics: str = "default", presolving: str = "default",
-                 separating: str = "auto", scip_params: Mapping[str, Any] | None = None) -> None:
+                 separating: str = "auto", scip_params: Mapping[str, Any] | None = None,
+                 reuse_model: bool = True, reuse_cuts: bool = True,
+                 reuse_cuts_max: int = 10000) -> None:
         self.local_search = local_search
         self.local_search_starts = local_search_starts
         self.triangle_cuts = triangle_cuts
@@ -91,6 +101,9 @@ class Scip(Backend):
         self.presolving = presolving
         self.separating = separating
         self.scip_params = scip_params
+        self.reuse_model = reuse_model
+        self.reuse_cuts = reuse_cuts
+        self.reuse_cuts_max = reuse_cuts_max
 
     def _validate_params(self) -> dict[str, Any]:
         cfg = super()._validate_params()

@@ -57,6 +57,8 @@ class RawSolution:
     trace: list = field(default_factory=list)
     message: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    #: the formulation solved (``products="auto"`` resolved); "" = the requested one
+    formulation: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from iqnas.formulations.triangles import (
     triangle_index,
 )
 from iqnas.result import TracePoint
-from iqnas.solvers import interruptible
+from iqnas.solvers import interruptible, scip_reuse
 from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
@@ -94,6 +94,9 @@ class _TriangleSepa(Sepa):
         self.max_cuts = max_cuts
         self.tvars: dict[int, object] = {}
         self.n_cuts = 0
+        #: the cuts of the last solve as (columns, coefficients, rhs): valid for every integer
+        #: point, so a later solve of the same model may start with them
+        self.found: list[tuple[np.ndarray, np.ndarray, float]] = []
 
     def _tvar(self, k: int):
         """The transformed variable of column ``k`` (looked up once, when first needed)."""
@@ -127,19 +130,22 @@ class _TriangleSepa(Sepa):
             m.addPoolCut(row)  # becomes a constraint if SCIP restarts
             m.releaseRow(row)
             self.n_cuts += 1
+            self.found.append((cols, coefs, rhs))
             if cutoff:
                 return {"result": SCIP_RESULT.CUTOFF}
         return {"result": SCIP_RESULT.SEPARATED}
 
 
 def build_model(cp: CompiledProblem) -> tuple[Model, list]:
-    """A pyscipopt Model of the compiled problem (maximisation)."""
+    """A pyscipopt Model of the compiled problem (maximisation); ``m.data["conss"]`` holds the
+    constraint of each row of ``cp``."""
     m = Model("iqnas")
     m.hideOutput()
     xs = [m.addVar(name=f"x{i}", vtype="B") for i in range(cp.n_x)]
     ys = [m.addVar(name=f"y{k}", vtype="C", lb=0.0, ub=1.0) for k in range(cp.n_y)]
     v = xs + ys
     A = cp.A
+    conss = []
     for r in range(A.shape[0]):
         lo, hi = A.indptr[r], A.indptr[r + 1]
         expr = quicksum(float(a) * v[c] for c, a in zip(A.indices[lo:hi], A.data[lo:hi]))
@@ -150,13 +156,13 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
         lb, ub = cp.row_lb[r], cp.row_ub[r]
         name = cp.row_names[r]
         if lb == ub:
-            m.addCons(expr == ub, name=name)
+            conss.append(m.addCons(expr == ub, name=name))
         elif math.isinf(lb):
-            m.addCons(expr <= ub, name=name)
+            conss.append(m.addCons(expr <= ub, name=name))
         elif math.isinf(ub):
-            m.addCons(expr >= lb, name=name)
+            conss.append(m.addCons(expr >= lb, name=name))
         else:
-            m.addCons((expr <= ub) >= lb, name=name)
+            conss.append(m.addCons((expr <= ub) >= lb, name=name))
     nz = np.flatnonzero(cp.c)
     obj = quicksum(float(cp.c[k]) * v[k] for k in nz)
     if cp.quad_objective is not None and cp.quad_objective.nnz:
@@ -168,7 +174,26 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
         obj = t
     m.setObjective(obj, "maximize")
     m.addObjoffset(cp.c0)
+    m.data = {"conss": conss}
     return m, v
+
+
+def _carry_cuts(m: Model, v: list, extra: dict, limit: int) -> None:
+    """Start this solve with the triangle cuts the earlier solves of the model found (valid for
+    every architecture, whatever the budgets): the last ``limit`` of them as removable rows."""
+    sepa = extra["sepa"]
+    pool = extra.setdefault("pool", {})
+    for cols, coefs, rhs in sepa.found:
+        pool.setdefault((tuple(int(c) for c in cols), tuple(coefs.tolist()), float(rhs)), None)
+    sepa.found = []
+    while len(pool) > limit:
+        pool.pop(next(iter(pool)))
+    for cons in extra.pop("carried", []):
+        m.delCons(cons)
+    extra["carried"] = [
+        m.addCons(quicksum(a * v[c] for c, a in zip(cols, coefs)) <= rhs, name="triangle",
+                  initial=True, separate=False, removable=True)
+        for cols, coefs, rhs in pool]
 
 
 def _n_products(cp: CompiledProblem) -> int:
@@ -180,48 +205,30 @@ def _n_products(cp: CompiledProblem) -> int:
 
 
 def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
-    """Solve ``problem`` with SCIP; ``cfg`` holds the checked options of :class:`Scip`."""
+    """Solve ``problem`` with SCIP; ``cfg`` holds the checked options of :class:`Scip`.
+
+    With ``cfg["reuse_model"]`` the built model is kept for the next solve of a problem with the
+    same structure (:mod:`iqnas.solvers.scip_reuse`); every solve is still a full solve."""
     t0 = time.perf_counter()
-    cp = formulations.compiled_form(problem, options.products)
-    m, v = build_model(cp)
-    large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
-    small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
-    for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
-        m.setParam(k, val)
-    separating = cfg["separating"]
-    if separating == "auto":
-        separating = "off" if small_dense else "default"
-    triangle_cuts = cfg["triangle_cuts"]
-    if triangle_cuts == "auto":
-        triangle_cuts = not small_dense
-    for setting, setter in ((cfg["heuristics"], m.setHeuristics), (separating, m.setSeparating),
-                            (cfg["presolving"], m.setPresolve)):
-        if setting != "default":
-            setter(getattr(SCIP_PARAMSETTING, setting.upper()))
-    _configure(m, options, cfg["scip_params"])
-    if triangle_cuts and cp.products_mode == "linearize":
-        index = triangle_index(cp, problem.space)
-        if index is not None:
-            sepa = _TriangleSepa(v, index, cfg["triangle_max_cuts"], cfg["triangle_force"],
-                                 cfg["triangle_per_triple"])
-            m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
-                          priority=cfg["triangle_priority"], freq=cfg["triangle_freq"])
-    starts = [] if options.warm_start is None else [options.warm_start]
-    if cfg["local_search"]:
-        n_starts = cfg["local_search_starts"]
-        if n_starts <= 0:
-            n_starts = 64 if large else 16 if small_dense else 0
-        if n_starts > 0:
-            found = local_search(problem, starts=n_starts, seed=options.seed or 0)
-            if found is not None:
-                starts.append(found)
-    for arch in starts:
-        _add_warm_start(m, v, cp, problem.space.encode(arch))
-    trace = _TraceHandler(cp.sign)
-    m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
-    build = cp.build_time + time.perf_counter() - t0
-    t1 = time.perf_counter()
-    interruptible.optimize(m)
+    products = formulations.resolve_products(problem, options.products)
+    reuse = bool(cfg["reuse_model"])
+    built = scip_reuse.take(problem, products, cfg) if reuse else None
+    if built is None:
+        cp = formulations.compiled_form(problem, products)
+        built = _build(problem, cp, cfg)
+    else:
+        cp = built.compiled
+        built.model.resetParams()
+    m, v = built.model, built.variables
+    try:
+        build, trace = _prepare(problem, built, cp, cfg, options, t0)
+        t1 = time.perf_counter()
+        interruptible.optimize(m)
+    except KeyboardInterrupt:
+        raise  # SCIP may still be stopping in its helper thread: the model is dropped, not freed
+    except BaseException:
+        m.freeProb()  # a model whose solve failed is not kept
+        raise
     solve_time = time.perf_counter() - t1
     raw = m.getStatus()
     has_sol = m.getNSols() > 0
@@ -238,15 +245,82 @@ def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
     res = RawSolution(
         status=from_scip(raw, has_sol, gap),
         raw_status=raw, x=x, dual_bound=dual_bound, gap=gap, nodes=int(m.getNTotalNodes()),
-        build_time=build, solve_time=solve_time, trace=trace.points,
-        versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())})
-    m.freeProb()
+        build_time=build, solve_time=solve_time, trace=list(trace.points),
+        versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())},
+        formulation=products)
+    if reuse:
+        scip_reuse.keep(built, problem, products, cfg)
+    else:
+        m.freeProb()
     return res
 
 
+def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: dict,
+             options: SolveOptions, t0: float):
+    """Parameters and MIP starts of one solve; returns (build time, trace handler)."""
+    m, v = built.model, built.variables
+    large, small_dense = built.flags["large"], built.flags["small_dense"]
+    _set_params(m, cfg, large, small_dense)
+    _configure(m, options, cfg["scip_params"])
+    starts = [] if options.warm_start is None else [options.warm_start]
+    if cfg["local_search"]:
+        n_starts = cfg["local_search_starts"]
+        if n_starts <= 0:
+            n_starts = 64 if large else 16 if small_dense else 0
+        if n_starts > 0:
+            found = local_search(problem, starts=n_starts, seed=options.seed or 0)
+            if found is not None:
+                starts.append(found)
+    for arch in starts:
+        _add_warm_start(m, v, cp, problem.space.encode(arch))
+    if cfg["reuse_cuts"] and "sepa" in built.extra:
+        _carry_cuts(m, v, built.extra, cfg["reuse_cuts_max"])
+    built.trace.points = []
+    build = (cp.build_time if built.n_solves == 0 else 0.0) + time.perf_counter() - t0
+    return build, built.trace
+
+
+def _build(problem, cp: CompiledProblem, cfg: dict) -> scip_reuse.BuiltModel:
+    """The model of ``cp`` with this backend's plugins (triangle cuts, trace)."""
+    m, v = build_model(cp)
+    large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
+    small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
+    extra: dict = {}
+    triangles = cfg["triangle_cuts"]
+    if triangles == "auto":
+        triangles = not small_dense
+    if triangles and cp.products_mode == "linearize":
+        index = triangle_index(cp, problem.space)
+        if index is not None:
+            sepa = _TriangleSepa(v, index, cfg["triangle_max_cuts"], cfg["triangle_force"],
+                                 cfg["triangle_per_triple"])
+            m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
+                          priority=cfg["triangle_priority"], freq=cfg["triangle_freq"])
+            extra["sepa"] = sepa
+    trace = _TraceHandler(cp.sign)
+    m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
+    conss = m.data["conss"]
+    excluded = {arch: conss[r] for arch, r in scip_reuse.exclusion_rows(cp, problem).items()}
+    return scip_reuse.BuiltModel(
+        m, v, cp, {name: conss[r] for name, r in cp.budget_rows.items()}, excluded, trace,
+        {"large": large, "small_dense": small_dense}, extra=extra)
+
+
+def _set_params(m: Model, cfg: dict, large: bool, small_dense: bool) -> None:
+    """SCIP_DEFAULTS (and SMALL_MODEL_PARAMS) and the emphasis settings of ``cfg``."""
+    for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
+        m.setParam(k, val)
+    separating = cfg["separating"]
+    if separating == "auto":
+        separating = "off" if small_dense else "default"
+    for setting, setter in ((cfg["heuristics"], m.setHeuristics), (separating, m.setSeparating),
+                            (cfg["presolving"], m.setPresolve)):
+        if setting != "default":
+            setter(getattr(SCIP_PARAMSETTING, setting.upper()))
+
+
 def _configure(m: Model, o: SolveOptions, scip_params: dict[str, Any]) -> None:
-    if o.verbose:
-        m.hideOutput(False)
+    m.hideOutput(not o.verbose)
     if o.log_file:
         m.setLogfile(str(o.log_file))
     if o.time_limit is not None:

@@ -34,6 +34,22 @@ Families (``make(name, seed)``):
     parameters); seed ``s`` puts each budget at the ``0.1 + 0.2 * (s % 5)`` quantile of the
     resource's true values.
 
+``ofa-fitted[-<N>][-rank][-pwlat]``
+    What calibration learns on the ``ofa`` space: ``N`` (default 300) architectures drawn
+    uniformly (seeded) are measured by ``iqnas.oracles.ofa()``; the accuracy model is the
+    pairwise ``QuadraticRegressor`` (ridge penalty by cross-validation) or, with ``-rank``, the
+    pairwise ``PairwiseRanker``, both fitted on ``acc_ofa_pred``; the Note10 latency model is a
+    ``LinearResourceModel`` or, with ``-pwlat``, a pairwise ``QuadraticResourceModel`` (ridge
+    1e-3, as ``calibrate(resource_terms="pairwise")``). Seed ``s`` puts the latency budget at
+    the ``(0.1, 0.2, 0.4)[s % 3]`` quantile of the true latency over 10,000 seeded uniform
+    architectures. A second constraint is the exact parameter count
+    (``iqnas.oracles.ofa_params_form``, millions) at the same quantile.
+``scale-<G>[-chain-<k>]``
+    The ``binas`` form over a mobilenet-like space with ``G`` block groups (``G / 4`` stages of
+    four blocks, depth {2, 3, 4} per stage; ``scale-20`` is ``binas`` itself), optionally with
+    the ``chain-<k>`` pairwise terms between consecutive blocks: how solve time grows with the
+    space.
+
 ``n_constraints`` (1..3) picks the resources ``latency``, ``memory``, ``energy`` in that order.
 On ``mobilenet`` memory and energy have the latency's bilinear form with their own random
 per-block costs (``U(0.2, 2.0)`` and ``U(0.5, 1.5)``), budgets at their own 40 % quantile.
@@ -55,7 +71,8 @@ from iqnas.errors import InputError
 from iqnas.spaces.mobilenet import N_BLOCKS, N_STAGES, block_group, depth_group
 
 FAMILIES = ("binas", "chain-0.05", "chain-0.1", "dense-0.01", "dense-0.02", "nb201-dense",
-            "nb201-fitted")
+            "nb201-fitted", "ofa-fitted", "ofa-fitted-rank", "ofa-fitted-1000", "scale-20",
+            "scale-40", "scale-80")
 #: table columns of the nb201-fitted family: the objective, then its resources in order
 FITTED_OBJECTIVE = "test_acc_c100"
 FITTED_RESOURCES = ("help_lat_fpga", "help_lat_raspi4", "params_M_c100")
@@ -69,8 +86,15 @@ N_BUDGET_SAMPLES = 10_000
 COST_RANGE = {"latency": (0.5, 1.5), "memory": (0.2, 2.0), "energy": (0.5, 1.5)}
 # stream tags: one independent random stream per piece
 _TAG = {"acc": 1, "depth": 2, "pairwise": 3, "budget": 4, "latency": 11, "memory": 12,
-        "energy": 13, "nb_obj": 21}
-_NAME = re.compile(r"^(chain|dense)-(\d+(?:\.\d*)?|\.\d+)$")
+        "energy": 13, "nb_obj": 21, "ofa_samples": 31, "ofa_budget": 32}
+_K = r"(\d+(?:\.\d*)?|\.\d+)"
+_NAME = re.compile(rf"^(chain|dense)-{_K}$")
+_OFA_NAME = re.compile(r"^ofa-fitted(?:-(?P<n>\d+))?(?P<rank>-rank)?(?P<pwlat>-pwlat)?$")
+_SCALE_NAME = re.compile(rf"^scale-(?P<g>\d+)(?:-chain-(?P<k>{_K[1:-1]}))?$")
+#: ofa-fitted: samples per fit by default, and the latency quantile of seed s: OFA_Q[s % 3]
+OFA_SAMPLES = 300
+OFA_QUANTILES = (0.1, 0.2, 0.4)
+OFA_RESOURCES = ("latency", "params")
 
 
 @dataclass
@@ -91,13 +115,23 @@ def rng(seed: int, tag: str) -> np.random.Generator:
 
 
 def parse(name: str) -> tuple[str, float | None]:
-    """``"chain-0.1"`` -> ``("chain", 0.1)``; ``"binas"`` -> ``("binas", None)``."""
+    """``"chain-0.1"`` -> ``("chain", 0.1)``; ``"binas"`` -> ``("binas", None)``;
+    ``"ofa-fitted..."`` -> ``("ofa-fitted", None)``; ``"scale-40"`` -> ``("scale", 40)``."""
     if name in ("binas", "nb201-dense", "nb201-fitted"):
         return name, None
+    if _OFA_NAME.match(name):
+        return "ofa-fitted", None
+    m = _SCALE_NAME.match(name)
+    if m:
+        g = int(m.group("g"))
+        if g < 8 or g % 4:
+            raise InputError(f"{name!r}: G must be a multiple of 4 (four blocks per stage), >= 8")
+        return "scale", float(g)
     m = _NAME.match(name)
     if not m:
         raise InputError(f"unknown instance family {name!r}; use binas, nb201-dense, nb201-fitted, "
-                         "chain-<k> or dense-<k> (k = pairwise std, e.g. chain-0.1)")
+                         "chain-<k> or dense-<k> (k = pairwise std, e.g. chain-0.1), "
+                         "ofa-fitted[-<N>][-rank][-pwlat] or scale-<G>[-chain-<k>]")
     return m.group(1), float(m.group(2))
 
 
@@ -114,6 +148,10 @@ def make_instance(name: str, seed: int, n_constraints: int | None = None) -> Ins
         n_constraints = 2 if kind == "nb201-dense" else 1
     if kind == "nb201-fitted":
         return _nb201_fitted(name, int(seed), n_constraints)
+    if kind == "ofa-fitted":
+        return _ofa_fitted(name, int(seed), n_constraints)
+    if kind == "scale":
+        return _scale(name, int(k), int(seed), n_constraints)
     if not 1 <= n_constraints <= len(RESOURCES):
         raise InputError(f"n_constraints must be 1..{len(RESOURCES)}, got {n_constraints}")
     names = RESOURCES[:n_constraints]
@@ -139,16 +177,16 @@ def make_instance(name: str, seed: int, n_constraints: int | None = None) -> Ins
 
 
 # ---- mobilenet pieces ------------------------------------------------------------------------
-def binas_coefficients(seed: int) -> tuple[np.ndarray, np.ndarray]:
+def binas_coefficients(seed: int, n_stages: int = N_STAGES) -> tuple[np.ndarray, np.ndarray]:
     """``a[s, b, o] ~ N(0.3, 0.2)`` (5, 4, 12) and depth linear terms ``~ N(0, 0.2)`` (5, 3)."""
-    a = rng(seed, "acc").normal(0.3, 0.2, size=(N_STAGES, N_BLOCKS, 12))
-    d = rng(seed, "depth").normal(0.0, 0.2, size=(N_STAGES, 3))
+    a = rng(seed, "acc").normal(0.3, 0.2, size=(n_stages, N_BLOCKS, 12))
+    d = rng(seed, "depth").normal(0.0, 0.2, size=(n_stages, 3))
     return a, d
 
 
-def block_costs(seed: int, resource: str) -> np.ndarray:
+def block_costs(seed: int, resource: str, n_stages: int = N_STAGES) -> np.ndarray:
     lo, hi = COST_RANGE[resource]
-    return rng(seed, resource).uniform(lo, hi, size=(N_STAGES, N_BLOCKS, 12))
+    return rng(seed, resource).uniform(lo, hi, size=(n_stages, N_BLOCKS, 12))
 
 
 def binas_form(space: iqnas.SearchSpace, a: np.ndarray, depth_lin: np.ndarray,
@@ -156,7 +194,7 @@ def binas_form(space: iqnas.SearchSpace, a: np.ndarray, depth_lin: np.ndarray,
     """``sum a[s,b,o] x[s.b=o] x[s.depth=d]`` over active ``(b, d)`` plus depth linear terms."""
     lin = np.zeros(space.n_vars)
     rows, cols, vals = [], [], []
-    for s in range(1, N_STAGES + 1):
+    for s in range(1, a.shape[0] + 1):
         dg = space.group_index(depth_group(s))
         lin[space.offsets[dg]:space.offsets[dg] + 3] += depth_lin[s - 1]
         for b in range(1, N_BLOCKS + 1):
@@ -176,13 +214,13 @@ def binas_form(space: iqnas.SearchSpace, a: np.ndarray, depth_lin: np.ndarray,
     return iqnas.QuadraticForm(space, 0.0, lin, pw, name=name)
 
 
-def block_groups() -> list[str]:
+def block_groups(n_stages: int = N_STAGES) -> list[str]:
     """Block positions in the flattened order s1.b1, s1.b2, ..., s5.b4."""
-    return [block_group(s, b) for s in range(1, N_STAGES + 1) for b in range(1, N_BLOCKS + 1)]
+    return [block_group(s, b) for s in range(1, n_stages + 1) for b in range(1, N_BLOCKS + 1)]
 
 
-def chain_pairs() -> list[tuple[str, str]]:
-    g = block_groups()
+def chain_pairs(n_stages: int = N_STAGES) -> list[tuple[str, str]]:
+    g = block_groups(n_stages)
     return list(zip(g[:-1], g[1:]))
 
 
@@ -270,3 +308,111 @@ def _nb201_fitted(name: str, seed: int, n_constraints: int) -> Instance:
                             {r: (forms[r], budgets[r]) for r in names}, name=f"{name}/seed{seed}")
     return Instance(name, seed, problem, forms[FITTED_OBJECTIVE],
                     {r: forms[r] for r in names}, budgets, {})
+
+
+# ---- ofa-fitted -----------------------------------------------------------------------------
+_OFA_FITS: dict[tuple, dict] = {}
+
+
+def ofa_budget_sample(seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The seeded architectures whose true latency / parameter quantiles set the budgets."""
+    oracle = iqnas.oracles.ofa()
+    C = oracle.space.sample_choices(rng(seed, "ofa_budget"), N_BUDGET_SAMPLES)
+    return C, {"latency": oracle.latency_choices(C),
+               "params": iqnas.oracles.ofa_params(C, oracle.space)}
+
+
+def ofa_fitted_forms(n: int, ranker: bool, pairwise_latency: bool, seed: int
+                     ) -> dict[str, iqnas.QuadraticForm]:
+    """The accuracy and latency models fitted on ``n`` seeded OFA samples (cached per
+    process) and the exact parameter form."""
+    key = (n, ranker, pairwise_latency, seed)
+    if key not in _OFA_FITS:
+        from iqnas.calibration import (
+            LinearResourceModel,
+            PairwiseRanker,
+            QuadraticRegressor,
+            QuadraticResourceModel,
+        )
+
+        oracle = iqnas.oracles.ofa()
+        space = oracle.space
+        C = space.sample_choices(rng(seed, "ofa_samples"), n)
+        vals = oracle.measure_choices(C)
+        X = space.choices_to_onehot(C)
+        est = (PairwiseRanker if ranker else QuadraticRegressor)(space, terms="pairwise",
+                                                                  name="accuracy", units="%")
+        lat = (QuadraticResourceModel(space, alpha=1e-3, name="latency", units="ms")
+               if pairwise_latency else LinearResourceModel(space, name="latency", units="ms"))
+        _OFA_FITS[key] = {
+            "accuracy": est.fit(X, vals["acc_ofa_pred"]).form_,
+            "latency": lat.fit(X, vals["lat_note10_ms"]).form_,
+            "params": iqnas.oracles.ofa_params_form(space).copy(name="params"),
+        }
+    return _OFA_FITS[key]
+
+
+def _ofa_fitted(name: str, seed: int, n_constraints: int) -> Instance:
+    m = _OFA_NAME.match(name)
+    n = int(m.group("n") or OFA_SAMPLES)
+    if n < 10:
+        raise InputError(f"{name!r}: fit on at least 10 samples")
+    if not 1 <= n_constraints <= len(OFA_RESOURCES):
+        raise InputError(f"n_constraints must be 1..{len(OFA_RESOURCES)} for ofa-fitted, got "
+                         f"{n_constraints}")
+    forms = ofa_fitted_forms(n, bool(m.group("rank")), bool(m.group("pwlat")), seed)
+    q = OFA_QUANTILES[seed % len(OFA_QUANTILES)]
+    _, truth = ofa_budget_sample(seed)
+    names = OFA_RESOURCES[:n_constraints]
+    budgets = {r: float(np.quantile(truth[r], q)) for r in names}
+    obj = forms["accuracy"]
+    problem = iqnas.Problem(obj.space, obj, {r: (forms[r], budgets[r]) for r in names},
+                            name=f"{name}/seed{seed}")
+    return Instance(name, seed, problem, obj, {r: forms[r] for r in names}, budgets,
+                    {"quantile": np.array(q), "n_samples": np.array(n)})
+
+
+# ---- scale-G --------------------------------------------------------------------------------
+_STAGE_SPACES: dict[int, iqnas.SearchSpace] = {}
+
+
+def stage_space(n_stages: int) -> iqnas.SearchSpace:
+    """The mobilenet space with ``n_stages`` stages (the ``mobilenet`` space itself for 5)."""
+    if n_stages == N_STAGES:
+        return iqnas.spaces.get("mobilenet")
+    if n_stages not in _STAGE_SPACES:
+        from iqnas.space import Group, SearchSpace
+        from iqnas.spaces.mobilenet import BLOCK_OPTIONS, DEPTHS
+
+        groups = []
+        for s in range(1, n_stages + 1):
+            for b in range(1, N_BLOCKS + 1):
+                cond = None if b <= 2 else (depth_group(s),
+                                            frozenset(d for d in DEPTHS if int(d) >= b))
+                groups.append(Group(block_group(s, b), BLOCK_OPTIONS, cond))
+        groups += [Group(depth_group(s), DEPTHS) for s in range(1, n_stages + 1)]
+        _STAGE_SPACES[n_stages] = SearchSpace(
+            name=f"mobilenet-{n_stages}stages", groups=groups,
+            description=f"the mobilenet space with {n_stages} stages")
+    return _STAGE_SPACES[n_stages]
+
+
+def _scale(name: str, n_groups: int, seed: int, n_constraints: int) -> Instance:
+    if not 1 <= n_constraints <= len(RESOURCES):
+        raise InputError(f"n_constraints must be 1..{len(RESOURCES)}, got {n_constraints}")
+    m = _SCALE_NAME.match(name)
+    n_stages = n_groups // N_BLOCKS
+    space = stage_space(n_stages)
+    a, depth_lin = binas_coefficients(seed, n_stages)
+    obj = binas_form(space, a, depth_lin, name="accuracy")
+    if m.group("k") is not None:
+        obj = (obj + pairwise_form(space, chain_pairs(n_stages), float(m.group("k")),
+                                   rng(seed, "pairwise"))).copy(name="accuracy")
+    resources, budgets = {}, {}
+    for r in RESOURCES[:n_constraints]:
+        resources[r] = binas_form(space, block_costs(seed, r, n_stages),
+                                  np.zeros((n_stages, 3)), name=r)
+        budgets[r] = mobilenet_budget(resources[r], seed, QUANTILE[r])
+    problem = iqnas.Problem(space, obj, {r: (f, budgets[r]) for r, f in resources.items()},
+                            name=f"{name}/seed{seed}")
+    return Instance(name, seed, problem, obj, resources, budgets, {"a": a})

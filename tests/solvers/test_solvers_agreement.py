@@ -20,6 +20,7 @@ def test_backends_agree_with_enumeration(seed, density, n_constraints, quantile)
         "exhaustive": iqnas.solve(problem, "exhaustive"),
         "scip": iqnas.solve(problem, "scip"),
         "scip-native": iqnas.solve(problem, "scip", products="native"),
+        "scip-auto": iqnas.solve(problem, "scip", products="auto"),
         "cvxpy": iqnas.solve(problem, "cvxpy"),
     }
     for name, res in results.items():

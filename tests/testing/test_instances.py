@@ -193,3 +193,49 @@ def test_nb201_fitted_family_is_the_table_fit_at_quantile_budgets():
         assert np.corrcoef(acc, table.loc[keys, "test_acc_c100"])[0, 1] > 0.9
         res = iqnas.solve(it.problem)
         assert res.objective == pytest.approx(iqnas.solve(it.problem, "exhaustive").objective)
+
+
+# ---- ofa-fitted and scale-G (issue 13) ---------------------------------------------------------
+def test_ofa_params_form_is_exact():
+    oracle = iqnas.oracles.ofa()
+    C = oracle.space.sample_choices(0, 300)
+    form = iqnas.oracles.ofa_params_form(oracle.space)
+    want = iqnas.oracles.ofa_params(C, oracle.space)
+    assert np.allclose(form.evaluate(choices=C), want, rtol=1e-12, atol=1e-12)
+    assert 5.0 < want.min() < want.max() < 15.0  # OFA MobileNetV3 w1.2: millions of parameters
+
+
+def test_ofa_fitted_is_seeded_with_budgets_at_true_quantiles():
+    a = inst.make_instance("ofa-fitted", 1, n_constraints=2)
+    b = inst.make_instance("ofa-fitted", 1, n_constraints=2)
+    assert a.budgets == b.budgets and a.problem.space.name == "ofa"
+    assert np.array_equal(a.objective.linear, b.objective.linear)
+    assert a.objective.pairwise.nnz > 5000              # a dense learned pairwise model
+    _, truth = inst.ofa_budget_sample(1)
+    for r in ("latency", "params"):                     # seed 1 -> the 20 % quantile
+        assert a.budgets[r] == pytest.approx(np.quantile(truth[r], 0.2))
+    assert inst.make_instance("ofa-fitted", 2).budgets["latency"] == pytest.approx(
+        np.quantile(inst.ofa_budget_sample(2)[1]["latency"], 0.4))
+    # the fitted accuracy model tracks the oracle it was fitted on
+    oracle = iqnas.oracles.ofa()
+    C = oracle.space.sample_choices(5, 400)
+    acc = oracle.measure_choices(C)["acc_ofa_pred"]
+    assert np.corrcoef(a.objective.evaluate(choices=C), acc)[0, 1] > 0.8
+    rank = inst.make_instance("ofa-fitted-rank", 1)
+    assert not np.allclose(rank.objective.linear, a.objective.linear)
+
+
+def test_scale_family_grows_the_binas_form():
+    base = inst.make_instance("binas", 3)
+    same = inst.make_instance("scale-20", 3)
+    C = base.problem.space.sample_choices(0, 200)
+    assert np.allclose(same.objective.evaluate(choices=C), base.objective.evaluate(choices=C))
+    assert same.budgets == base.budgets
+    for g in (40, 80):
+        big = inst.make_instance(f"scale-{g}", 3)
+        blocks = [g_.name for g_ in big.problem.space.groups if ".b" in g_.name]
+        assert len(blocks) == g and big.problem.space.n_groups == g + g // 4
+        res = iqnas.solve(big.problem)
+        assert res.status is iqnas.Status.OPTIMAL and not big.problem.violations(res.architecture)
+    with pytest.raises(iqnas.InputError, match="multiple of 4"):
+        inst.make_instance("scale-22", 0)
