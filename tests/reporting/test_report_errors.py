@@ -59,9 +59,9 @@ def test_unwritable_output_paths(nb201_run, tmp_path):
     _fails(tmp_path, *args, match="does not exist", out=tmp_path / "missing" / "r.html")
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    _fails(tmp_path, *args, match="does not exist", out=blocker / "r.html")
+    _fails(tmp_path, *args, match="file.txt is a file, not a folder", out=blocker / "r.html")
     (tmp_path / "adir").mkdir()
-    _fails(tmp_path, *args, match="is a directory", out=tmp_path / "adir")
+    _fails(tmp_path, *args, match="adir: is a folder; give a file path", out=tmp_path / "adir")
 
 
 def test_sweeps_that_do_not_belong_to_the_run(nb201_run, tmp_path):
