@@ -28,6 +28,7 @@ from iqnas.calibration.common import (
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
 from iqnas.calibration.ranker import PairwiseRanker
+from iqnas.calibration.rerank import GCNReranker, check_rerank
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
@@ -115,7 +116,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",
-              time_limit: float | None = None, progress: bool | None = None) -> CalibrationRun:
+              time_limit: float | None = None, progress: bool | None = None,
+              rerank: str | None = None, rerank_factor: int = 4, rerank_filter: bool = False,
+              rerank_params: Mapping | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
 
@@ -129,6 +132,13 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     the IQP solves always keep the budgets hard.
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
     200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+
+    ``rerank="gcn"`` (iterative selection, spaces with a graph encoding: nb201, mobilenet, ofa)
+    asks the IQP of each round for ``rerank_factor`` times its top-k candidates, all feasible
+    under the fitted resource models, and measures the k that a ``GCNRanker`` fitted on the
+    earlier rounds' samples ranks best; ``rerank_filter=True`` first sets aside candidates
+    that ``GCNRegressor`` models of the budgeted metrics predict over budget. ``rerank_params``
+    go to the GCNs (e.g. ``{"epochs": 100}``; see ``iqnas.calibration.rerank``).
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -144,6 +154,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
         raise InputError(f"explore must be a number >= 0, got {explore!r}")
     check_int("rounds", rounds, 1)
+    check_rerank(space, rerank, rerank_factor, rerank_params)
+    if rerank is not None and selection != "iterative":
+        raise InputError(f"rerank={rerank!r} re-ranks the IQP candidates of the iterative "
+                         "selection; use selection='iterative' or rerank=None")
     n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
     solver = auto_solver(solver, space)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
@@ -151,6 +165,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                     rounds=rounds, top_share=top_share, terms=terms,
                     resource_terms=resource_terms, solver=solver, initial=initial,
                     explore=float(explore))
+    if rerank is not None:  # only then, so stores of runs without it still resume
+        settings["rerank"] = {"method": rerank, "factor": int(rerank_factor),
+                              "filter": bool(rerank_filter), "params": dict(rerank_params or {})}
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
@@ -206,6 +223,10 @@ class _Loop:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+        rr = settings.get("rerank")
+        self.reranker = None if rr is None else GCNReranker(
+            space, objective, scenarios, factor=rr["factor"], use_filter=rr["filter"],
+            params=rr["params"], units=oracle.units, progress=progress)
 
     def estimator(self, metric: str):
         return make_estimator(self.space, metric, self.objective, self.s,
@@ -239,11 +260,13 @@ class _Loop:
         if in_round >= size and plan is None:
             return
         earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
+        info: dict = {}
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier | self.unmeasurable,
                                 solver=self.s["solver"], top_share=self.s["top_share"],
-                                sampler=SAMPLERS[self.s["initial"]](), pool=self.pool)
+                                sampler=SAMPLERS[self.s["initial"]](), pool=self.pool,
+                                rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]
@@ -259,7 +282,26 @@ class _Loop:
                     self.store.add(arch, row, round=r, source=src)
                 advance()
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store)})
+                             "total": len(self.store), **info})
+
+    def _rerank_pool(self) -> int:
+        return 1 if self.reranker is None else self.reranker.factor
+
+    def _rerank(self, r: int, info: dict):
+        """Round ``r``'s re-rank hook for ``plan_round`` (None without ``rerank``): the GCNs
+        are fitted on the samples of earlier rounds, seeded by the run's seed and ``r``."""
+        if self.reranker is None:
+            return None
+
+        def rerank(candidates: list[Architecture], k: int) -> list[Architecture]:
+            samples = self.store.samples()
+            samples = samples[samples["round"] < r]
+            seed = int(np.random.default_rng([self.s["seed"], r, 104729]).integers(2**31))
+            out = self.reranker.order(candidates, k, samples, seed)
+            info["rerank"] = dict(self.reranker.last)
+            return out
+
+        return rerank
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:

@@ -70,6 +70,19 @@ def register(sub) -> None:
                         "of its model (the IQP solves keep budgets hard; default 1)")
     p.add_argument("--initial", choices=("uniform", "stratified"), default="stratified",
                    help="sampler of the first round (and of --selection random)")
+    p.add_argument("--rerank", choices=("gcn",), default=None,
+                   help="gcn: each round, a BRP-NAS GCN ranker fitted on the samples so far "
+                        "orders the IQP's candidates (all feasible under the fitted budgets) "
+                        "and the best are measured (nb201, mobilenet, ofa; needs torch)")
+    p.add_argument("--rerank-factor", type=int, default=4,
+                   help="--rerank: the IQP proposes this many times the candidates measured "
+                        "(default 4)")
+    p.add_argument("--rerank-filter", action="store_true",
+                   help="--rerank: GCN models of the budgeted metrics set aside candidates "
+                        "they predict over budget (the measurement still decides)")
+    p.add_argument("--rerank-epochs", type=int, default=None,
+                   help="--rerank: training epochs of the GCNs (default 250 ranker, 100 "
+                        "filter)")
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
@@ -108,7 +121,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--constraint {spec!r}: calibrate takes METRIC=BUDGET")
         budgets[name] = budget
     n_samples = DEFAULT_SAMPLES[args.mode] if args.samples is None else args.samples
+    rerank_set = (args.rerank_filter or args.rerank_epochs is not None
+                  or args.rerank_factor != 4)
+    if args.rerank is None and rerank_set:
+        raise InputError("--rerank-factor, --rerank-filter and --rerank-epochs need --rerank gcn")
     if args.mode == "training-free":
+        if args.rerank is not None:
+            raise InputError("--rerank is for --mode trained (it re-ranks the IQP candidates of "
+                             "the iterative selection)")
         if args.objective is not None:
             raise InputError("--objective is for --mode trained; --mode training-free maximises "
                              "the combined score of --metrics")
@@ -122,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
                     method=args.method, selection=args.selection, seed=args.seed,
                     store=args.store, rounds=args.rounds, solver=args.solver,
                     initial=args.initial, explore=args.explore,
-                    progress=None if not args.quiet else False)
+                    progress=None if not args.quiet else False, rerank=args.rerank,
+                    rerank_factor=args.rerank_factor, rerank_filter=args.rerank_filter,
+                    rerank_params=None if args.rerank_epochs is None else
+                    {"epochs": args.rerank_epochs})
     if args.save_models:
         out = Path(args.save_models)
         out.mkdir(parents=True, exist_ok=True)
