@@ -21,6 +21,7 @@ feature row and only their self-loop.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -231,15 +232,24 @@ def _ofa(space: SearchSpace) -> ChainGraph:
     return ChainGraph(space, blocks, [ofa.RES_GROUP])
 
 
+_ENCODINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def graph_encoding(space: SearchSpace) -> GraphEncoding:
-    """The graph encoding of a built-in space; InputError for a space without one."""
+    """The graph encoding of a built-in space (one per space object, so encodings are cached
+    across estimators); InputError for a space without one."""
     name = getattr(space, "name", space)
-    if name not in GRAPH_SPACES:
+    if name not in GRAPH_SPACES or not isinstance(space, SearchSpace):
         raise InputError(f"space {name!r} has no graph encoding; the GCN predictors support "
                          f"{', '.join(GRAPH_SPACES)}")
-    if name == "nb201":
-        return NB201Graph()
-    return _mobilenet(space) if name == "mobilenet" else _ofa(space)
+    enc = _ENCODINGS.get(space)
+    if enc is None:
+        if name == "nb201":
+            enc = NB201Graph()
+        else:
+            enc = _mobilenet(space) if name == "mobilenet" else _ofa(space)
+        _ENCODINGS[space] = enc
+    return enc
 
 
 __all__ = ["GRAPH_SPACES", "ChainGraph", "GraphEncoding", "Graphs", "NB201Graph",

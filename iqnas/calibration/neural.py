@@ -72,8 +72,6 @@ class NeuralEstimator(BaseEstimator):
     ``fit_time_`` (s), ``n_features_in_``, ``space_name_``.
     """
 
-    _what = "a neural predictor"
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
