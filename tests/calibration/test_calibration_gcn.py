@@ -218,7 +218,7 @@ def test_neural_estimator_contract(cls, nb201):
     with pytest.raises(InputError, match="'epochs' parameter"):
         cls(space, epochs=0).fit(X, y)
     small = {"hidden": 8} if cls is not MLPRegressor else {"width": 8}
-    fitted = cls(space, seed=1, **kw, **small).fit(X, y)
+    fitted = cls(space, seed=1, **{**kw, "progress": True}, **small).fit(X, y)  # rich bar
     assert fitted.n_features_in_ == space.n_vars and fitted.fit_time_ > 0
     keys = [space.arch(c).key for c in nb201[0].choices[rows[:5]]]
     np.testing.assert_allclose(fitted.predict(keys), fitted.predict(X[:5]))
