@@ -1,4 +1,4 @@
-"""OFA MobileNetV3 model benchmark of issue 4: how well do quadratic forms fit the OFA oracle?
+"""Model-fit benchmark on OFA MobileNetV3: how well do quadratic forms fit the OFA oracle?
 
     python -m benchmarks.ofa_bench                        # 2,000 train + 1,000 held out, 3 seeds
     python -m benchmarks.ofa_bench --n-train 200 --n-test 100 --seeds 1 --models linear
@@ -11,8 +11,8 @@ model is fitted on the training part and scored on the held-out part with ``qual
 Models: ``QuadraticRegressor`` with ``terms`` linear / bilinear / pairwise (ridge penalty chosen
 by 5-fold cross-validation) and, for latency, ``LinearResourceModel`` (plain least squares, the
 default resource model of ``iqnas.calibrate``). Results are appended to a JSON-lines file as
-they come; the medians over seeds go to the "OFA MobileNetV3 models" section of BENCHMARKS.md
-(other sections are left alone).
+they come; the medians over seeds go to the "Model fit: quadratic forms of the OFA oracle"
+section of BENCHMARKS.md and its summary row (other sections are left alone).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import iqnas  # noqa: E402
 from benchmarks.report import (  # noqa: E402
     RESULTS,
+    Headline,
     add_output_options,
     command_block,
     command_line,
@@ -45,6 +46,7 @@ from benchmarks.report import (  # noqa: E402
     publish_section,
     read_results,
     results_writer,
+    summary_row,
 )
 from iqnas.calibration import (  # noqa: E402
     LinearResourceModel,
@@ -53,7 +55,7 @@ from iqnas.calibration import (  # noqa: E402
     quality_report,
 )
 
-SECTION = "## OFA MobileNetV3 models (issue 4)"
+SECTION = "## Model fit: quadratic forms of the OFA oracle"
 ACC, LAT = "acc_ofa_pred", "lat_note10_ms"
 #: model name -> (estimator description, metrics it is fitted to)
 MODELS = {
@@ -147,14 +149,19 @@ def _span(runs: list[dict], metric: str) -> str:
             f"(median {median(r['test_median'] for r in rs):.2f})")
 
 
-def _reading(runs: list[dict]) -> str:
-    """One paragraph naming the best model per metric (by median held-out Kendall tau)."""
-    best = {}
+def _best(runs: list[dict]) -> dict[str, dict]:
+    """Per metric, the summary of its best model (by median held-out Kendall tau)."""
+    best: dict[str, dict] = {}
     for s in summarise(runs):
         if s["metric"] not in best or s["kendall_tau"] > best[s["metric"]]["kendall_tau"]:
             best[s["metric"]] = s
+    return best
+
+
+def _reading(runs: list[dict]) -> str:
+    """One paragraph naming the best model per metric (by median held-out Kendall tau)."""
     parts = [f"`{m}`: `{s['model']}` (Kendall tau {s['kendall_tau']:.3f}, RMSE "
-             f"{s['rmse']:.3f})" for m, s in best.items()]
+             f"{s['rmse']:.3f})" for m, s in _best(runs).items()]
     return ("Best held-out ranking per metric: " + "; ".join(parts) + ". *within +/-10 %* "
             "cannot separate accuracy models (every architecture of the space is predicted at "
             "about 75..84 %, so any sensible model is within 10 % of it); RMSE in points and "
@@ -192,6 +199,15 @@ def section(runs: list[dict], info: dict, command: str) -> str:
         "form holds exactly.",
     ]
     return "\n".join(parts) + "\n"
+
+
+def headline(runs: list[dict]) -> Headline:
+    """The summary row: the best held-out Kendall tau per metric."""
+    measures = (f"how well quadratic forms fitted to {runs[0]['n_train']:,} OFA architectures "
+                f"rank {runs[0]['n_test']:,} held-out ones (accuracy predictor, Note10 latency)")
+    figure = "held-out Kendall tau " + ", ".join(
+        f"`{m}` {s['kendall_tau']:.3f} ({s['model']})" for m, s in _best(runs).items())
+    return Headline(measures, figure)
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
@@ -233,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     for metric in (ACC, LAT):
         print(metric)
         print(table(runs, metric))
-    publish_section(args.out, SECTION, section(runs, info, command))
+    publish_section(args.out, SECTION, section(runs, info, command),
+                    summary_row(SECTION, headline(runs), info, command))
     return 0
 
 

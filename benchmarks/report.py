@@ -1,10 +1,11 @@
 """Shared by the benchmark scripts: the machine record, the raw JSON-lines results, the common
 command-line options and section-wise writes to BENCHMARKS.md.
 
-Each script owns one ``## ...`` section of ``BENCHMARKS.md`` and rewrites only that section, so
-scripts can run in any order without overwriting each other's results. A results file holds one
-header record (``{"type": "header", "info": ..., "command": ..., ...}``) and then one JSON object
-per measurement; ``--report-only FILE`` rebuilds a section from such a file without running.
+Each script owns one ``## ...`` section of ``BENCHMARKS.md`` and one row of its summary table
+(the ``## Summary`` section) and rewrites only those, so scripts can run in any order without
+overwriting each other's results. A results file holds one header record (``{"type": "header",
+"info": ..., "command": ..., ...}``) and then one JSON object per measurement; ``--report-only
+FILE`` rebuilds a section and its summary row from such a file without running.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benchmarks" / "results"
 TOP = "# iqnas benchmarks"
+SUMMARY = "## Summary"
+SUMMARY_INTRO = ("One row per benchmark, rewritten with its section below (which gives the "
+                 "machine, the command, the method and every figure).")
+SUMMARY_HEADER = ("| benchmark | what it measures | headline | target | measured | reproduce |\n"
+                  "|---|---|---|---|---|---|")
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -124,6 +131,56 @@ def add_output_options(ap: argparse.ArgumentParser, jsonl: Path, record: str = "
                     help="don't run: rebuild the section from this JSON-lines file")
 
 
+# ---- the summary table --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Headline:
+    """A benchmark's row of the summary table: what it measures, its headline figure and the
+    target it is held to ("none set" when it only compares)."""
+
+    measures: str
+    figure: str
+    target: str = "none set"
+
+
+def anchor(title: str) -> str:
+    """The link anchor of a Markdown heading's title (GitHub's rule: lower case, punctuation
+    dropped, spaces to hyphens)."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+def summary_row(heading: str, headline: Headline, info: dict, command: str) -> str:
+    """The summary table's row of the section ``heading``: a link to it, the headline, the date
+    of the run and its command."""
+    title = heading.removeprefix("## ")
+    date = str(info.get("date") or "-")[:10]
+    cells = [f"[{title}](#{anchor(title)})", headline.measures, headline.figure,
+             headline.target, date, f"`{command.strip()}`"]
+    return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+
+
+def with_summary_row(text: str, heading: str, row: str) -> str:
+    """``text`` with ``row`` as the summary row of ``heading``: replaced in place, else appended
+    to the table; a missing summary section is created before the first section."""
+    link = f"| [{heading.removeprefix('## ')}](#"
+    span = section_span(text, SUMMARY)
+    if span is None:
+        block = f"{SUMMARY}\n\n{SUMMARY_INTRO}\n\n{SUMMARY_HEADER}\n{row}\n\n"
+        first = re.search(r"^## ", text, flags=re.M)
+        if first is None:
+            return text.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
+        return text[:first.start()] + block + text[first.start():]
+    start, end = span
+    lines = text[start:end].split("\n")
+    mine = [i for i, line in enumerate(lines) if line.startswith(link)]
+    if mine:
+        lines[mine[0]] = row
+    else:
+        table = [i for i, line in enumerate(lines) if line.startswith("|")]
+        at = table[-1] + 1 if table else len(lines)
+        lines[at:at] = [row] if table else [SUMMARY_HEADER, row]
+    return text[:start] + "\n".join(lines) + text[end:]
+
+
 # ---- the Markdown section ----------------------------------------------------------------------
 def command_block(command: str) -> list[str]:
     """Lines of a section showing the command of a run in a code block."""
@@ -137,11 +194,12 @@ def section_head(heading: str, info: dict, command: str, machine_note: str = "")
     return [heading, "", machine, "", *command_block(command)]
 
 
-def publish_section(out: Path, heading: str, text: str) -> None:
-    """Write ``text`` as the ``heading`` section of ``out`` and say so; ``out`` '-' = don't."""
+def publish_section(out: Path, heading: str, text: str, row: str | None = None) -> None:
+    """Write ``text`` as the ``heading`` section of ``out`` and ``row`` (see ``summary_row``) as
+    its row of the summary table, and say so; ``out`` '-' = don't."""
     if str(out) == "-":
         return
-    write_section(out, heading, text)
+    write_section(out, heading, text, row)
     print(f"\nwrote the section {heading[3:]!r} of {out}")
 
 
@@ -194,10 +252,11 @@ def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def write_section(path: Path, heading: str, text: str) -> None:
+def write_section(path: Path, heading: str, text: str, row: str | None = None) -> None:
     """Replace (or append) the section starting with ``heading`` in ``path``; ``text`` must
-    start with that heading. Every other section is kept as it is. The read-modify-write holds
-    a lock file, so scripts finishing at the same time do not drop each other's sections."""
+    start with that heading. ``row`` (if given) becomes the section's row of the summary table.
+    Every other section and row is kept as it is. The read-modify-write holds a lock file, so
+    scripts finishing at the same time do not drop each other's sections."""
     if not text.startswith(heading):
         raise ValueError(f"section text must start with {heading!r}")
     with file_lock(lock_path(path)):
@@ -208,6 +267,8 @@ def write_section(path: Path, heading: str, text: str) -> None:
         else:
             start, end = span
             new = old[:start] + text + ("\n" + old[end:] if end < len(old) else "")
+        if row is not None:
+            new = with_summary_row(new, heading, row)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(new)
         tmp.replace(path)

@@ -1,8 +1,8 @@
 """iqnas: hardware-constrained neural architecture search by exact integer quadratic programming.
 
 The core (spaces, QuadraticForm, Problem, solve) is imported eagerly; calibration, sweeps,
-explain and the oracles are imported when first used, so ``import iqnas`` stays light (no pandas,
-rich, sqlite or torch).
+explain, reduce and the oracles are imported when first used, so ``import iqnas`` stays light
+(no pandas, rich, sqlite or torch).
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ _LAZY = {
     "explain": ("iqnas.interpret", "explain"),
     "interpret": ("iqnas.interpret", None),
     "oracles": ("iqnas.oracles", None),
+    "reduce": ("iqnas.reduction", "reduce"),
+    "reduction": ("iqnas.reduction", None),
+    "report": ("iqnas.reporting", "report"),
+    "reporting": ("iqnas.reporting", None),
     "Sweep": ("iqnas.sweeps", "Sweep"),
     "sweep": ("iqnas.sweeps", "sweep"),
     "sweeps": ("iqnas.sweeps", None),
@@ -63,5 +67,5 @@ __all__ = [
     "MeasuredResult", "NotFittedError", "Problem", "QuadraticForm", "ResourceValue", "Result",
     "SearchSpace", "SolverError", "Status", "Sweep", "__version__", "calibrate",
     "calibrate_training_free", "calibration", "explain", "explain_infeasible", "iter_solutions",
-    "oracles", "smallest_achievable", "solve", "solve_top_k", "spaces", "sweep",
+    "oracles", "reduce", "report", "smallest_achievable", "solve", "solve_top_k", "spaces", "sweep",
 ]

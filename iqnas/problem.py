@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,9 +17,41 @@ from iqnas.space import Architecture, SearchSpace
 BUDGET_RTOL = 1e-9
 
 
-def within_budget(value: float, budget: float) -> bool:
-    """``value <= budget`` up to the relative tolerance BUDGET_RTOL (NaN is never within)."""
-    return value <= budget + BUDGET_RTOL * max(1.0, abs(budget))
+def within_budget(value, budget, margin: float = 0.0):
+    """``value <= budget`` up to the relative tolerance BUDGET_RTOL (NaN is never within).
+
+    Works elementwise on arrays (budgets broadcast). ``margin`` (relative, >= 0) is taken off
+    the allowance, ``value <= budget + (BUDGET_RTOL - margin) * max(1, |budget|)``: a start
+    handed to a solver with its own tolerances keeps that much slack.
+    """
+    ok = value <= budget_limit(budget, margin)
+    return bool(ok) if np.ndim(ok) == 0 else ok
+
+
+def budget_limit(budget, margin: float = 0.0):
+    """The largest value :func:`within_budget` accepts for ``budget`` (elementwise on arrays):
+    ``budget + (BUDGET_RTOL - margin) * max(1, |budget|)``, e.g. for a search in sorted
+    values."""
+    scale = max(1.0, abs(budget)) if np.ndim(budget) == 0 else np.maximum(1.0, np.abs(budget))
+    return budget + (BUDGET_RTOL - margin) * scale
+
+
+def within_bounds(value, lb: float, ub: float, margin: float = 0.0):
+    """``lb <= value <= ub`` with the tolerance rule of :func:`within_budget` on each finite
+    bound (an infinite bound always holds)."""
+    ok = np.ones(np.shape(value), dtype=bool)
+    if math.isfinite(ub):
+        ok &= within_budget(value, ub, margin)
+    if math.isfinite(lb):
+        ok &= within_budget(-np.asarray(value), -lb, margin)
+    return bool(ok) if ok.ndim == 0 else ok
+
+
+def excess(value, budget) -> np.ndarray:
+    """How far ``value`` lies beyond ``budget`` and its tolerance, relative to ``max(1, |budget|)``
+    (0 exactly when :func:`within_budget` holds)."""
+    scale = np.maximum(1.0, np.abs(budget))
+    return np.maximum(value - budget - BUDGET_RTOL * scale, 0.0) / scale
 
 
 @dataclass(frozen=True)
@@ -44,9 +76,9 @@ class LinearConstraint:
     lb: float = -math.inf
     ub: float = math.inf
 
-    def holds(self, x: np.ndarray, tol: float = 1e-9) -> bool:
-        v = float(self.coef @ x)
-        return self.lb - tol <= v <= self.ub + tol
+    def holds(self, x: np.ndarray) -> bool:
+        """Whether the one-hot vector ``x`` meets the bounds (tolerance as the budgets')."""
+        return within_bounds(float(self.coef @ x), self.lb, self.ub)
 
 
 @dataclass(eq=False)
@@ -64,6 +96,7 @@ class Problem:
     linear_constraints: Sequence[LinearConstraint] = ()
     exclude: Iterable = ()
     name: str = ""
+    _row_forms: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, SearchSpace):
@@ -134,33 +167,129 @@ class Problem:
     def excluding(self, archs: Iterable) -> Problem:
         return self.replace(exclude=tuple(self.exclude) + tuple(archs))
 
-    # ---- evaluation ------------------------------------------------------------------------
+    # ---- evaluation ----------------------------------------------------------------------
+    # The one feasibility kernel: everything below works on (n, n_groups) option-index arrays
+    # (a single row may be given as a 1-D array) and evaluates through QuadraticForm.evaluate.
+    @property
+    def budgets(self) -> np.ndarray:
+        """The budgets, in the order of ``constraints``."""
+        return np.array([c.budget for c in self.constraints], dtype=float)
+
+    def objective_values(self, C) -> np.ndarray:
+        """The objective of each row."""
+        return self.objective.evaluate(choices=self._rows(C))
+
+    def resource_values(self, C) -> np.ndarray:
+        """(n, n_constraints): every budgeted resource of each row."""
+        C = self._rows(C)
+        if not self.constraints:
+            return np.zeros((C.shape[0], 0))
+        return np.stack([c.form.evaluate(choices=C) for c in self.constraints], axis=1)
+
+    def feasible(self, C, *, margin: float = 0.0) -> np.ndarray:
+        """Which rows are architectures that meet every budget (up to BUDGET_RTOL), linear
+        constraint and exclusion. ``margin`` > 0 demands that much relative slack on every
+        budget and bound instead of the tolerance (for a start handed to a solver)."""
+        C = self._rows(C)
+        ok = self._canonical_rows(C)
+        for c in self.constraints:
+            ok &= within_budget(c.form.evaluate(choices=C), c.budget, margin)
+        for lc, vals in zip(self.linear_constraints, self._linear_values(C)):
+            ok &= within_bounds(vals, lc.lb, lc.ub, margin)
+        if self.exclude:
+            ok &= ~self._excluded(C)
+        return ok
+
+    def violation(self, C, *, budgets: bool = True) -> np.ndarray:
+        """How far each row is from feasible: 0 exactly when ``feasible``, otherwise a positive,
+        scale-free amount (each budget or bound's excess relative to ``max(1, |bound|)``, plus 1
+        for an excluded row or one that is not canonical). ``budgets=False`` leaves the budgets
+        out."""
+        C = self._rows(C)
+        v = (~self._canonical_rows(C)).astype(float)
+        if budgets and self.constraints:
+            v += excess(self.resource_values(C), self.budgets).sum(axis=1)
+        for lc, vals in zip(self.linear_constraints, self._linear_values(C)):
+            if math.isfinite(lc.ub):
+                v += excess(vals, lc.ub)
+            if math.isfinite(lc.lb):
+                v += excess(-vals, -lc.lb)
+        if self.exclude:
+            v += self._excluded(C)
+        return v
+
     def resources(self, arch) -> dict[str, float]:
-        x = self.space.encode(arch)
-        return {c.name: c.form(x) for c in self.constraints}
+        values = self.resource_values(self._arch_row(arch))[0]
+        return {c.name: float(v) for c, v in zip(self.constraints, values)}
 
     def violations(self, arch: Architecture) -> list[str]:
         """Every way ``arch`` breaks the problem, recomputed from the architecture alone."""
-        x = self.space.encode(arch)
-        try:
-            self.space.decode(x)
-        except InputError as exc:
-            return [str(exc)]
+        row = self._arch_row(arch)
+        if not self._canonical_rows(row)[0]:
+            bad = [g.name for g, a, c in zip(self.space.groups, self.space.activity(row[0]),
+                                             row[0]) if not a and c]
+            return [f"inactive group(s) {bad} must take their first option"]
         out = []
-        for c in self.constraints:
-            v = c.form(x)
-            if not c.holds(v):
+        values = self.resource_values(row)[0]
+        for c, v, ok in zip(self.constraints, values, within_budget(values, self.budgets)):
+            if not ok:
                 out.append(f"{c.name} = {v:.6g} exceeds its budget {c.budget:.6g}")
-        for lc in self.linear_constraints:
-            if not lc.holds(x):
+        for lc, vals in zip(self.linear_constraints, self._linear_values(row)):
+            if not within_bounds(vals[0], lc.lb, lc.ub):
                 out.append(f"linear constraint {lc.name!r} is violated")
-        if arch in self.exclude:
-            out.append(f"architecture {arch.key} is excluded")
+        if self.exclude and self._excluded(row)[0]:
+            out.append(f"architecture {self.space.arch(row[0]).key} is excluded")
         return out
+
+    def _rows(self, C) -> np.ndarray:
+        C = np.asarray(C)
+        if C.ndim == 1:
+            C = C[None, :]
+        if C.ndim != 2 or C.shape[1] != self.space.n_groups:
+            raise InputError(f"choices must be an (n, {self.space.n_groups}) array of option "
+                             f"indices for space {self.space.name!r}, got shape {C.shape}")
+        if C.dtype.kind not in "iu" and C.size:
+            raise InputError("choices must be integer option indices")
+        return C.astype(np.int64, copy=False)
+
+    def _arch_row(self, arch) -> np.ndarray:
+        """One architecture as a choices row, as given (not canonicalised)."""
+        if isinstance(arch, Architecture) and (arch.space is self.space
+                                               or arch.space.name == self.space.name):
+            return self._rows(np.asarray(arch.choices, dtype=np.int64))
+        return self._rows(np.asarray(self.space.to_arch(arch).choices, dtype=np.int64))
+
+    def _canonical_rows(self, C: np.ndarray) -> np.ndarray:
+        if not self.space.conditions:
+            return np.ones(C.shape[0], dtype=bool)
+        return (self.space.canonical(C) == C).all(axis=1)
+
+    def _linear_values(self, C: np.ndarray) -> list[np.ndarray]:
+        """The value of each linear constraint's row (coef @ x) per choices row."""
+        forms = self._row_forms
+        if forms is None or forms[0] is not self.linear_constraints:
+            forms = self._row_forms = (self.linear_constraints, [
+                QuadraticForm(self.space, 0.0, lc.coef) for lc in self.linear_constraints])
+        return [f.evaluate(choices=C) for f in forms[1]]
+
+    def _excluded(self, C: np.ndarray) -> np.ndarray:
+        return excluded(self.space, C, np.array([a.choices for a in self.exclude]))
 
     def __repr__(self) -> str:
         cons = ", ".join(f"{c.name}<={c.budget:g}" for c in self.constraints)
         return f"Problem({self.space.name!r}, {self.sense}, [{cons}])"
+
+
+def excluded(space: SearchSpace, choices: np.ndarray, archs: np.ndarray) -> np.ndarray:
+    """Which rows of ``choices`` equal a row of ``archs``: one integer code per row (mixed
+    radix over the groups' option counts) where it fits in int64, tuples otherwise."""
+    choices, archs = np.asarray(choices, dtype=np.int64), np.asarray(archs, dtype=np.int64)
+    sizes = space.sizes
+    if float(np.prod(sizes.astype(float))) < 2.0 ** 62:
+        weights = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
+        return np.isin(choices @ weights, archs @ weights)
+    seen = set(map(tuple, archs.tolist()))
+    return np.fromiter((tuple(r) in seen for r in choices.tolist()), bool, len(choices))
 
 
 def check_budget(name, value) -> float:

@@ -4,13 +4,19 @@
 (``i < j``) with no pairs inside one group. Diagonal entries are folded into ``linear``
 (``x_i**2 == x_i``) and pairs inside one group are dropped (they are always zero on one-hot
 vectors), so two forms that agree on every architecture have the same canonical storage.
+
+It is also the one evaluation kernel: ``evaluate(choices=C)`` gathers from one flat table of the
+per-group-pair blocks (each group's linear terms folded into one of its blocks), built once per
+form; ``gradient(x)`` is ``linear + (P + P^T) x``. Forms are immutable, so these caches stay valid.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,24 +24,35 @@ import scipy.sparse as sp
 from iqnas.errors import InputError
 from iqnas.space import Architecture, SearchSpace
 
+#: rows evaluated at once by the gather of ``evaluate(choices=...)`` (bounds its memory; measured
+#: fastest from 30 to 225 gathered columns, see benchmarks/NOTES.md)
+GATHER_ROWS = 512
+#: rows of a real matrix evaluated at once by ``evaluate(X)``
+MATRIX_ROWS = 65_536
+#: the gradient uses a dense ``P + P^T`` when at least this share of it is nonzero ...
+DENSE_SHARE = 0.25
+#: ... and the space has at most this many variables
+DENSE_MAX_VARS = 2048
+
 
 class QuadraticForm:
-    """A quadratic function of the one-hot vector of ``space``.
+    """A quadratic function of the one-hot vector of ``space``; immutable.
 
     ``pairwise`` may be dense or scipy.sparse, symmetric or upper triangular: the form's value is
     ``x @ pairwise @ x``, so a symmetric matrix counts each pair twice and an upper one once.
+    The attributes are read-only (``linear`` and ``pairwise`` hold read-only arrays);
+    ``copy(**changes)`` and the arithmetic operators return new forms.
     """
+
+    __slots__ = ("_space", "_name", "_units", "_intercept", "_linear", "_pairwise", "_cache")
 
     def __init__(self, space: SearchSpace, intercept: float = 0.0, linear=None, pairwise=None,
                  *, name: str = "", units: str = "") -> None:
-        self.space = space
-        self.name = name
-        self.units = units
         n = space.n_vars
-        self.intercept = float(intercept)
-        if not np.isfinite(self.intercept):
-            raise InputError(f"QuadraticForm {name!r}: intercept is {self.intercept}")
-        lin = np.zeros(n) if linear is None else np.asarray(linear, dtype=float).ravel().copy()
+        intercept = float(intercept)
+        if not np.isfinite(intercept):
+            raise InputError(f"QuadraticForm {name!r}: intercept is {intercept}")
+        lin = np.zeros(n) if linear is None else np.array(linear, dtype=float).ravel()
         if lin.shape != (n,):
             raise InputError(f"QuadraticForm {name!r}: linear has length {lin.shape[0]}, space "
                              f"{space.name!r} has {n} variables")
@@ -61,74 +78,267 @@ class QuadraticForm:
             upper = sp.csr_matrix((v[keep], (lo[keep], hi[keep])), shape=(n, n))
             upper.sum_duplicates()
             upper.eliminate_zeros()
-        self.linear = lin
-        self.pairwise = upper
+        self._store(space, intercept, lin, upper, str(name), str(units))
+
+    def _store(self, space: SearchSpace, intercept: float, linear: np.ndarray,
+               upper: sp.csr_matrix, name: str, units: str) -> None:
+        """Keep canonical coefficients as read-only arrays (shared with ``copy`` when unchanged)."""
+        for arr in (linear, upper.data, upper.indices, upper.indptr):
+            arr.flags.writeable = False
+        self._space, self._name, self._units = space, name, units
+        self._intercept, self._linear, self._pairwise = intercept, linear, upper
+        self._cache: dict = {}
+
+    def __getstate__(self) -> tuple:
+        return (self._space, self._intercept, np.array(self._linear), self._pairwise.copy(),
+                self._name, self._units)
+
+    def __setstate__(self, state: tuple) -> None:
+        space, intercept, linear, upper, name, units = state
+        self._store(space, intercept, linear, upper, name, units)
+
+    # ---- read-only attributes -------------------------------------------------------------
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def units(self) -> str:
+        return self._units
+
+    @property
+    def intercept(self) -> float:
+        return self._intercept
+
+    @property
+    def linear(self) -> np.ndarray:
+        """Coefficient per one-hot variable (read-only)."""
+        return self._linear
+
+    @property
+    def pairwise(self) -> sp.csr_matrix:
+        """Strictly upper triangular products between different groups (read-only arrays)."""
+        return self._pairwise
+
+    @property
+    def pair_blocks(self) -> Mapping[tuple[int, int], np.ndarray]:
+        """Dense coefficient block per pair of groups ``(gi < gj)`` with a nonzero product,
+        sorted: ``block[a, b]`` multiplies ``x[gi=a] * x[gj=b]``. Computed once; read-only."""
+        blocks = self._cache.get("blocks")
+        if blocks is None:
+            blocks = self._cache["blocks"] = MappingProxyType(self._make_blocks())
+        return blocks
+
+    def _make_blocks(self) -> dict[tuple[int, int], np.ndarray]:
+        sp_ = self._space
+        coo = self._pairwise.tocoo()
+        # stored upper triangular with no pair inside a group: the row's group comes first
+        code = sp_.group_of_var[coo.row] * sp_.n_groups + sp_.group_of_var[coo.col]
+        order = np.argsort(code, kind="stable")
+        out: dict[tuple[int, int], np.ndarray] = {}
+        for seg in np.split(order, np.flatnonzero(np.diff(code[order])) + 1):
+            if not len(seg):
+                continue
+            a, b = divmod(int(code[seg[0]]), sp_.n_groups)
+            block = np.zeros((sp_.sizes[a], sp_.sizes[b]))
+            block[coo.row[seg] - sp_.offsets[a], coo.col[seg] - sp_.offsets[b]] = coo.data[seg]
+            block.flags.writeable = False
+            out[(a, b)] = block
+        return out
 
     # ---- evaluation -----------------------------------------------------------------------
     def __call__(self, arch) -> float:
-        if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self.space.n_vars:
+        """The value at one architecture (or key, choices dict, one-hot vector), or at any real
+        vector of n_vars."""
+        if isinstance(arch, np.ndarray) and arch.ndim == 1 and arch.shape[0] == self._space.n_vars:
             x = arch.astype(float)
-        else:
-            x = self.space.encode(arch)
-        return float(self.intercept + self.linear @ x + x @ (self.pairwise @ x))
+            C = self._onehot_choices(x[None, :])
+            return float(self._evaluate_choices(C)[0] if C is not None else
+                         self._intercept + x @ self._linear + x @ (self._pairwise @ x))
+        row = np.asarray(self._space.to_arch(arch).choices, dtype=np.int64)[None, :]
+        return float(self._evaluate_choices(row)[0])
 
-    def evaluate(self, X) -> np.ndarray:
-        """Values for a batch of one-hot rows (n, n_vars), or a list of architectures/keys."""
-        if not isinstance(X, np.ndarray) or X.ndim != 2:
-            X = np.stack([self.space.encode(a) for a in X]) if len(X) else np.zeros((0, 0))
-        if X.shape[1] != self.space.n_vars:
-            raise InputError(f"batch has {X.shape[1]} columns, space {self.space.name!r} has "
-                             f"{self.space.n_vars} variables")
-        return self.intercept + X @ self.linear + np.einsum("ij,ij->i", X, (self.pairwise @ X.T).T)
+    def evaluate(self, X=None, *, choices=None) -> np.ndarray:
+        """Values of many points.
 
-    def evaluate_choices(self, choices: np.ndarray, batch: int = 200_000) -> np.ndarray:
-        """Values for an (n, n_groups) array of option indices, without building one-hot rows."""
-        choices = np.asarray(choices, dtype=np.int64)
-        idx = choices + self.space.offsets[None, :]
-        out = np.empty(choices.shape[0])
-        pairs = self._pair_blocks()
-        for start in range(0, choices.shape[0], batch):
-            sl = idx[start:start + batch]
-            val = self.intercept + self.linear[sl].sum(axis=1)
-            for (gi, gj), block in pairs.items():
-                oi, oj = self.space.offsets[gi], self.space.offsets[gj]
-                val += block[sl[:, gi] - oi, sl[:, gj] - oj]
-            out[start:start + batch] = val
+        ``X``: an (n, n_vars) real matrix or a list of architectures/keys; one-hot rows are
+        architectures, any other real row gives the polynomial's value there. ``choices``: an
+        (n, n_groups) array of option indices, the fast path for many architectures. Every
+        architecture, however it is given, is evaluated by the same gather over the pair blocks.
+        """
+        if (X is None) == (choices is None):
+            raise InputError("evaluate takes X (rows of the one-hot vector, or architectures) "
+                             "or choices= (option indices), exactly one of them")
+        if choices is not None:
+            return self._evaluate_choices(self._check_choices(choices))
+        X = self._check_rows(X)
+        if X.dtype != float:  # architectures or keys, turned into choices
+            return self._evaluate_choices(X)
+        C = self._onehot_choices(X)
+        if C is not None:
+            return self._evaluate_choices(C)
+        out = np.empty(X.shape[0])
+        for s in range(0, X.shape[0], MATRIX_ROWS):
+            out[s:s + MATRIX_ROWS] = self._polynomial(X[s:s + MATRIX_ROWS])
         return out
 
-    def _pair_blocks(self) -> dict[tuple[int, int], np.ndarray]:
-        """Dense coefficient block per pair of groups (gi < gj) with any nonzero product."""
-        sp_ = self.space
-        coo = self.pairwise.tocoo()
-        out: dict[tuple[int, int], np.ndarray] = {}
-        gi_all, gj_all = sp_.group_of_var[coo.row], sp_.group_of_var[coo.col]
-        for i, j, gi, gj, v in zip(coo.row, coo.col, gi_all, gj_all, coo.data):
-            a, b, ii, jj = (gi, gj, i, j) if gi < gj else (gj, gi, j, i)
-            block = out.get((a, b))
-            if block is None:
-                block = out[(a, b)] = np.zeros((sp_.sizes[a], sp_.sizes[b]))
-            block[ii - sp_.offsets[a], jj - sp_.offsets[b]] += v
+    def gradient(self, x=None, *, choices=None) -> np.ndarray:
+        """``linear + (P + P^T) x``: the gradient at a real vector ``x`` (n_vars,), row by row
+        for an (n, n_vars) batch, or at the one-hot vectors of an (n, n_groups) ``choices``
+        array."""
+        if (x is None) == (choices is None):
+            raise InputError("gradient takes x (real vectors of n_vars) or choices= (option "
+                             "indices), exactly one of them")
+        S = self._symmetric()
+        if choices is not None:
+            C = self._check_choices(choices)
+            if isinstance(S, np.ndarray):  # S is symmetric: sum the rows of the chosen options
+                return self._linear + S[C + self._space.offsets].sum(axis=1)
+            x = self._space.choices_to_onehot(C)
+        x = np.asarray(x, dtype=float)
+        if x.ndim not in (1, 2) or x.shape[-1] != self._space.n_vars:
+            raise InputError(f"gradient needs vectors of {self._space.n_vars} variables, got shape "
+                             f"{x.shape}")
+        return self._linear + (S @ x if x.ndim == 1 else (S @ x.T).T)
+
+    def value_and_gradient(self, x) -> tuple[float, np.ndarray]:
+        """The value and the gradient at one real vector ``x`` from one matrix-vector product:
+        ``g = linear + (P + P^T) x`` and ``f(x) = intercept + (linear @ x + g @ x) / 2``."""
+        g = self.gradient(x)
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 1:
+            raise InputError(f"value_and_gradient needs one vector of {self._space.n_vars} "
+                             f"variables, got shape {x.shape}")
+        return self._intercept + 0.5 * float(self._linear @ x + g @ x), g
+
+    def _polynomial(self, X: np.ndarray) -> np.ndarray:
+        """``intercept + linear @ x + x @ P @ x`` for each row of a real batch."""
+        return self._intercept + X @ self._linear + (X * (self._pairwise @ X.T).T).sum(axis=1)
+
+    def _check_choices(self, choices) -> np.ndarray:
+        C = np.asarray(choices)
+        sp_ = self._space
+        if C.ndim != 2 or C.shape[1] != sp_.n_groups:
+            raise InputError(f"choices must be an (n, {sp_.n_groups}) array of option indices "
+                             f"for space {sp_.name!r}, got shape {C.shape}")
+        if C.dtype.kind not in "iu":
+            if C.size:
+                raise InputError("choices must be integer option indices")
+            C = C.astype(np.int64)
+        return C
+
+    def _check_rows(self, X) -> np.ndarray:
+        """A float (n, n_vars) matrix, or the int64 choices of a list of architectures/keys."""
+        sp_ = self._space
+        if sp.issparse(X):
+            X = X.toarray()
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            if X.shape[1] != sp_.n_vars:
+                raise InputError(f"batch has {X.shape[1]} columns, space {sp_.name!r} has "
+                                 f"{sp_.n_vars} variables")
+            return np.asarray(X, dtype=float)
+        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+            raise InputError("X must be an (n, n_vars) array or a list of architectures, got "
+                             f"{type(X).__name__}")
+        rows = [sp_.to_arch(a).choices for a in X]
+        return np.asarray(rows, dtype=np.int64).reshape(len(rows), sp_.n_groups)
+
+    def _onehot_choices(self, X: np.ndarray) -> np.ndarray | None:
+        """The choices of a float batch whose rows are all one-hot vectors, else None."""
+        sp_ = self._space
+        if (not X.shape[0] or np.count_nonzero(X) != X.shape[0] * sp_.n_groups
+                or not ((X == 0.0) | (X == 1.0)).all()
+                or not (np.add.reduceat(X, sp_.offsets, axis=1) == 1.0).all()):
+            return None
+        return sp_.onehot_to_choices(X)
+
+    def _evaluate_choices(self, C: np.ndarray) -> np.ndarray:
+        """The gather: one column per pair block (and per group without one), summed."""
+        first, second, stride, start, table, limit = self._gather_table()
+        if C.shape[0] <= GATHER_ROWS:
+            return self._gather(C, 0, first, second, stride, start, table, limit)
+        out = np.empty(C.shape[0])
+        for s in range(0, C.shape[0], GATHER_ROWS):
+            out[s:s + GATHER_ROWS] = self._gather(C[s:s + GATHER_ROWS], s, first, second, stride,
+                                                  start, table, limit)
         return out
+
+    def _gather(self, block, row0, first, second, stride, start, table, limit) -> np.ndarray:
+        block = block.astype(np.int64, copy=False)
+        if (block.view(np.uint64) >= limit).any():  # unsigned: a negative option is too large
+            sp_ = self._space
+            i, g = (int(v) for v in np.argwhere((block < 0) | (block >= sp_.sizes))[0])
+            raise InputError(f"choices row {row0 + i}: option {block[i, g]} out of range for "
+                             f"group {sp_.groups[g].name!r} (0..{sp_.sizes[g] - 1})")
+        return table[block[:, first] * stride + block[:, second] + start].sum(axis=1) \
+            + self._intercept
+
+    def _gather_table(self) -> tuple[np.ndarray, ...]:
+        """One flat table holding every pair block, with each group's linear terms folded into
+        the first block that has the group (a group in no block gets its own column), and for
+        every column the groups, stride and start that index it: value = sum of the columns."""
+        cached = self._cache.get("gather")
+        if cached is not None:
+            return cached
+        sp_ = self._space
+        lin = [self._linear[o:o + n] for o, n in zip(sp_.offsets, sp_.sizes)]
+        folded = np.zeros(sp_.n_groups, dtype=bool)
+        first, second, stride, parts = [], [], [], []
+        for (a, b), block in self.pair_blocks.items():
+            block = block.copy()
+            for g, axis in ((a, 1), (b, 0)):
+                if not folded[g]:
+                    block += np.expand_dims(lin[g], axis)
+                    folded[g] = True
+            first.append(a)
+            second.append(b)
+            stride.append(sp_.sizes[b])
+            parts.append(block.ravel())
+        for g in np.flatnonzero(~folded):
+            first.append(g)
+            second.append(g)
+            stride.append(0)
+            parts.append(lin[g])
+        sizes = [len(p) for p in parts]
+        table = (np.array(first, dtype=np.int64), np.array(second, dtype=np.int64),
+                 np.array(stride, dtype=np.int64),
+                 np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
+                 np.concatenate(parts), sp_.sizes.astype(np.uint64))
+        self._cache["gather"] = table
+        return table
+
+    def _symmetric(self):
+        """``P + P^T``, dense when that is faster for a matrix-vector product."""
+        S = self._cache.get("symmetric")
+        if S is None:
+            S = (self._pairwise + self._pairwise.T).tocsr()
+            n = self._space.n_vars
+            if n <= DENSE_MAX_VARS and S.nnz >= DENSE_SHARE * n * n:
+                S = S.toarray()
+            self._cache["symmetric"] = S
+        return S
 
     def group_pairs(self) -> set[tuple[int, int]]:
         """Pairs of group indices (gi < gj) that have at least one nonzero product."""
-        coo = self.pairwise.tocoo()
-        g = self.space.group_of_var
-        a, b = g[coo.row], g[coo.col]
-        return {(int(min(x, y)), int(max(x, y))) for x, y in zip(a, b)}
+        return set(self.pair_blocks)
 
     @property
     def is_linear(self) -> bool:
-        return self.pairwise.nnz == 0
+        return self._pairwise.nnz == 0
 
     # ---- algebra --------------------------------------------------------------------------
     def _coerce(self, other) -> QuadraticForm:
         if isinstance(other, numbers.Real):
-            return QuadraticForm(self.space, float(other))
+            return QuadraticForm(self._space, float(other))
         if isinstance(other, QuadraticForm):
-            if other.space is not self.space and other.space.name != self.space.name:
-                raise InputError(f"cannot combine forms over spaces {self.space.name!r} and "
-                                 f"{other.space.name!r}")
+            if not same_space(other.space, self._space):
+                raise InputError(f"cannot combine forms over spaces {self._space.name!r} and "
+                                 f"{other.space.name!r}" + _same_name_note(other.space,
+                                                                          self._space))
             return other
         return NotImplemented
 
@@ -136,8 +346,8 @@ class QuadraticForm:
         o = self._coerce(other)
         if o is NotImplemented:
             return o
-        return QuadraticForm(self.space, self.intercept + o.intercept, self.linear + o.linear,
-                             self.pairwise + o.pairwise, name=self.name, units=self.units)
+        return QuadraticForm(self._space, self._intercept + o.intercept, self._linear + o.linear,
+                             self._pairwise + o.pairwise, name=self._name, units=self._units)
 
     __radd__ = __add__
 
@@ -145,8 +355,8 @@ class QuadraticForm:
         if not isinstance(k, numbers.Real):
             return NotImplemented
         k = float(k)
-        return QuadraticForm(self.space, k * self.intercept, k * self.linear, k * self.pairwise,
-                             name=self.name, units=self.units)
+        return QuadraticForm(self._space, k * self._intercept, k * self._linear,
+                             k * self._pairwise, name=self._name, units=self._units)
 
     __rmul__ = __mul__
 
@@ -163,10 +373,23 @@ class QuadraticForm:
         return (-self) + other
 
     def copy(self, **changes) -> QuadraticForm:
-        kw = dict(intercept=self.intercept, linear=self.linear, pairwise=self.pairwise,
-                  name=self.name, units=self.units)
+        """A new form with some of ``intercept``, ``linear``, ``pairwise``, ``name``, ``units``
+        replaced (a change of name or units alone shares the coefficients and caches)."""
+        unknown = set(changes) - {"intercept", "linear", "pairwise", "name", "units"}
+        if unknown:
+            raise InputError(f"QuadraticForm.copy got unknown field(s) {sorted(unknown)}; "
+                             "allowed: intercept, linear, pairwise, name, units")
+        if set(changes) <= {"name", "units"}:
+            new = object.__new__(QuadraticForm)
+            new._store(self._space, self._intercept, self._linear, self._pairwise,
+                       str(changes.get("name", self._name)),
+                       str(changes.get("units", self._units)))
+            new._cache = self._cache
+            return new
+        kw = dict(intercept=self._intercept, linear=self._linear, pairwise=self._pairwise,
+                  name=self._name, units=self._units)
         kw.update(changes)
-        return QuadraticForm(self.space, **kw)
+        return QuadraticForm(self._space, **kw)
 
     # ---- interpretation -------------------------------------------------------------------
     def terms(self, tol: float = 0.0) -> list[dict]:
@@ -194,6 +417,7 @@ class QuadraticForm:
         return {
             "format": "iqnas.QuadraticForm/1",
             "space": self.space.name,
+            "space_hash": self.space.content_hash(),
             "name": self.name,
             "units": self.units,
             "variables": names,
@@ -208,22 +432,23 @@ class QuadraticForm:
 
     @classmethod
     def from_dict(cls, data: dict, space: SearchSpace | None = None) -> QuadraticForm:
-        from iqnas import spaces
 
         if not isinstance(data, dict):
             raise InputError("a QuadraticForm JSON must be an object")
         if space is None:
             if "space" not in data:
                 raise InputError("QuadraticForm JSON has no 'space' field; pass space=")
-            space = spaces.get(data["space"])
+            space = _named_space(data["space"], "QuadraticForm JSON")
         elif data.get("space", space.name) != space.name:
             raise InputError(f"QuadraticForm JSON is for space {data['space']!r}, "
                              f"not {space.name!r}")
-        unknown = set(data) - {"format", "space", "name", "units", "variables", "intercept",
-                               "linear", "pairwise"}
+        unknown = set(data) - {"format", "space", "space_hash", "name", "units", "variables",
+                               "intercept", "linear", "pairwise"}
         if unknown:
             raise InputError(f"QuadraticForm JSON has unknown field(s) {sorted(unknown)}; "
-                             "allowed: intercept, linear, pairwise, name, units, space")
+                             "allowed: intercept, linear, pairwise, name, units, space, "
+                             "space_hash")
+        check_space_hash(data.get("space_hash"), space, "QuadraticForm JSON")
         n = space.n_vars
         if "variables" in data and list(data["variables"]) != space.var_names():
             raise InputError("QuadraticForm JSON 'variables' do not match the space's variables "
@@ -272,6 +497,7 @@ class QuadraticForm:
             coo = self.pairwise.tocoo()
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, space=np.array(self.space.name),
+                                    space_hash=np.array(self.space.content_hash()),
                                     name=np.array(self.name), units=np.array(self.units),
                                     intercept=np.array(self.intercept), linear=self.linear,
                                     rows=coo.row, cols=coo.col, vals=coo.data)
@@ -284,7 +510,6 @@ class QuadraticForm:
 
     @classmethod
     def load(cls, path: str | Path, space: SearchSpace | None = None) -> QuadraticForm:
-        from iqnas import spaces
 
         path = Path(path)
         if not path.exists():
@@ -296,9 +521,11 @@ class QuadraticForm:
         try:
             with np.load(path, allow_pickle=False) as z:
                 name = str(z["space"])
-                space = space or spaces.get(name)
+                space = space or _named_space(name, str(path))
                 if name != space.name:
                     raise InputError(f"{path} is for space {name!r}, not {space.name!r}")
+                if "space_hash" in z.files:
+                    check_space_hash(str(z["space_hash"]), space, str(path))
                 n = space.n_vars
                 rows, cols = z["rows"], z["cols"]
                 if len(rows) and (rows.max() >= n or cols.max() >= n):
@@ -342,16 +569,50 @@ def _var(space: SearchSpace, v, where: str) -> int:
                      f"an index 0..{space.n_vars - 1}")
 
 
+def _named_space(name, what: str) -> SearchSpace:
+    """The built-in space a form file names; a space from a file must be given."""
+    from iqnas import spaces
+
+    if not isinstance(name, str) or name not in spaces.names():
+        raise InputError(f"{what} is over space {name!r}, which is not built in; give its space "
+                         "file (--space FILE, or QuadraticForm.load(path, space))")
+    return spaces.get(name)
+
+
+def check_space_hash(recorded, space: SearchSpace, what: str) -> None:
+    """A form file's recorded content hash (None: an older file without one) matches
+    ``space``: the same name alone is not enough when the groups or options differ."""
+    if recorded is None:
+        return
+    if not isinstance(recorded, str):
+        raise InputError(f"{what}: field 'space_hash' must be a string like 'sha256:...'")
+    if recorded != space.content_hash():
+        raise InputError(f"{what} was saved for another space named {space.name!r} (content "
+                         f"hash {recorded[:19]}..., the given space has "
+                         f"{space.content_hash()[:19]}...): its groups, options or conditions "
+                         "differ; load it with the space file it was fitted on")
+
+
 def as_form(obj, space: SearchSpace, what: str) -> QuadraticForm:
     """Accept a QuadraticForm (or a path to one) for ``space``."""
     if isinstance(obj, (str, Path)):
         obj = QuadraticForm.load(obj, space)
     if not isinstance(obj, QuadraticForm):
         raise InputError(f"{what} must be a QuadraticForm, got {type(obj).__name__}")
-    if obj.space is not space and obj.space.name != space.name:
+    if not same_space(obj.space, space):
         raise InputError(f"{what} is over space {obj.space.name!r}, the problem is over "
-                         f"{space.name!r}")
+                         f"{space.name!r}" + _same_name_note(obj.space, space))
     return obj
+
+
+def same_space(a: SearchSpace, b: SearchSpace) -> bool:
+    """The same object, or the same name and content hash (the same one-hot layout)."""
+    return a is b or (a.name == b.name and a.content_hash() == b.content_hash())
+
+
+def _same_name_note(a: SearchSpace, b: SearchSpace) -> str:
+    return (" (two spaces of that name with different groups or options)" if a.name == b.name
+            else "")
 
 
 __all__ = ["QuadraticForm", "Architecture", "as_form"]

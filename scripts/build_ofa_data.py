@@ -11,7 +11,7 @@ Outputs:
 The inputs are checked against their known sha256 before anything is loaded. Then the numpy
 oracle is checked against torch on random architectures and the library's latency walk against an
 independent walk over the raw YAML tables, and reference values used as literals in
-tests/benchmarks/test_ofa.py are printed. These checks run on the library's files under
+tests/oracles/test_ofa.py are printed. These checks run on the library's files under
 iqnas/data; with ``--out`` elsewhere, ``--check`` fails unless the fresh build is byte-identical
 to them (the build is reproducible).
 
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         form = bench.ofa_latency_form(r)
         Cr = C.copy()
         Cr[:, -1] = ofa_space.RESOLUTIONS.index(str(r))
-        fdiff = float(np.abs(form.evaluate_choices(Cr) - oracle.latency_choices(Cr)).max())
+        fdiff = float(np.abs(form.evaluate(choices=Cr) - oracle.latency_choices(Cr)).max())
         log.info("latency form at %d: max |form - oracle| = %.3g ms, %d pairwise terms", r,
                  fdiff, form.pairwise.nnz)
         if fdiff >= 1e-9:

@@ -38,3 +38,5 @@ def test_command_line_walkthrough(tmp_path, monkeypatch, capsys):
         assert main(argv) == 0, argv
         capsys.readouterr()
     assert (tmp_path / "front.png").stat().st_size > 1000
+    report = (tmp_path / "report.html").read_text()
+    assert report.startswith("<!DOCTYPE html>") and 'data-figure="front"' in report

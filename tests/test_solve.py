@@ -11,6 +11,7 @@ from solvers.random_problems import brute_force, random_problem
 import iqnas
 from iqnas import solvers
 from iqnas.errors import InputError
+from iqnas.solvers import Scip
 from iqnas.solvers.base import Backend, RawSolution
 from iqnas.status import Status
 
@@ -52,7 +53,7 @@ def test_result_record(problem):
 def test_real_scip_limits_map_to_a_verified_answer(problem, params, allowed):
     """A SCIP limit with an incumbent is a success carrying a verified answer and its gap."""
     best, _ = brute_force(problem)
-    res = iqnas.solve(problem, "scip", params={"iqnas/local_search": False, **params})
+    res = iqnas.solve(problem, Scip(local_search=False, scip_params=params))
     assert res.status in allowed and res.feasible and not problem.violations(res.architecture)
     assert res.objective <= best + 1e-9 and res.dual_bound >= best - 1e-6
     if res.status is Status.FEASIBLE:
@@ -63,7 +64,7 @@ def test_real_scip_limits_map_to_a_verified_answer(problem, params, allowed):
 
 def test_gap_limit_is_optimal_within_gap(problem):
     best, _ = brute_force(problem)
-    res = iqnas.solve(problem, "scip", gap=0.5, params={"iqnas/local_search": False})
+    res = iqnas.solve(problem, Scip(local_search=False), gap=0.5)
     assert res.status in (Status.OPTIMAL_WITHIN_GAP, Status.OPTIMAL) and res.feasible
     assert res.objective >= best - 0.5 * abs(res.dual_bound) - 1e-9
 
@@ -71,7 +72,7 @@ def test_gap_limit_is_optimal_within_gap(problem):
 def test_infeasible_names_constraint_and_smallest_value(problem):
     C = problem.space.enumerate_choices()
     g = problem.constraint("r0").form
-    smallest = g.evaluate_choices(C).min()
+    smallest = g.evaluate(choices=C).min()
     res = iqnas.solve(problem.with_budget("r0", smallest * 0.9), "scip")
     assert res.status is Status.INFEASIBLE and res.architecture is None and not res.feasible
     assert res.message.startswith(f"r0 <= {smallest * 0.9:g} is infeasible: the smallest "
@@ -80,7 +81,7 @@ def test_infeasible_names_constraint_and_smallest_value(problem):
 
 def test_jointly_infeasible_budgets_are_explained(problem):
     C = problem.space.enumerate_choices()
-    mins = {c.name: c.form.evaluate_choices(C).min() for c in problem.constraints}
+    mins = {c.name: c.form.evaluate(choices=C).min() for c in problem.constraints}
     # each budget alone feasible, together not: find such budgets by enumeration
     p = problem.with_budget("r0", mins["r0"] * 1.0000001).with_budget("r1", mins["r1"] * 1.0000001)
     best, ok = brute_force(p)
@@ -97,7 +98,7 @@ def test_time_limit_with_incumbent_is_a_success_with_gap():
     p = make("dense-0.02", seed=0)
     C = p.space.sample_choices(0, 2000)
     lat = p.constraints[0]
-    start = C[np.argmax(lat.form.evaluate_choices(C) <= lat.budget)]
+    start = C[np.argmax(lat.form.evaluate(choices=C) <= lat.budget)]
     res = iqnas.solve(p, "scip", time_limit=0.5, warm_start=start.tolist())
     assert res.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert res.feasible and res.gap is not None
@@ -160,7 +161,7 @@ def test_invalid_vector_from_backend_is_an_error(problem):
     (dict(seed=-2), "seed"),
     (dict(solver="gurobix"), "unknown solver"),
     (dict(products="quadratic"), "products"),
-    (dict(params={"no/such/param": 1}), "no/such/param"),
+    (dict(solver=Scip(scip_params={"no/such/param": 1})), "no/such/param"),
 ])
 def test_bad_solve_arguments(problem, kwargs, match):
     with pytest.raises(InputError, match=match):

@@ -143,3 +143,29 @@ def test_custom_conditional_space_counts_by_enumeration():
     assert len({tuple(r) for r in C}) == len(C) == space.size == 2 * (1 + 3 + 6)
     for row in C:
         space.decode(space.choices_to_onehot(row[None, :])[0])
+
+
+def _reference_activity(space, row):
+    """Active groups of one row, read off the groups' ``active_if`` by name."""
+    chosen = {g.name: g.options[c] for g, c in zip(space.groups, row)}
+    return [g.active_if is None or chosen[g.active_if[0]] in g.active_if[1] for g in space.groups]
+
+
+@pytest.mark.parametrize("name", ["nb201", "mobilenet", "ofa"])
+def test_canonical_and_activity_of_arrays_match_each_row(name):
+    space = iqnas.spaces.get(name)
+    G = np.random.default_rng(0).integers(0, space.sizes[None, :], size=(400, space.n_groups))
+    act = space.activity(G)
+    canon = space.canonical(G)
+    assert act.shape == G.shape and act.dtype == bool and canon.dtype == np.int64
+    for row, a, c in zip(G, act, canon):
+        ref = _reference_activity(space, row)
+        assert a.tolist() == ref
+        assert c.tolist() == [v if on else 0 for v, on in zip(row.tolist(), ref)]
+        assert space.activity(row).tolist() == ref and space.canonical(row).tolist() == c.tolist()
+        arch = space.arch(row.tolist())
+        assert list(arch.choices) == c.tolist() and space.activity(arch).tolist() == ref
+    assert (space.canonical(canon) == canon).all()  # idempotent
+    assert (G == np.random.default_rng(0).integers(0, space.sizes[None, :], size=G.shape)).all()
+    if name != "nb201":
+        assert (canon != G).any() and not act.all()

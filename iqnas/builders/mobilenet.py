@@ -9,9 +9,9 @@ stage strides and changes the width; the others keep both and add a residual.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
+from iqnas._optional import require
 from iqnas.errors import InputError
 from iqnas.spaces.mobilenet import (
     EXPANSIONS,
@@ -21,6 +21,13 @@ from iqnas.spaces.mobilenet import (
     block_group,
     depth_group,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # without torch: a one-line "pip install 'iqnas[torch]'" error
+    torch = require("torch", "the mobilenet network builder")
+    nn = torch.nn
 
 STEM_CHANNELS = 32
 DS_CHANNELS = 16
@@ -108,6 +115,24 @@ class InvertedResidual(nn.Module):
         return y + x if self.has_skip else y
 
 
+def block_position(stage: int, block: int) -> tuple[int, int, int, bool]:
+    """(input channels, output channels, stride, ReLU?) of block ``block`` of stage ``stage``
+    (both 1-based): the first block of a stage strides and changes the width, the others keep
+    both (every stage has at least two blocks, so a stage always starts from the previous
+    stage's width)."""
+    s = stage - 1
+    if block == 1:
+        c_in = DS_CHANNELS if s == 0 else STAGE_CHANNELS[s - 1]
+        return c_in, STAGE_CHANNELS[s], STAGE_STRIDES[s], STAGE_RELU[s]
+    return STAGE_CHANNELS[s], STAGE_CHANNELS[s], 1, STAGE_RELU[s]
+
+
+def make_block(stage: int, block: int, expansion: int, kernel: int, se: bool) -> InvertedResidual:
+    """The inverted-residual block with these options at position (``stage``, ``block``)."""
+    c_in, c_out, stride, relu = block_position(stage, block)
+    return InvertedResidual(c_in, c_out, expansion, kernel, stride, se, relu)
+
+
 class MobileNetChild(nn.Module):
     """The stand-alone child network (returns logits)."""
 
@@ -120,12 +145,10 @@ class MobileNetChild(nn.Module):
             nn.BatchNorm2d(STEM_CHANNELS), nn.Hardswish(inplace=True))
         blocks: list[nn.Module] = [DepthwiseSeparable(STEM_CHANNELS, DS_CHANNELS)]
         c = DS_CHANNELS
-        for s, stage in enumerate(stages):
-            for b, (er, k, se) in enumerate(stage):
-                stride = STAGE_STRIDES[s] if b == 0 else 1
-                blocks.append(InvertedResidual(c, STAGE_CHANNELS[s], er, k, stride, se,
-                                               STAGE_RELU[s]))
-                c = STAGE_CHANNELS[s]
+        for s, stage in enumerate(stages, start=1):
+            for b, (er, k, se) in enumerate(stage, start=1):
+                blocks.append(make_block(s, b, er, k, se))
+                c = block_position(s, b)[1]
         blocks.append(nn.Sequential(nn.Conv2d(c, LAST_CHANNELS, 1, bias=False),
                                     nn.BatchNorm2d(LAST_CHANNELS), nn.Hardswish(inplace=True)))
         self.blocks = nn.Sequential(*blocks)
@@ -134,9 +157,20 @@ class MobileNetChild(nn.Module):
         self.act_head = nn.Hardswish(inplace=True)
         self.classifier = nn.Linear(HEAD_CHANNELS, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.blocks(self.stem(x)))
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed part before the searchable blocks: stem and depthwise-separable block."""
+        return self.blocks[0](self.stem(x))
+
+    def forward_tail(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed part after the searchable blocks: 1x1 conv to 960, pool, head, logits."""
+        x = self.pool(self.blocks[-1](x))
         return self.classifier(self.act_head(self.conv_head(x)).flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_stem(x)
+        for block in self.blocks[1:-1]:
+            x = block(x)
+        return self.forward_tail(x)
 
 
 def stage_specs(arch) -> list[list[tuple[int, int, bool]]]:

@@ -9,12 +9,18 @@ convs without bias, as in the benchmark's evaluation model, so parameter counts 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
+from iqnas._optional import require
 from iqnas.errors import InputError
 from iqnas.spaces.nb201 import EDGES, OPS
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # without torch: a one-line "pip install 'iqnas[torch]'" error
+    torch = require("torch", "the NB201 network builder")
+    nn = torch.nn
 
 # dataset -> (classes, input side); the aliases follow the column suffixes of nb201_joined.csv
 DATASETS: dict[str, tuple[int, int]] = {
@@ -149,5 +155,5 @@ def build(arch, num_classes: int | None = None, dataset: str = "cifar10",
         if int(input_size) < 4:
             raise InputError(f"input_size must be >= 4 pixels for NB201, got {input_size}")
         side = int(input_size)
-    ops = [OPS[c] for c in arch.choices]
+    ops = [g.options[c] for g, c in zip(arch.space.groups, arch.choices)]  # a part of nb201 too
     return NB201Network(ops, classes, input_shape=(3, side, side))

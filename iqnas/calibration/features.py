@@ -97,12 +97,11 @@ def _onehot_to_choices(space: SearchSpace, X: np.ndarray) -> np.ndarray:
         raise InputError(f"X row {i} is not one-hot in every group (entries must be 0/1 with "
                          "one 1 per group); encode it with space.encode")
     C = space.onehot_to_choices(X).astype(np.int64)
-    for gi, (c, mask) in space.conditions.items():
-        wrong = ~mask[C[:, c]] & (C[:, gi] != 0)
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise InputError(f"X row {i}: inactive group {space.groups[gi].name!r} must take "
-                             "its first option")
+    wrong = space.canonical(C) != C
+    if wrong.any():
+        i, gi = (int(v) for v in np.argwhere(wrong)[0])
+        raise InputError(f"X row {i}: inactive group {space.groups[gi].name!r} must take "
+                         "its first option")
     return C
 
 
@@ -113,15 +112,7 @@ def _check_choices(space: SearchSpace, C: np.ndarray) -> np.ndarray:
         i, g = (int(v) for v in np.argwhere(bad)[0])
         raise InputError(f"choices row {i}: option {C[i, g]} out of range for group "
                          f"{space.groups[g].name!r} (0..{space.sizes[g] - 1})")
-    return canonical(space, C)
-
-
-def canonical(space: SearchSpace, C: np.ndarray) -> np.ndarray:
-    """Set inactive groups to option 0 (a copy)."""
-    C = np.array(C, dtype=np.int64, copy=True)
-    for gi, (c, mask) in space.conditions.items():
-        C[~mask[C[:, c]], gi] = 0
-    return C
+    return space.canonical(C)
 
 
 class FeatureMap:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from iqnas.calibration.estimators import check_param
+from iqnas._validation import Interval, Options
 from iqnas.calibration.graphs import Graphs, graph_encoding
 from iqnas.calibration.metrics import quality_report
-from iqnas.calibration.neural import NeuralEstimator
+from iqnas.calibration.neural import NEURAL_CONSTRAINTS, NeuralEstimator
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
 
@@ -25,10 +25,11 @@ PREDICT_BATCH = 2048
 
 
 class _GCNEstimator(NeuralEstimator):
+    _parameter_constraints = {**NEURAL_CONSTRAINTS, "hidden": [Interval("int", 1, None)],
+                              "layers": [Interval("int", 1, None)]}
+
     def _check_params(self) -> None:
-        self._check_common()
-        check_param(self, "hidden", "int", low=1)
-        check_param(self, "layers", "int", low=1)
+        self._validate_params()
         graph_encoding(self._check_space())
 
     def _graphs(self, C: np.ndarray) -> Graphs:
@@ -114,6 +115,10 @@ class GCNRanker(_GCNEstimator):
     squares on the training data (ranks unchanged); ``score(X, y)`` is Kendall's tau.
     """
 
+    _parameter_constraints = {**_GCNEstimator._parameter_constraints,
+                              "targets": [Options(("soft", "hard"))],
+                              "temperature": [Interval("real", 0, None, closed="neither")]}
+
     def __init__(self, space: SearchSpace, *, seed: int = 0, hidden: int = 600, layers: int = 4,
                  dropout: float = 0.2, epochs: int = 250, batch_size: int = 64,
                  lr: float = 3.5e-4, weight_decay: float = 5e-4, targets: str = "soft",
@@ -134,11 +139,6 @@ class GCNRanker(_GCNEstimator):
         self.progress = progress
         self.name = name
         self.units = units
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_param(self, "targets", "str", options=("soft", "hard"))
-        check_param(self, "temperature", "float", low=0.0, low_open=True)
 
     def _fit_net(self, C: np.ndarray, z, torch):
         from iqnas.calibration.nets import pairwise_loss

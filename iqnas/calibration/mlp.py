@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from iqnas.calibration.estimators import check_param
-from iqnas.calibration.neural import NeuralEstimator
+from iqnas._validation import Interval
+from iqnas.calibration.neural import NEURAL_CONSTRAINTS, NeuralEstimator
 from iqnas.space import SearchSpace
 
 #: rows per forward pass in ``predict``
@@ -31,6 +31,10 @@ class MLPRegressor(NeuralEstimator):
     Fitted: as ``GCNRegressor``, plus ``best_epoch_``.
     """
 
+    _parameter_constraints = {**NEURAL_CONSTRAINTS, "width": [Interval("int", 1, None)],
+                              "depth": [Interval("int", 0, None)],
+                              "validation_fraction": [Interval("real", 0, 0.5)]}
+
     def __init__(self, space: SearchSpace, *, seed: int = 0, width: int = 500, depth: int = 3,
                  dropout: float = 0.2, epochs: int = 500, batch_size: int = 256,
                  lr: float = 1e-3, weight_decay: float = 1e-6,
@@ -50,12 +54,6 @@ class MLPRegressor(NeuralEstimator):
         self.progress = progress
         self.name = name
         self.units = units
-
-    def _check_params(self) -> None:
-        self._check_common()
-        check_param(self, "width", "int", low=1)
-        check_param(self, "depth", "int", low=0)
-        check_param(self, "validation_fraction", "float", low=0.0, high=0.5)
 
     def _onehot(self, torch, C: np.ndarray):
         return torch.as_tensor(self.space.choices_to_onehot(C), dtype=torch.float32)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from iqnas._progress import progress_bar
-from iqnas.calibration.estimators import BaseEstimator, check_param
+from iqnas._validation import Boolean, Interval
+from iqnas.calibration.estimators import SPACE, BaseEstimator
 from iqnas.calibration.features import as_choices
 from iqnas.calibration.metrics import quality_report
 from iqnas.errors import InputError, NotFittedError
@@ -24,6 +25,21 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
+
+#: the parameters every torch-trained estimator takes and what each accepts
+NEURAL_CONSTRAINTS: dict[str, list] = {
+    "space": SPACE,
+    "seed": [Interval("int", 0, None)],
+    "epochs": [Interval("int", 1, None)],
+    "batch_size": [Interval("int", 2, None)],
+    "lr": [Interval("real", 0, None, closed="neither")],
+    "weight_decay": [Interval("real", 0, None)],
+    "dropout": [Interval("real", 0, 0.95)],
+    "num_threads": [Interval("int", 1, None), None],
+    "progress": [Boolean(), None],
+    "name": [str],
+    "units": [str],
+}
 
 
 def require_torch(what: str) -> Any:
@@ -69,22 +85,13 @@ class NeuralEstimator(BaseEstimator):
 
     Targets are standardised (``y_mean_``, ``y_scale_``) before training; ``predict`` maps back.
     Fitted: ``net_`` (the torch module), ``loss_curve_`` (mean training loss per epoch),
-    ``fit_time_`` (s), ``n_features_in_``, ``space_name_``.
+    ``fit_time_`` (s), ``n_features_in_``, ``space_name_``, ``space_hash_``.
     """
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
                                  "'fit' with appropriate arguments before using this estimator.")
-
-    def _check_common(self) -> None:
-        check_param(self, "epochs", "int", low=1)
-        check_param(self, "batch_size", "int", low=2)
-        check_param(self, "lr", "float", low=0.0, low_open=True)
-        check_param(self, "weight_decay", "float", low=0.0)
-        check_param(self, "dropout", "float", low=0.0, high=0.95)
-        check_param(self, "seed", "int", low=0)
-        check_param(self, "num_threads", "int", low=1, allow_none=True)
 
     def _choices(self, X) -> np.ndarray:
         """``X`` as choices of the space the estimator was fitted on."""
@@ -93,6 +100,10 @@ class NeuralEstimator(BaseEstimator):
         if space.name != self.space_name_:
             raise InputError(f"this {type(self).__name__} was trained on space "
                              f"{self.space_name_!r}, not {space.name!r}; fit it on that space")
+        if space.content_hash() != self.space_hash_:
+            raise InputError(f"this {type(self).__name__} was trained on another space named "
+                             f"{space.name!r} (content hash {self.space_hash_[:19]}, not "
+                             f"{space.content_hash()[:19]}); fit it on this space")
         return as_choices(space, X)
 
     def fit(self, X, y):
@@ -110,6 +121,7 @@ class NeuralEstimator(BaseEstimator):
         self.y_mean_, self.y_scale_ = mean, scale
         self.n_features_in_ = self.space.n_vars
         self.space_name_ = self.space.name
+        self.space_hash_ = self.space.content_hash()
         self._after_fit(C, y)
         self.fit_time_ = time.perf_counter() - t0
         log.debug("%s: %d epochs on %d rows in %.1f s, final loss %.4g", type(self).__name__,
@@ -117,7 +129,8 @@ class NeuralEstimator(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        self._check_common()
+        """Every parameter against ``_parameter_constraints`` (one-line InputError)."""
+        self._validate_params()
 
     def _after_fit(self, C: np.ndarray, y: np.ndarray) -> None:
         """Hook after training (e.g. a ranker's calibration to the metric's units)."""
@@ -175,4 +188,4 @@ class NeuralEstimator(BaseEstimator):
         return quality_report(y, self.predict(C))
 
 
-__all__ = ["NeuralEstimator", "require_torch", "torch_session"]
+__all__ = ["NEURAL_CONSTRAINTS", "NeuralEstimator", "require_torch", "torch_session"]

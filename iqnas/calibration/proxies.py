@@ -4,7 +4,8 @@ The metrics take a torch network; :class:`iqnas.oracles.ProxyOracle` measures th
 ``FreeREAScore`` combines the metrics with a normalisation fitted once on a calibration sample and
 stored with the model, unlike FreeREA's own set-relative normalisation.
 
-torch is imported lazily: importing this module does not import torch.
+torch is imported lazily: importing this module does not import torch; without torch, the metrics
+say ``pip install 'iqnas[torch]'``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from iqnas._optional import require
+from iqnas._validation import Options, check_value
 from iqnas.errors import InputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ METRICS = ("naswot", "logsynflow", "skip")
 def kaiming_init(net: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
     """FreeREA's initialisation: Kaiming-normal (fan_out, ReLU) conv/linear weights, zero biases,
     batch-norm weight 1 and bias 0. Running statistics are reset too."""
-    import torch
+    torch = require("torch", "kaiming_init")
     from torch import nn
     from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -59,7 +62,7 @@ def naswot(net: nn.Module, inputs: torch.Tensor,
     ``activations`` defaults to (ReLU, ReLU6, Hardswish): their ``output > 0`` all mark the same
     linear region. The net runs in train mode (batch statistics); its state is left unchanged.
     """
-    import torch
+    torch = require("torch", "naswot")
     from torch import nn
 
     kinds = activations or (nn.ReLU, nn.ReLU6, nn.Hardswish)
@@ -106,7 +109,7 @@ def logsynflow(net: nn.Module, input_shape: Sequence[int]) -> float:
     outputs. The net runs through ``torch.func.functional_call`` in eval mode, so its parameters,
     buffers and gradients are left untouched.
     """
-    import torch
+    torch = require("torch", "logsynflow")
     from torch import nn
     from torch.func import functional_call
     from torch.nn.modules.batchnorm import _BatchNorm
@@ -142,13 +145,13 @@ def logsynflow(net: nn.Module, input_shape: Sequence[int]) -> float:
 
 def skip_score(arch: Architecture) -> float:
     """FreeREA's NB201 skip metric: mean over skip_connect edges i->j of j - i - 1 (0 if none)."""
-    from iqnas.spaces.nb201 import EDGES, OPS
+    from iqnas.spaces.nb201 import EDGES
 
     if arch.space.name != "nb201":
         raise InputError(f"the skip metric is defined for the nb201 space only, not "
                          f"{arch.space.name!r}; drop 'skip' from metrics")
-    spans = [dst - src - 1 for (dst, src), c in zip(EDGES, arch.choices)
-             if OPS[c] == "skip_connect"]
+    spans = [dst - src - 1 for (dst, src), g, c in zip(EDGES, arch.space.groups, arch.choices)
+             if g.options[c] == "skip_connect"]
     return float(np.mean(spans)) if spans else 0.0
 
 
@@ -168,8 +171,7 @@ class FreeREAScore:
 
     def __init__(self, metrics: Sequence[str] = METRICS, method: str = "maxabs",
                  weights: Mapping[str, float] | None = None) -> None:
-        if method not in self.METHODS:
-            raise InputError(f"unknown method {method!r}; use one of {', '.join(self.METHODS)}")
+        check_value(method, [Options(self.METHODS)], "method", "FreeREAScore")
         self.metrics = tuple(metrics)
         if not self.metrics:
             raise InputError("FreeREAScore needs at least one metric")

@@ -43,15 +43,14 @@ def split_params(params: Mapping | None) -> tuple[dict, dict]:
             {k: v for k, v in params.items() if k in filt_ok})
 
 
-def check_rerank(space: SearchSpace, rerank: str | None, factor, params: Mapping | None) -> None:
-    """Validate calibrate's re-rank arguments before any work starts."""
+def check_rerank(space: SearchSpace, rerank: str | None, params: Mapping | None) -> None:
+    """Validate calibrate's re-rank method and GCN parameters against ``space`` before any
+    work starts (``rerank_factor`` / ``rerank_filter`` are checked with calibrate's others)."""
     if rerank is None:
         return
     if rerank not in RERANKERS:
         raise InputError(f"unknown rerank {rerank!r}; use one of {', '.join(RERANKERS)} or None")
     graph_encoding(space)
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        raise InputError(f"rerank_factor must be an integer >= 1, got {factor!r}")
     rank_kw, filt_kw = split_params(params)
     GCNRanker(space, **rank_kw)._check_params()
     GCNRegressor(space, **filt_kw)._check_params()

@@ -9,26 +9,29 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._progress import progress_bar
+from iqnas._validation import Boolean, Check, Interval, Options, validate_params
+from iqnas.calibration.batch import check_executor, measure_batch
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
+    SOLVER,
     auto_solver,
     best_measured,
-    check_choice,
-    check_int,
     check_oracle,
     parse_scenarios,
     resource_estimator,
+    solver_spec,
 )
 from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
 from iqnas.calibration.metrics import quality_report, report_table
+from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.ranker import PairwiseRanker
-from iqnas.calibration.rerank import GCNReranker, check_rerank
+from iqnas.calibration.rerank import RERANKERS, GCNReranker, check_rerank
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
@@ -36,6 +39,7 @@ from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult
 from iqnas.quadform import QuadraticForm
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,30 @@ log = logging.getLogger(__name__)
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
+#: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
+#: name against each other)
+CALIBRATE_CONSTRAINTS = {
+    "objective": [str],
+    "n_samples": [Interval("int", 2, None)],
+    "method": [Options(METHODS)],
+    "selection": [Options(SELECTIONS)],
+    "seed": [Interval("int", 0, None)],
+    "rounds": [Interval("int", 1, None)],
+    "top_share": [Interval("real", 0, 1, closed="right")],
+    "resource_terms": [Options(RESOURCE_TERMS)],
+    "initial": [Options(tuple(SAMPLERS))],
+    "explore": [Interval("real", 0, None)],
+    "solver": SOLVER,
+    "time_limit": [Interval("real", 0, None, closed="neither"), None],
+    "progress": [Boolean(), None],
+    "restrict": [Check(lambda r: all(hasattr(r, a) for a in ("linear_constraints", "mask",
+                                                              "sampler", "digest")),
+                       "an iqnas.reduction.Cluster (iqnas.reduce or Cluster.load)"), None],
+    "rerank": [Options(RERANKERS), None],
+    "rerank_factor": [Interval("int", 1, None)],
+    "rerank_filter": [Boolean()],
+    "rerank_params": [Mapping, None],
+}
 
 
 @dataclass
@@ -65,6 +93,8 @@ class CalibrationRun:
     settings: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     elapsed: float = 0.0
+    #: the reduction Cluster the run was restricted to (None: the whole space)
+    restrict: Any = None
 
     @property
     def best(self) -> MeasuredResult | None:
@@ -89,9 +119,10 @@ class CalibrationRun:
         from iqnas.problem import Problem
 
         cons = {m: (self.models[m], b) for m, b in self.scenarios[scenario].items()}
-        return Problem(self.space, self.models[self.objective], cons)
+        rows = () if self.restrict is None else self.restrict.linear_constraints
+        return Problem(self.space, self.models[self.objective], cons, linear_constraints=rows)
 
-    def solve(self, oracle, scenario: int = 0, solver: str = "scip",
+    def solve(self, oracle, scenario: int = 0, solver: str | Backend = "scip",
               **kw) -> MeasuredResult | None:
         """Solve scenario ``scenario`` with the fitted models and measure the answer; answers
         that break a true budget are cut off and the solve repeats (see ``solve_measured``).
@@ -109,15 +140,17 @@ class CalibrationRun:
                                   self.objective, solver=solver, on_measure=record, **kw)
 
 
+@validate_params(CALIBRATE_CONSTRAINTS)
 def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
               top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
               initial: str = "stratified", explore: float = 1.0,
-              extra_metrics: Sequence[str] = (), solver: str = "auto",
+              extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              rerank: str | None = None, rerank_factor: int = 4, rerank_filter: bool = False,
+              restrict=None, executor=None, rerank: str | None = None,
+              rerank_factor: int = 4, rerank_filter: bool = False,
               rerank_params: Mapping | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
@@ -130,8 +163,16 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``explore`` widens the random part of each round to networks predicted within a budget plus
     ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
     the IQP solves always keep the budgets hard.
-    ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
-    200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
+    cluster: every draw is a member and every IQP gets its rows.
+    ``solver`` (a backend name or a configured backend such as ``iqnas.solvers.Scip(...)``)
+    solves the selection IQPs; ``"auto"`` solves them exactly by enumeration on spaces of up
+    to 200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each round's
+    batch (``measure_batch``): samples stream into the store as they finish, in the order they
+    were planned (so the run does not depend on the executor); a failed measurement is
+    recorded as a failure (``SampleStore.failures()``), never as a number, and is not proposed
+    again. The caller keeps the executor open and closes it.
 
     ``rerank="gcn"`` (iterative selection, spaces with a graph encoding: nb201, mobilenet, ofa)
     asks the IQP of each round for ``rerank_factor`` times its top-k candidates, all feasible
@@ -145,48 +186,47 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     check_oracle(oracle, space)
     scenarios = parse_scenarios(constraints)
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
-    check_choice("method", method, METHODS)
-    check_choice("selection", selection, SELECTIONS)
-    check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
-    check_choice("initial", initial, tuple(SAMPLERS))
-    check_int("n_samples", n_samples, 2)
-    check_int("seed", seed, 0)
-    if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
-        raise InputError(f"explore must be a number >= 0, got {explore!r}")
-    check_int("rounds", rounds, 1)
-    check_rerank(space, rerank, rerank_factor, rerank_params)
+    check_rerank(space, rerank, rerank_params)
     if rerank is not None and selection != "iterative":
         raise InputError(f"rerank={rerank!r} re-ranks the IQP candidates of the iterative "
                          "selection; use selection='iterative' or rerank=None")
-    n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
-    solver = auto_solver(solver, space)
+    backend = auto_solver(solver, space, "calibrate()")
+    _check_restrict(restrict, space)
+    executor = check_executor(executor)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
-                    resource_terms=resource_terms, solver=solver, initial=initial,
-                    explore=float(explore))
+                    resource_terms=resource_terms, solver=solver_spec(backend), initial=initial,
+                    explore=explore)
+    if restrict is not None:
+        settings["restrict"] = restrict.digest
+    if callable(getattr(oracle, "settings", None)):  # what measured values depend on
+        settings["oracle"] = oracle.settings()
     if rerank is not None:  # only then, so stores of runs without it still resume
-        settings["rerank"] = {"method": rerank, "factor": int(rerank_factor),
-                              "filter": bool(rerank_filter), "params": dict(rerank_params or {})}
+        settings["rerank"] = {"method": rerank, "factor": rerank_factor,
+                              "filter": rerank_filter, "params": dict(rerank_params or {})}
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
-        loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress)
+        record_oracle(st, oracle, metrics)
+        loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
+                     restrict, executor, backend)
         if selection == "random" and loop.pool is not None:
             loop.run_round(0, n_samples, lambda: pool_plan(
                 space, loop.pool, n_samples, np.random.default_rng(seed), set()))
         elif selection == "random":
-            loop.run_round(0, n_samples, lambda: SAMPLERS[initial]().sample(
+            loop.run_round(0, n_samples, lambda: loop.sampler().sample(
                 space, n_samples, np.random.default_rng(seed)))
         else:
             for r, size in enumerate(round_sizes(n_samples, rounds)):
                 loop.run_round(r, size, None)
         samples = st.samples()
+        loop.check_enough(samples)
     models = loop.fit(samples)
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
     run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
-                         loop.history, time.perf_counter() - t0)
+                         loop.history, time.perf_counter() - t0, restrict)
     log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
     return run
 
@@ -211,14 +251,19 @@ class _Loop:
     """One calibration run's state: the store, the oracle and how models are fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
-                 settings, progress) -> None:
+                 settings, progress, restrict=None, executor=None,
+                 solver: str | Backend = "scip") -> None:
         self.space, self.oracle, self.store = space, oracle, store
         self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
         self.s = settings
         self.progress = progress
-        self.unmeasurable: set[Architecture] = set()
+        self.executor = executor
         #: the only architectures the oracle can measure (None: any)
         self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
+        self.restrict = restrict
+        self.solver = solver
+        if restrict is not None and self.pool is not None:
+            self.pool = self.pool[restrict.mask(self.pool)]
         if self.pool is not None:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
@@ -228,6 +273,11 @@ class _Loop:
             space, objective, scenarios, factor=rr["factor"], use_filter=rr["filter"],
             params=rr["params"], units=oracle.units, progress=progress)
 
+    def sampler(self):
+        """The first round's sampler (members of ``restrict`` only, if given)."""
+        base = SAMPLERS[self.s["initial"]]()
+        return base if self.restrict is None else self.restrict.sampler(base)
+
     def estimator(self, metric: str):
         return make_estimator(self.space, metric, self.objective, self.s,
                               self.oracle.units.get(metric, ""))
@@ -235,13 +285,26 @@ class _Loop:
     def fit(self, samples: pd.DataFrame, X: np.ndarray | None = None
             ) -> dict[str, QuadraticForm]:
         """Every metric's model fitted on ``samples`` (``X``: their one-hot rows, if known)."""
+        if len(samples) < 2:
+            raise InputError(f"only {len(samples)} architecture(s) measured; nothing to fit")
         X = onehot(self.space, samples) if X is None else X
         return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
                 for m in self.metrics}
 
+    def check_enough(self, samples: pd.DataFrame) -> None:
+        """At least 2 samples to fit, else InputError saying how many measurements failed."""
+        if len(samples) >= 2:
+            return
+        fails = self.store.failures()
+        example = f", e.g. {fails['error'].iloc[-1]}" if len(fails) else ""
+        raise InputError(f"only {len(samples)} architecture(s) measured, {len(fails)} "
+                         f"measurement(s) failed{example}; nothing to fit (the failures are "
+                         f"in the store {self.store.path})")
+
     def _fit_for_round(self, r: int):
         samples = self.store.samples()
         samples = samples[samples["round"] < r]
+        self.check_enough(samples)
         X = onehot(self.space, samples)
         models = self.fit(samples, X)
         scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
@@ -250,12 +313,20 @@ class _Loop:
         if explore > 0:
             for m in {m for s in self.scenarios for m in s}:
                 y = samples[m].to_numpy(dtype=float)
-                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
+                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, seed=r)
         return models[self.objective], scen, margins
 
+    def failures(self) -> dict[Architecture, int]:
+        """The store's recorded failures: architecture -> the round it last failed in."""
+        frame = self.store.failures()
+        return {self.space.parse_key(k): int(rr) for k, rr in zip(frame["key"], frame["round"])}
+
     def run_round(self, r: int, size: int, plan=None) -> None:
+        """Plan round ``r`` and measure what the store lacks. The plan excludes the samples
+        and failures of earlier rounds only, so a resumed round is planned as it was first."""
         done = self.store.samples()
-        taken = {self.space.parse_key(k) for k in done["key"]} | self.unmeasurable
+        failed = self.failures()
+        taken = {self.space.parse_key(k) for k in done["key"]} | set(failed)
         in_round = int((done["round"] == r).sum()) if len(done) else 0
         if in_round >= size and plan is None:
             return
@@ -263,26 +334,20 @@ class _Loop:
         info: dict = {}
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r), earlier | self.unmeasurable,
-                                solver=self.s["solver"], top_share=self.s["top_share"],
-                                sampler=SAMPLERS[self.s["initial"]](), pool=self.pool,
-                                rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
+                                lambda: self._fit_for_round(r), earlier,
+                                solver=self.solver, top_share=self.s["top_share"],
+                                sampler=self.sampler(), pool=self.pool,
+                                restrict=self.restrict, rerank=self._rerank(r, info),
+                                rerank_pool=self._rerank_pool())
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]
-        with progress_bar(self.progress, f"round {r}: measuring", len(todo)) as advance:
-            for arch, src in todo:
-                values = self.oracle.measure(arch)
-                row = {m: float(values[m]) for m in self.metrics}
-                if not all(math.isfinite(v) for v in row.values()):
-                    log.warning("%s has no value for %s; skipped", arch.key,
-                                [m for m, v in row.items() if not math.isfinite(v)])
-                    self.unmeasurable.add(arch)
-                else:
-                    self.store.add(arch, row, round=r, source=src)
-                advance()
+        report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
+                               executor=self.executor, metrics=self.metrics,
+                               progress=self.progress, round=r,
+                               source={a.key: src for a, src in todo}, ordered=True)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store), **info})
+                             "total": len(self.store), "failed": len(report.failed), **info})
 
     def _rerank_pool(self) -> int:
         return 1 if self.reranker is None else self.reranker.factor
@@ -311,4 +376,12 @@ def _metrics(oracle, objective, scenarios, extra) -> list[str]:
             raise InputError(f"unknown metric {m!r}; the oracle measures "
                              f"{', '.join(oracle.metrics)}")
     return list(dict.fromkeys(names))
+
+
+def _check_restrict(restrict, space: SearchSpace) -> None:
+    if restrict is None:
+        return
+    if restrict.space.name != space.name:
+        raise InputError(f"restrict is a cluster of space {restrict.space.name!r}, not "
+                         f"{space.name!r}")
 

@@ -1,21 +1,24 @@
 """Samplers of distinct architectures for calibration runs: uniform, stratified, budget-aware.
 
-Each sampler is a small object with ``sample_choices(space, n, rng) -> (n, n_groups) int array``
-and ``sample(space, n, rng) -> list[Architecture]``. ``rng`` is a seed, a numpy Generator or
+Each sampler is a small object with ``sample_choices(space, n, seed) -> (n, n_groups) int array``
+and ``sample(space, n, seed) -> list[Architecture]``. ``seed`` is an int, a numpy Generator or
 None; the same seed gives the same sample. One call never returns the same architecture twice
-(asking for more architectures than exist raises ``InputError``).
+(asking for more architectures than exist raises ``InputError``). Samplers take their options as
+keyword arguments (``get_params`` / ``set_params``, checked by ``_parameter_constraints`` when
+they sample).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
-from iqnas.calibration.features import canonical
+from iqnas._validation import Boolean, InstanceOf, Interval, Parameterized, check_value
 from iqnas.errors import InputError
-from iqnas.problem import BUDGET_RTOL, Problem
+from iqnas.problem import Problem, within_budget
 from iqnas.quadform import QuadraticForm
 from iqnas.space import Architecture, SearchSpace
 
@@ -25,23 +28,26 @@ log = logging.getLogger(__name__)
 ENUMERATE_LIMIT = 200_000
 
 
-class BaseSampler:
+class BaseSampler(Parameterized):
     """Draws distinct architectures of a space."""
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
         raise NotImplementedError
 
-    def sample(self, space: SearchSpace, n: int, rng=None) -> list[Architecture]:
-        C = self.sample_choices(space, n, rng)
+    def sample(self, space: SearchSpace, n: int, seed=None) -> list[Architecture]:
+        C = self.sample_choices(space, n, seed)
         return [Architecture(space, tuple(int(v) for v in row)) for row in C]
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+
+def check_n(sampler: BaseSampler, n) -> int:
+    """``n`` as a count of architectures to draw (the one message shape otherwise)."""
+    return check_value(n, [Interval("int", 0, None)], "n",
+                       f"{type(sampler).__name__}.sample_choices()")
 
 
-def _check_n(space: SearchSpace, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise InputError(f"n must be a non-negative int, got {n!r}")
+def _check_n(sampler: BaseSampler, space: SearchSpace, n) -> int:
+    sampler._validate_params()
+    n = check_n(sampler, n)
     if n > space.size:
         raise InputError(f"cannot draw {n} distinct architectures: space {space.name!r} has only "
                          f"{space.size}")
@@ -68,9 +74,9 @@ def duplicated(C: np.ndarray) -> np.ndarray:
 class UniformSampler(BaseSampler):
     """Uniform over distinct architectures (each architecture equally likely, no repeats)."""
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
         if space.size <= 4 * n:  # dense request: choose from the enumeration
             allc = space.enumerate_choices().astype(np.int64)
             return allc[rng.choice(allc.shape[0], size=n, replace=False)]
@@ -93,9 +99,9 @@ def balanced_choices(space: SearchSpace, n: int, rng: np.random.Generator) -> np
     for g in range(space.n_groups):
         if g not in space.conditions:
             C[:, g] = _balanced(int(space.sizes[g]), n, rng)
-    for g, (c, mask) in space.conditions.items():
-        active = mask[C[:, c]]
-        C[active, g] = _balanced(int(space.sizes[g]), int(active.sum()), rng)
+    act = space.activity(C)  # controllers are unconditional: their options are all set
+    for g in space.conditions:
+        C[act[:, g], g] = _balanced(int(space.sizes[g]), int(act[:, g].sum()), rng)
     return C
 
 
@@ -110,12 +116,14 @@ class StratifiedSampler(BaseSampler):
     between about 80 % of it and all of it the repair may fail (``InputError``).
     """
 
+    _parameter_constraints = {"max_tries": [Interval("int", 1, None)]}
+
     def __init__(self, max_tries: int = 200) -> None:
         self.max_tries = max_tries
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
         if n == space.size:  # the only distinct sample: the whole space, shuffled
             return rng.permutation(space.enumerate_choices().astype(np.int64))
         return self._repair(space, balanced_choices(space, n, rng), rng)
@@ -126,7 +134,7 @@ class StratifiedSampler(BaseSampler):
         ``max_tries`` failures one that makes the repeated row new is accepted; after twice
         that, any swap (a random-walk step) and the rows are queued again."""
         ctrls = {c for c, _ in space.conditions.values()}
-        act = _activity(space, C)
+        act = space.activity(C)
         movable = [g for g in range(space.n_groups) if g not in ctrls]
         holders = {g: np.flatnonzero(act[:, g]) for g in movable}
         seen: dict[bytes, int] = {}
@@ -172,13 +180,6 @@ class StratifiedSampler(BaseSampler):
         return C
 
 
-def _activity(space: SearchSpace, C: np.ndarray) -> np.ndarray:
-    act = np.ones(C.shape, dtype=bool)
-    for g, (c, mask) in space.conditions.items():
-        act[:, g] = mask[C[:, c]]
-    return act
-
-
 class BudgetAwareSampler(BaseSampler):
     """Only architectures within every budget: ``constraints`` maps a name to ``(form, budget)``.
 
@@ -190,6 +191,15 @@ class BudgetAwareSampler(BaseSampler):
     ``pool_factor * n`` so that option counts are as even as the budgets allow.
     """
 
+    _parameter_constraints = {
+        "constraints": [InstanceOf((Mapping, list, tuple),
+                                   "a dict of name -> (form, budget) or a list of Constraints")],
+        "stratified": [Boolean()],
+        "batch": [Interval("int", 1, None)],
+        "max_draws": [Interval("int", 1, None)],
+        "pool_factor": [Interval("int", 1, None)],
+    }
+
     def __init__(self, constraints, *, stratified: bool = False, batch: int = 8192,
                  max_draws: int = 2_000_000, pool_factor: int = 4) -> None:
         self.constraints = constraints
@@ -198,55 +208,49 @@ class BudgetAwareSampler(BaseSampler):
         self.max_draws = max_draws
         self.pool_factor = pool_factor
 
-    def _constraints(self, space: SearchSpace):
-        return Problem(space, QuadraticForm(space), constraints=self.constraints).constraints
+    def _problem(self, space: SearchSpace) -> Problem:
+        """The budgets as a problem (zero objective): its kernel checks them."""
+        return Problem(space, QuadraticForm(space), constraints=self.constraints)
 
     def feasible(self, space: SearchSpace, C: np.ndarray) -> np.ndarray:
-        """Mask of rows of ``C`` within every budget (same tolerance as ``Problem``)."""
-        ok = np.ones(C.shape[0], dtype=bool)
-        for con in self._constraints(space):
-            ok &= con.form.evaluate_choices(C) <= _limit(con.budget)
-        return ok
+        """Mask of rows of ``C`` within every budget (``Problem.feasible``)."""
+        return self._problem(space).feasible(C)
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
-        cons = self._constraints(space)
-        want = n * max(1, int(self.pool_factor)) if self.stratified else n
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
+        problem = self._problem(space)
+        want = n * self.pool_factor if self.stratified else n
         if space.size <= ENUMERATE_LIMIT:
-            pool = self._enumerated(space, cons, n)
+            pool = self._enumerated(space, problem, n)
             pool = pool[rng.permutation(pool.shape[0])]
         else:
-            pool = self._rejection(space, cons, n, want, rng)
+            pool = self._rejection(space, problem, n, want, rng)
         if not self.stratified:
             return pool[:n]
         return _balanced_subset(space, pool[:want], n, rng)
 
-    def _enumerated(self, space: SearchSpace, cons, n: int) -> np.ndarray:
+    def _enumerated(self, space: SearchSpace, problem: Problem, n: int) -> np.ndarray:
         allc = space.enumerate_choices().astype(np.int64)
-        ok = np.ones(allc.shape[0], dtype=bool)
-        passes = {}
-        for con in cons:
-            this = con.form.evaluate_choices(allc) <= _limit(con.budget)
-            passes[con.name] = this.mean()
-            ok &= this
+        within = _within(problem, allc)
+        ok = within.all(axis=1)
+        passes = {c.name: float(within[:, k].mean()) for k, c in enumerate(problem.constraints)}
         if ok.sum() < n:
             raise InputError(f"only {int(ok.sum())} architectures of {space.name!r} meet the "
                              f"budgets, {n} requested; {_advice(passes)}")
         return allc[ok]
 
-    def _rejection(self, space, cons, n: int, want: int, rng) -> np.ndarray:
+    def _rejection(self, space, problem: Problem, n: int, want: int, rng) -> np.ndarray:
         pool = np.zeros((0, space.n_groups), dtype=np.int64)
-        draws, passed = 0, {c.name: 0 for c in cons}
+        draws, passed = 0, {c.name: 0 for c in problem.constraints}
         while pool.shape[0] < want and draws < self.max_draws:
             m = min(self.batch, self.max_draws - draws)
             B = balanced_choices(space, m, rng) if self.stratified else space.sample_choices(rng, m)
             draws += B.shape[0]
-            ok = np.ones(B.shape[0], dtype=bool)
-            for con in cons:
-                this = con.form.evaluate_choices(B) <= _limit(con.budget)
-                passed[con.name] += int(this.sum())
-                ok &= this
+            within = _within(problem, B)
+            for k, c in enumerate(problem.constraints):
+                passed[c.name] += int(within[:, k].sum())
+            ok = within.all(axis=1)
             pool = unique_rows(np.concatenate([pool, B[ok]]))
         if pool.shape[0] < n:
             frac = {k: v / max(draws, 1) for k, v in passed.items()}
@@ -257,8 +261,9 @@ class BudgetAwareSampler(BaseSampler):
         return pool
 
 
-def _limit(budget: float) -> float:
-    return budget + BUDGET_RTOL * max(1.0, abs(budget))
+def _within(problem: Problem, C: np.ndarray) -> np.ndarray:
+    """(n, n_constraints): each row within each budget (the tolerance of ``within_budget``)."""
+    return within_budget(problem.resource_values(C), problem.budgets)
 
 
 def _advice(pass_fraction: dict[str, float]) -> str:
@@ -274,8 +279,8 @@ def _balanced_subset(space: SearchSpace, pool: np.ndarray, n: int,
     """Greedily pick ``n`` rows of ``pool`` whose active option counts are as even as possible:
     each step takes the row whose options (averaged over its active groups) have been picked
     least so far, ties broken at random."""
-    pool = canonical(space, pool)
-    act = _activity(space, pool)
+    pool = space.canonical(pool)
+    act = space.activity(pool)
     weight = 1.0 / act.sum(axis=1)
     score = np.zeros(pool.shape[0])
     priority = 1e-6 * rng.random(pool.shape[0])  # breaks ties only

@@ -26,6 +26,7 @@ from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import solve_top_k
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,15 @@ def round_rng(seed: int, r: int) -> np.random.Generator:
 
 
 def uniform_plan(space: SearchSpace, n: int, rng: np.random.Generator,
-                 taken: set[Architecture]) -> list[Architecture]:
-    """``n`` distinct uniform architectures not in ``taken``."""
+                 taken: set[Architecture], restrict=None) -> list[Architecture]:
+    """``n`` distinct uniform architectures not in ``taken`` (members of ``restrict`` only)."""
     out: list[Architecture] = []
     seen = set(taken)
     for _ in range(50):
         if len(out) >= n:
             break
-        for row in space.sample_choices(rng, 2 * (n - len(out)) + 8):
+        rows = space.sample_choices(rng, 2 * (n - len(out)) + 8)
+        for row in rows if restrict is None else rows[restrict.mask(rows)]:
             a = Architecture(space, tuple(int(v) for v in row))
             if a not in seen:
                 seen.add(a)
@@ -90,13 +92,10 @@ def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
     every predicted budget (hard), not in ``taken``; ``k`` in all, round robin."""
     if k <= 0 or not len(pool):
         return []
-    scores = objective.evaluate_choices(pool)
+    scores = objective.evaluate(choices=pool)
     lists = []
     for scen in scenarios:
-        ok = np.ones(len(pool), dtype=bool)
-        for form, budget in scen.values():
-            ok &= form.evaluate_choices(pool) <= budget
-        idx = np.flatnonzero(ok)
+        idx = np.flatnonzero(Problem(space, objective, dict(scen)).feasible(pool))
         lists.append(idx[np.argsort(-scores[idx], kind="stable")])
     out: list[Architecture] = []
     seen = set(taken)
@@ -128,7 +127,7 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
                       scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], fraction: float,
                       n: int, rng: np.random.Generator, taken: set[Architecture],
                       margins: Mapping[str, float] | None = None,
-                      pool: np.ndarray | None = None) -> list[Architecture]:
+                      pool: np.ndarray | None = None, restrict=None) -> list[Architecture]:
     """``n`` random unmeasured architectures whose predicted objective lies in the top
     ``fraction`` of the architectures that may be feasible under some scenario: predicted
     within each budget plus its ``margins[metric]`` (the model's expected error; 0 if absent).
@@ -140,16 +139,16 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
     margins = margins or {}
     restricted = pool
     pool = candidate_pool(space, rng, pool)
+    if restrict is not None and restricted is None:
+        pool = pool[restrict.mask(pool)]
     feasible = np.zeros(len(pool), dtype=bool)
     for scen in scenarios:
-        ok = np.ones(len(pool), dtype=bool)
-        for metric, (form, budget) in scen.items():
-            ok &= form.evaluate_choices(pool) <= budget + margins.get(metric, 0.0)
-        feasible |= ok
+        loose = {m: (form, budget + margins.get(m, 0.0)) for m, (form, budget) in scen.items()}
+        feasible |= Problem(space, objective, loose).feasible(pool)
     if not feasible.any():
         feasible[:] = True
     pool = pool[feasible]
-    scores = objective.evaluate_choices(pool)
+    scores = objective.evaluate(choices=pool)
     threshold = np.quantile(scores, 1.0 - fraction)
     good = pool[scores >= threshold]
     order = rng.permutation(len(good))
@@ -163,15 +162,15 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
             if len(out) == n:
                 break
     if len(out) < n:  # the top fraction is exhausted: fill uniformly
-        out += (uniform_plan(space, n - len(out), rng, seen) if restricted is None else
+        out += (uniform_plan(space, n - len(out), rng, seen, restrict) if restricted is None else
                 pool_plan(space, restricted, n - len(out), rng, seen))
     return out
 
 
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
-             taken: set[Architecture], solver: str, seed: int,
-             time_limit: float | None) -> list[Architecture]:
+             taken: set[Architecture], solver: str | Backend, seed: int,
+             time_limit: float | None, linear_constraints=()) -> list[Architecture]:
     """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin)."""
     if k <= 0:
         return []
@@ -179,7 +178,8 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
     lists = []
     for scen in scenarios:
         problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
-                          exclude=sorted(taken, key=lambda a: a.choices))
+                          exclude=sorted(taken, key=lambda a: a.choices),
+                          linear_constraints=linear_constraints)
         res = solve_top_k(problem, per, solver, seed=seed, time_limit=time_limit)
         lists.append([r.architecture for r in res if r.feasible])
     out: list[Architecture] = []
@@ -194,15 +194,17 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
-               taken: set[Architecture], *, solver: str = "scip", top_share: float = 0.5,
+               taken: set[Architecture], *, solver: str | Backend = "scip", top_share: float = 0.5,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
-               pool: np.ndarray | None = None,
+               pool: np.ndarray | None = None, restrict=None,
                rerank: Callable[[list[Architecture], int], list[Architecture]] | None = None,
                rerank_pool: int = 1) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
     draws from ``sampler`` (uniform by default), or uniformly from ``pool`` (the choices of
     the only architectures the oracle can measure) when given. ``fit`` returns the objective
     form, the scenarios (metric -> (form, budget)) and each budgeted model's expected error.
+    ``restrict`` (a reduction Cluster) adds its rows to every IQP and keeps every draw inside
+    it (``sampler`` and ``pool`` must already be restricted).
     ``rerank(candidates, k)``, when given, picks the ``k`` to measure from the IQP's
     ``rerank_pool * k`` best (hard budgets); only IQP candidates are ever kept."""
     rng = round_rng(seed, r)
@@ -215,7 +217,8 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
     k = int(round(size * top_share))
     n_top = k if rerank is None else k * max(1, int(rerank_pool))
     if pool is None:
-        top = iqp_plan(space, objective, scenarios, n_top, taken, solver, seed, time_limit)
+        top = iqp_plan(space, objective, scenarios, n_top, taken, solver, seed, time_limit,
+                       () if restrict is None else restrict.linear_constraints)
     else:
         top = pool_top_k(space, pool, objective, scenarios, n_top, taken)
     tag = "iqp"
@@ -223,5 +226,5 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
         proved = set(top)
         top, tag = list(dict.fromkeys(a for a in rerank(top, k) if a in proved))[:k], "iqp-rerank"
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
-                             taken | set(top), margins, pool)
+                             taken | set(top), margins, pool, restrict)
     return [(a, tag) for a in top] + [(a, "top-fraction") for a in rest]

@@ -3,8 +3,15 @@
 Every ``add`` is its own transaction: after Ctrl-C or kill -9 the file holds exactly the samples
 added so far. Samples are unique by canonical architecture key; re-adding a key with the same
 metric values is a no-op, different values raise InputError. The ``meta`` table records the space,
-seed and settings a store was created for; opening it for another space or other settings is
+seed and settings a store was created for, and the space's content hash; opening it for
+another space (by name or, for spaces of the same name, by content) or other settings is
 refused. All samples of a store carry the same metric names; values must be finite.
+
+A measurement that failed is kept apart, in the ``failures`` table (key, error text, attempts):
+``samples()`` and everything fitted from it never see it, and a recorded failure is not measured
+again unless asked (``measure_batch(..., retry_failed=True)``). Storing a sample for a key
+removes its failure record. Schema version 2 added that table; a version-1 store is upgraded in
+place when opened (its samples are unchanged).
 """
 
 from __future__ import annotations
@@ -33,15 +40,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: older schema versions this iqnas upgrades in place when it opens a store
+_UPGRADABLE = (1,)
 RESERVED = ("key", "arch", "round", "source", "timestamp", "seq")
-_PROTECTED_META = ("space", "schema_version")
+_PROTECTED_META = ("space", "space_hash", "schema_version")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
     metrics TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT PRIMARY KEY,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
     round INTEGER NOT NULL,
     source TEXT NOT NULL,
     created REAL NOT NULL
@@ -58,6 +75,27 @@ def default_store_path(run_dir: str | Path = "runs") -> Path:
         candidate = base.with_name(f"{stamp}-{n}")
         n += 1
     return candidate / "samples.db"
+
+
+def open_store(path: str | Path) -> SampleStore:
+    """An existing store, for its space as recorded in the file (InputError if ``path`` is
+    missing or is not an iqnas sample store; nothing is created)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"store file not found: {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name = 'space'").fetchone()
+        finally:
+            conn.close()
+        space = None if row is None else json.loads(row[0])
+    except (sqlite3.DatabaseError, json.JSONDecodeError):
+        space = None
+    if not isinstance(space, str):
+        raise InputError(f"{path} is not an iqnas sample store (no space recorded); give the "
+                         "--store file of a calibration run")
+    return SampleStore(path, space)
 
 
 class SampleStore:
@@ -124,6 +162,7 @@ class SampleStore:
         if not stored:
             self._put(cur, "schema_version", SCHEMA_VERSION)
             self._put(cur, "space", self.space.name)
+            self._put(cur, "space_hash", self.space.content_hash())
             self._put(cur, "created", datetime.now().isoformat(timespec="seconds"))
         elif "space" not in stored or stored["space"] is None:
             raise InputError(f"{self.path} is not an iqnas sample store (no space recorded); "
@@ -131,10 +170,20 @@ class SampleStore:
         elif stored["space"] != self.space.name:
             raise InputError(f"store {self.path} holds samples of space {stored['space']!r}, "
                              f"not {self.space.name!r}; pick another --store path")
+        elif stored.get("space_hash", self.space.content_hash()) != self.space.content_hash():
+            raise InputError(f"store {self.path} holds samples of another space named "
+                             f"{self.space.name!r} (its groups or options differ); pick another "
+                             "--store path or the space file it was measured with")
+        elif stored.get("schema_version") in _UPGRADABLE:
+            log.info("upgrading store %s from schema version %s to %s", self.path,
+                     stored["schema_version"], SCHEMA_VERSION)
+            self._put(cur, "schema_version", SCHEMA_VERSION)
         elif stored.get("schema_version") != SCHEMA_VERSION:
             raise InputError(f"store {self.path} has schema version "
                              f"{stored.get('schema_version')}, this iqnas writes "
                              f"{SCHEMA_VERSION}; pick another --store path")
+        if stored and "space_hash" not in stored:
+            self._put(cur, "space_hash", self.space.content_hash())
         for name, value in (("settings", _jsonable(settings, "settings")), ("seed", seed)):
             if value is None:
                 continue
@@ -285,6 +334,7 @@ class SampleStore:
                 cur.execute("INSERT INTO samples (key, metrics, round, source, created) "
                             "VALUES (?, ?, ?, ?, ?)",
                             (key, json.dumps(metrics, allow_nan=False), rnd, src, now))
+                cur.execute("DELETE FROM failures WHERE key = ?", (key,))
                 added += 1
         return added
 
@@ -309,6 +359,53 @@ class SampleStore:
                 prefix = f"{where}, column {m!r}: " if where else ""
                 raise InputError(f"{prefix}architecture {key} is already stored with {m} = "
                                  f"{old[m]!r}, not {new[m]!r}; conflicting measurements")
+
+    # ---- failed measurements --------------------------------------------------------------
+    def add_failure(self, arch: Architecture | str, error: str, round: int = 0,
+                    source: str = "", attempts: int = 1) -> bool:
+        """Record that measuring ``arch`` failed with ``error`` (its own transaction).
+
+        A key already recorded as failed keeps one row: the error is replaced and the attempts
+        add up. Returns False (nothing recorded) when the key already has a sample."""
+        key = self._key(arch)
+        if not isinstance(error, str) or not error.strip():
+            raise InputError(f"the failure of {key} needs a non-empty error text")
+        if (not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1
+                or not isinstance(round, int) or isinstance(round, bool)
+                or not isinstance(source, str)):
+            raise InputError(f"attempts must be an int >= 1, round an int and source a str, got "
+                             f"{attempts!r}, {round!r}, {source!r}")
+        with self._transaction() as cur:
+            if cur.execute("SELECT 1 FROM samples WHERE key = ?", (key,)).fetchone():
+                return False
+            cur.execute("INSERT INTO failures (key, error, attempts, round, source, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                        "error = excluded.error, attempts = attempts + excluded.attempts, "
+                        "round = excluded.round, source = excluded.source, "
+                        "created = excluded.created",
+                        (key, error.strip(), attempts, round, source, time.time()))
+        return True
+
+    def failure(self, arch: Architecture | str) -> dict[str, Any] | None:
+        """``{"error", "attempts", "round", "source"}`` of a recorded failure, or None."""
+        row = self._conn.execute("SELECT error, attempts, round, source FROM failures "
+                                 "WHERE key = ?", (self._key(arch),)).fetchone()
+        if row is None:
+            return None
+        return {"error": row[0], "attempts": int(row[1]), "round": int(row[2]),
+                "source": row[3]}
+
+    def failed_keys(self) -> list[str]:
+        """Keys of the recorded failures, oldest first."""
+        return [r[0] for r in self._conn.execute("SELECT key FROM failures ORDER BY created")]
+
+    def failures(self) -> pd.DataFrame:
+        """Columns key, error, attempts, round, source of the recorded failures."""
+        import pandas as pd
+
+        rows = self._conn.execute("SELECT key, error, attempts, round, source FROM failures "
+                                  "ORDER BY created").fetchall()
+        return pd.DataFrame(rows, columns=["key", "error", "attempts", "round", "source"])
 
     # ---- CSV ------------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> Path:

@@ -5,12 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.markup import escape
+
 from iqnas._version import __version__
-from iqnas.cli import calibrate_cmd, demo_cmd, explain_cmd, info_cmd, solve_cmd, sweep_cmd
+from iqnas.cli import (
+    calibrate_cmd,
+    demo_cmd,
+    explain_cmd,
+    export_cmd,
+    info_cmd,
+    lut_cmd,
+    measure_cmd,
+    reduce_cmd,
+    report_cmd,
+    solve_cmd,
+    space_cmd,
+    sweep_cmd,
+)
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 
-COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd]
+COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, measure_cmd,
+            lut_cmd, export_cmd, reduce_cmd, report_cmd, space_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (InputError, BackendUnavailableError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_BAD_INPUT
     except SolverError as exc:
-        err_console.print(f"[bold red]solver error:[/] {exc}", soft_wrap=True)
+        err_console.print(f"[bold red]solver error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -23,12 +23,16 @@ def register(sub) -> None:
                        "width contributions per stage and block position, per-option resource "
                        "costs and the raw coefficients of a QuadraticForm JSON/NPZ file.")
     p.add_argument("form", metavar="FORM", help="QuadraticForm file (.json or .npz)")
-    p.add_argument("--space", default=None, help="search space name (default: the file's)")
+    p.add_argument("--space", default=None,
+                   help="search space: a built-in name or a .json/.toml space file (default: "
+                   "the built-in space the form file names)")
     p.add_argument("--resource", action="append", default=[], metavar="NAME=FILE",
                    help="resource form whose per-option cost goes in the resources table "
                    "(repeatable)")
-    p.add_argument("--samples", metavar="CSV", default=None,
-                   help="calibration samples: a CSV with a 'key' column and the metric column")
+    p.add_argument("--samples", metavar="CSV|STORE", default=None,
+                   help="calibration samples to resample: a CSV with a 'key' (or 'arch') column "
+                   "and the metric column, or the run's SQLite store (then each refit uses the "
+                   "estimator the run fitted the metric with)")
     p.add_argument("--metric", default=None, help="metric column of --samples (default: the "
                    "form's name)")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N",
@@ -77,19 +81,52 @@ def _resources(specs: list[str], space) -> dict[str, QuadraticForm]:
 
 
 def _samples(path: str, metric: str | None, form: QuadraticForm):
+    """The samples to resample: a CSV with a key (or ``arch``) column and the metric column, or
+    a calibration store (its samples, and the estimator the run fitted ``metric`` with)."""
     import pandas as pd
 
+    file = check_file(path, "samples")
+    metric = metric or form.name
+    if _is_sqlite(file):
+        return _store_samples(file, metric, form)
     try:
-        df = pd.read_csv(check_file(path, "samples"))
+        df = pd.read_csv(file)
     except (ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"--samples {path}: not a readable CSV ({exc})") from None
-    metric = metric or form.name
+    if "key" not in df.columns and "arch" in df.columns:  # a store's export_csv
+        df = df.rename(columns={"arch": "key"})
     if "key" not in df.columns:
-        raise InputError(f"--samples {path}: needs a 'key' column of architecture keys")
+        raise InputError(f"--samples {path}: needs a 'key' (or 'arch') column of architecture "
+                         "keys")
     if not metric or metric not in df.columns:
         cols = [c for c in df.columns if c != "key"]
         raise InputError(f"--samples {path}: pass --metric, one of its columns {cols}")
-    return df, metric
+    return df, metric, None
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
+def _store_samples(path: Path, metric: str | None, form: QuadraticForm):
+    from iqnas.calibration.run import make_estimator
+    from iqnas.calibration.store import open_store
+
+    with open_store(path) as st:
+        if st.space.name != form.space.name:
+            raise InputError(f"--samples {path} holds samples of space {st.space.name!r}, the "
+                             f"form is over {form.space.name!r}")
+        df, settings, units, metrics = st.samples(), st.get_meta("settings"), st.units, \
+            st.metrics
+    if not metric or metric not in df.columns:
+        raise InputError(f"--samples {path}: pass --metric, one of the store's metrics "
+                         f"{metrics}")
+    estimator = None
+    if isinstance(settings, dict) and "objective" in settings:
+        estimator = make_estimator(form.space, metric, settings["objective"], settings,
+                                   units.get(metric, ""))
+    return df, metric, estimator
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,15 +140,16 @@ def run(args: argparse.Namespace) -> int:
     if args.top is not None and args.top < 1:
         raise InputError(f"--top must be a positive number of rows, got {args.top}")
     resources = _resources(args.resource, form.space)
-    samples, metric = None, None
+    samples, metric, estimator = None, None, None
     if args.samples:
         if args.bootstrap < 2:
             raise InputError("--samples needs --bootstrap N (N >= 2 refits), e.g. --bootstrap 200")
-        samples, metric = _samples(args.samples, args.metric, form)
+        samples, metric, estimator = _samples(args.samples, args.metric, form)
     elif args.bootstrap:
         raise InputError("--bootstrap needs --samples CSV to resample")
     df = explain(form, reference=parse_reference(args.reference), samples=samples,
-                 n_bootstrap=args.bootstrap, resources=resources, seed=args.seed,
+                 n_bootstrap=args.bootstrap, estimator=estimator, resources=resources,
+                 seed=args.seed,
                  tables=tables, metric=metric, prior=args.prior)
     df = top_rows(df, args.top)
     fmt = args.format or (_SUFFIX_FORMAT.get(Path(args.out).suffix.lower(), "table")

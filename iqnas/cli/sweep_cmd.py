@@ -12,12 +12,15 @@ from iqnas import oracles, spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_solver_options,
+    backend_from_args,
     check_file,
     console,
     parse_budget_spec,
     print_json,
 )
+from iqnas.cli.restrict import add_restrict_option, restricted_rows
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
@@ -33,7 +36,7 @@ def register(sub) -> None:
                        "of two resources), exactly, and report the Pareto front. Forms are "
                        "QuadraticForm JSON or NPZ files. Exit 0 if any point is feasible, 1 if "
                        "none is, 2 on bad input.")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--objective", required=True, metavar="FILE", help="objective form")
     p.add_argument("--constraint", action="append", default=[], metavar="NAME=FILE:BUDGET",
                    help="resource budget (repeatable); a swept resource may omit :BUDGET")
@@ -43,6 +46,7 @@ def register(sub) -> None:
                    help="budgets of the swept resource: a list, or N evenly spaced from LO to HI")
     p.add_argument("--grid", metavar="NAME=B1,B2,..|NAME=LO:HI:N", default=None,
                    help="a second resource and its budgets: solve the grid of both")
+    add_restrict_option(p, "every point is solved inside that cluster")
     add_solver_options(p, time_limit_help="seconds per point", solver_log=False)
     p.add_argument("--jobs", type=int, default=1, help="processes (contiguous runs of points)")
     p.add_argument("--out", metavar="FILE.jsonl", default=None,
@@ -61,6 +65,11 @@ def register(sub) -> None:
                    "name)")
     p.add_argument("--plot", metavar="FILE.png|FILE.svg", default=None,
                    help="write the Pareto front plot")
+    p.add_argument("--title", default=None, help="title of the --plot figure")
+    p.add_argument("--xlabel", default=None,
+                   help="x-axis title of --plot (default: the resource and its units)")
+    p.add_argument("--ylabel", default=None,
+                   help="y-axis title of --plot (default: the objective and its units)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="output format (default: table)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -69,10 +78,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     budgets = parse_budgets(args.budgets, "--budgets")
     grid = _grid(args.grid)
     if args.plot is not None:
         _check_plot(args.plot)
+    elif args.title or args.xlabel or args.ylabel:
+        raise InputError("--title, --xlabel and --ylabel set the --plot figure; add --plot FILE")
     space = spaces.get(args.space)
     swept = {args.resource} | ({grid[0]} if grid else set())
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
@@ -90,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the swept resource {missing[0]!r} has no --constraint "
                          f"{missing[0]}=FILE; constraints are {', '.join(constraints) or '(none)'}")
     problem = Problem(space, objective, constraints,
-                      sense="minimize" if args.minimize else "maximize")
+                      sense="minimize" if args.minimize else "maximize",
+                      linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
-    result = sweep(problem, args.resource, budgets, args.solver, oracle, grid=grid,
+    result = sweep(problem, args.resource, budgets, solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
                    seed=args.seed, warm_start=not args.no_warm_start, reuse=not args.no_reuse,
                    products=args.products, progress=False if args.quiet else None,
@@ -102,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from iqnas.plots.pareto import plot_pareto
 
-        plot_pareto(result, args.plot)
+        plot_pareto(result, args.plot, title=args.title, xlabel=args.xlabel,
+                    ylabel=args.ylabel)
     return EXIT_OK if result.n_feasible else EXIT_NO_SOLUTION
 
 
@@ -159,14 +173,14 @@ def _oracle(args: argparse.Namespace):
 
 
 def _check_plot(path: str) -> None:
-    from iqnas.plots import require_matplotlib
+    from iqnas._optional import require
     from iqnas.plots.pareto import FORMATS
 
     if Path(path).suffix.lower() not in FORMATS:
         raise InputError(f"--plot {path}: the file must end in {' or '.join(FORMATS)}")
     if not Path(path).resolve().parent.is_dir():
         raise InputError(f"--plot {path}: the folder {Path(path).parent} does not exist")
-    require_matplotlib()
+    require("matplotlib", "--plot")
 
 
 # ---- output ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from iqnas.interpret.export import (
     top_rows,
 )
 from iqnas.interpret.moments import PRIORS, Moments
+from iqnas.interpret.stability import stability
 from iqnas.interpret.tables import COLUMNS, TABLES, form_rows, main_rows
 from iqnas.quadform import QuadraticForm, as_form
 
@@ -105,5 +106,5 @@ def _add_intervals(rows, form, label, tables, reference, prior, samples, n_boots
 
 
 __all__ = ["COLUMNS", "PRIORS", "TABLES", "Moments", "explain", "form_from_table", "frame",
-           "read_csv", "read_json", "rich_tables", "to_csv", "to_json", "to_markdown",
-           "top_rows"]
+           "read_csv", "read_json", "rich_tables", "stability", "to_csv", "to_json",
+           "to_markdown", "top_rows"]

@@ -50,7 +50,6 @@ class Moments:
         self.blocks = _blocks(self.space, prior)
         self.block_of = {g: b for b, blk in enumerate(self.blocks) for g in blk.groups}
         q = form.pairwise.tocsr()
-        self.Q = q
         self.QB = [q[blk.vars][:, blk.vars].toarray() for blk in self.blocks]
         self.base_corr = np.array([self._corr(b, blk.weights, blk.P)
                                    for b, blk in enumerate(self.blocks)])
@@ -99,9 +98,7 @@ class Moments:
                 blk = self.blocks[b]
                 M[e, blk.vars] = w @ P
                 corr[e] += self._corr(b, w, P) - self.base_corr[b]
-        f = self.form
-        quad = np.einsum("ei,ei->e", M, (self.Q @ M.T).T) if self.Q.nnz else 0.0
-        return f.intercept + M @ f.linear + quad + corr
+        return self.form.evaluate(M) + corr  # the form at the first moments, plus corrections
 
     def expect(self, fixes: Mapping[int, int] | None = None) -> float:
         return float(self.expect_many([dict(fixes or {})])[0])

@@ -80,23 +80,9 @@ def main_rows(mom: Moments, metric: str, reference=None, table: str = "main") ->
     return rows
 
 
-def pair_blocks(form: QuadraticForm) -> dict[tuple[int, int], np.ndarray]:
-    """Dense coefficient block per pair of groups ``(gi < gj)`` with a nonzero product."""
-    space = form.space
-    coo = form.pairwise.tocoo()
-    out: dict[tuple[int, int], np.ndarray] = {}
-    gr, gc = space.group_of_var[coo.row], space.group_of_var[coo.col]
-    for i, j, a, b, v in zip(coo.row, coo.col, gr, gc, coo.data):
-        if a > b:
-            a, b, i, j = b, a, j, i
-        blk = out.setdefault((int(a), int(b)), np.zeros((space.sizes[a], space.sizes[b])))
-        blk[i - space.offsets[a], j - space.offsets[b]] += v
-    return dict(sorted(out.items()))
-
-
 def interaction_rows(form: QuadraticForm, metric: str) -> list[dict]:
     space, rows = form.space, []
-    for (a, b), blk in pair_blocks(form).items():
+    for (a, b), blk in form.pair_blocks.items():
         pure = blk - blk.mean(axis=1, keepdims=True) - blk.mean(axis=0, keepdims=True) + blk.mean()
         ga, gb = space.groups[a], space.groups[b]
         for i, oa in enumerate(ga.options):

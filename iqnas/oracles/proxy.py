@@ -1,6 +1,7 @@
 """ProxyOracle: training-free metrics (NASWOT, LogSynflow, skip) measured live on CPU.
 
-torch is imported lazily: importing this module does not import torch.
+torch is imported lazily: importing this module does not import torch; without torch, creating a
+ProxyOracle says ``pip install 'iqnas[torch]'``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from iqnas._optional import require
 from iqnas.calibration.proxies import METRICS, kaiming_init, logsynflow, naswot, skip_score
 from iqnas.errors import InputError
 from iqnas.oracles.oracle import Oracle, select_metrics
@@ -53,6 +55,7 @@ class ProxyOracle(Oracle):
                  **build_kw: Any) -> None:
         from iqnas import spaces
 
+        require("torch", "the proxies oracle (live training-free metrics)")
         self.space = spaces.get(space)
         available = METRICS if self.space.name == "nb201" else ("naswot", "logsynflow")
         if metrics is not None and "skip" in metrics and self.space.name != "nb201":

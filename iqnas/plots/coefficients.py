@@ -1,6 +1,7 @@
-"""Coefficient plots: main-effect heatmaps and the stage x position depth/width chart.
+"""Coefficient plots: main-effect heatmaps and points with intervals, the group x group
+interaction heatmap and the per-stage depth and width bars.
 
-Both take a fitted QuadraticForm (explained on the fly) or a table from ``iqnas.explain``, write
+Each takes a fitted QuadraticForm (explained on the fly) or a table from ``iqnas.explain``, write
 PNG or SVG by the file suffix (matplotlib's Agg renderer, no pyplot state) and return the path.
 The default size is 8 x 5 in at 100 dpi: 800 x 500 px, or 576 x 360 pt in SVG.
 """
@@ -13,6 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from iqnas.errors import InputError
+from iqnas.plotdata.effects import (
+    BarData,
+    EffectsData,
+    MatrixData,
+    depth_data,
+    error_bars,
+    has_rows,
+    interaction_data,
+    main_effects_data,
+    width_data,
+)
 from iqnas.plots.figure import new_figure, save_figure
 
 _ANNOTATE_MAX = 120  # annotate heatmap cells only when there are at most this many
@@ -133,35 +145,105 @@ def _interaction_block(df, metric: str, pair: tuple[str, str]):
 def depth_chart(form_or_table, path, *, metric: str | None = None,
                 figsize: tuple[float, float] = (8, 5), dpi: float = 100,
                 title: str | None = None) -> Path:
-    """Bars of the depth contribution per stage and position; a stage x block width heatmap
-    beside it when the space has expansion options."""
+    """Bars of the depth contribution per stage and added block; beside them, when the space
+    has expansion options, bars of the width contribution per stage and block (BINAS-style).
+    Bootstrap intervals of the table are drawn as error bars."""
     df = _table(form_or_table, ["depth", "width"])
-    depth, metric = _rows(df, "depth", metric)
-    width = df[(df["table"] == "width") & (df["metric"] == metric)]
-    path, fig, axes = new_figure(path, figsize, dpi, 2 if not width.empty else 1)
+    charts = [depth_data(df, metric, title=title)]
+    if has_rows(df, "width", metric):
+        charts.append(width_data(df, metric))
+    return draw_bars(charts, path, figsize=figsize, dpi=dpi)
+
+
+def main_effects_chart(form_or_table, path, *, metric: str | None = None,
+                       figsize: tuple[float, float] = (8, 5), dpi: float = 100,
+                       title: str | None = None) -> Path:
+    """Every option's main effect (the reference options left out) as a point, with its
+    bootstrap interval when the table has one."""
+    data = main_effects_data(_table(form_or_table, ["main"]), metric, title=title)
+    return draw_effects(data, path, figsize=figsize, dpi=dpi)
+
+
+def interaction_heatmap(form_or_table, path, *, metric: str | None = None,
+                        figsize: tuple[float, float] = (8, 5), dpi: float = 100,
+                        title: str | None = None) -> Path:
+    """Group x group heatmap of the interaction strengths (RMS of each centred block)."""
+    data = interaction_data(_table(form_or_table, ["main", "interactions"]), metric,
+                            title=title)
+    return draw_matrix(data, path, figsize=figsize, dpi=dpi)
+
+
+# ---- drawing the data of iqnas.plotdata (shared with the HTML report) --------------------------
+def draw_effects(data: EffectsData, path, *, figsize: tuple[float, float] = (8, 5),
+                 dpi: float = 100) -> Path:
+    """Draw :class:`~iqnas.plotdata.EffectsData`: one point per option, grouped by group."""
+    path, fig, axes = new_figure(path, figsize, dpi, 1)
     ax = axes[0]
-    stages = sorted(int(s) for s in depth["stage"].unique())
-    positions = sorted(int(p) for p in depth["position"].unique())
-    step = 0.8 / len(positions)
-    for k, p in enumerate(positions):
-        sel = depth[depth["position"] == p]
-        vals = {int(s): float(v) for s, v in zip(sel["stage"], sel["value"])}
-        xs = np.arange(len(stages)) - 0.4 + step * (k + 0.5)
-        ax.bar(xs, [vals.get(s, np.nan) for s in stages], width=step, label=f"block {p}")
+    x = np.arange(len(data.values))
+    if data.has_intervals:
+        ax.errorbar(x, data.values, yerr=np.vstack(error_bars(data.values, data.low,
+                                                              data.high)), fmt="o",
+                    markersize=3, color="C0", ecolor="0.5", elinewidth=0.8, capsize=2)
+    else:
+        ax.scatter(x, data.values, s=12, color="C0")
     ax.axhline(0.0, color="0.3", linewidth=0.8)
-    ax.set_xticks(range(len(stages)), [f"stage {s}" for s in stages])
-    ax.set_ylabel(f"E[f | depth=d] - E[f | depth=d-1]{_units(df, metric)}")
-    ax.set_title(title or f"depth contribution - {metric}", fontsize="medium")
-    ax.legend(fontsize="small")
-    if not width.empty:
-        W = width.assign(stage_label=[f"stage {int(s)}" for s in width["stage"]],
-                         block_label=[f"b{int(p)}" for p in width["position"]])
-        M, rows, cols = _matrix(W.sort_values(["stage", "position"]), "stage_label",
-                                "block_label")
-        ref = f"{width['option'].iloc[0]} - {width['reference'].iloc[0]}"
-        _heat(fig, axes[1], M, rows, cols, f"widest - narrowest{_units(df, metric)}",
-              f"width ({ref})")
+    ax.set_xticks(x, data.labels, rotation=90, fontsize="x-small" if len(x) > 30 else "small")
+    ax.set_xlabel(data.xlabel)
+    ax.set_ylabel(data.ylabel)
+    ax.set_title(data.title, fontsize="medium")
+    ax.grid(True, axis="y", color="0.9")
     return save_figure(fig, path, dpi)
 
 
-__all__ = ["coefficient_heatmap", "depth_chart"]
+def draw_matrix(data: MatrixData, path, *, figsize: tuple[float, float] = (8, 5),
+                dpi: float = 100) -> Path:
+    """Draw :class:`~iqnas.plotdata.MatrixData` as a heatmap (empty cells grey)."""
+    import matplotlib
+
+    path, fig, axes = new_figure(path, figsize, dpi, 1)
+    ax = axes[0]
+    M = data.values
+    finite = M[np.isfinite(M)]
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
+    im = ax.imshow(np.ma.masked_invalid(M), cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto",
+                   interpolation="nearest")
+    small = "small" if len(data.cols) <= 20 else "xx-small"
+    ax.set_xticks(range(len(data.cols)), data.cols, rotation=90, fontsize=small)
+    ax.set_yticks(range(len(data.rows)), data.rows, fontsize=small)
+    ax.set_xlabel(data.xlabel)
+    ax.set_ylabel(data.ylabel)
+    ax.set_title(data.title, fontsize="medium")
+    fig.colorbar(im, ax=ax, label=data.colorbar, shrink=0.9)
+    return save_figure(fig, path, dpi)
+
+
+def draw_bars(charts: BarData | Sequence[BarData], path, *,
+              figsize: tuple[float, float] = (8, 5), dpi: float = 100) -> Path:
+    """Draw one or more :class:`~iqnas.plotdata.BarData` side by side (grouped bars, error bars
+    for the intervals)."""
+    charts = [charts] if isinstance(charts, BarData) else list(charts)
+    path, fig, axes = new_figure(path, figsize, dpi, len(charts))
+    for ax, data in zip(axes, charts):
+        n = max(1, len(data.series))
+        step = 0.8 / n
+        for k, name in enumerate(data.series):
+            v = data.values[k]
+            xs = np.arange(len(data.categories)) - 0.4 + step * (k + 0.5)
+            ok = np.isfinite(v)
+            yerr = None
+            if data.has_intervals:
+                yerr = np.vstack(error_bars(v[ok], data.low[k][ok], data.high[k][ok]))
+            ax.bar(xs[ok], v[ok], width=step, label=name, yerr=yerr, capsize=2,
+                   error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
+        ax.axhline(0.0, color="0.3", linewidth=0.8)
+        ax.set_xticks(range(len(data.categories)), data.categories)
+        ax.set_xlabel(data.xlabel)
+        ax.set_ylabel(data.ylabel, fontsize="small")
+        ax.set_title(data.title, fontsize="small")
+        ax.legend(fontsize="x-small")
+    return save_figure(fig, path, dpi)
+
+
+__all__ = ["coefficient_heatmap", "depth_chart", "draw_bars", "draw_effects", "draw_matrix",
+           "interaction_heatmap", "main_effects_chart"]

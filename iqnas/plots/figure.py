@@ -1,25 +1,18 @@
-"""What every plot shares: the matplotlib guard, a new Agg figure and saving it by its suffix."""
+"""What every plot shares: a new Agg figure (matplotlib checked first) and saving it by its
+suffix."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from iqnas._optional import require
 from iqnas.errors import InputError
 
 FORMATS = (".png", ".svg")
 
 
-def require_matplotlib():
-    """The ``matplotlib`` module, or an InputError saying how to install it."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise InputError("plots need matplotlib: pip install 'iqnas[plots]'") from None
-    return matplotlib
-
-
 def new_figure(path, figsize: tuple[float, float], dpi: float, ncols: int):
-    require_matplotlib()
+    require("matplotlib", "plotting")
     from matplotlib.figure import Figure
 
     path = Path(path)

@@ -1,4 +1,5 @@
-"""Block-coordinate Frank-Wolfe (BINAS / HardCoRe-NAS), generalised to any QuadraticForm problem.
+"""Block-coordinate Frank-Wolfe (BINAS / HardCoRe-NAS), generalised to any QuadraticForm problem
+(configured by :class:`iqnas.solvers.Bcfw`).
 
 The relaxation puts each group's option weights on a simplex. The objective's gradient is
 ``linear + (P + P^T) x`` (sign-flipped when minimising). Each step picks a *block* of groups, takes
@@ -49,28 +50,16 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from iqnas.errors import InputError
-from iqnas.problem import Problem
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.heuristics import (
-    SearchContext,
-    canonical,
-    cheapest,
-    initial_feasible,
-    make_rng,
-    nonneg_int,
-    one_of,
-    parse_params,
-    positive_int,
-    repair,
-    time_or_count,
-    warm_start_row,
-)
+from iqnas.problem import Problem, within_budget
+from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.context import SearchContext, time_or_count
+from iqnas.solvers.moves import cheapest, initial_feasible, repair, warm_start_row
 
 log = logging.getLogger(__name__)
 
@@ -78,31 +67,6 @@ log = logging.getLogger(__name__)
 LOOP_SHARE = 0.8
 #: weight below which an option counts as unused
 ZERO = 1e-9
-
-
-def _gamma(name: str, v) -> float | str:
-    if v == "lacoste":
-        return v
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not 0 < v <= 1:
-        raise InputError(f"option {name!r} must be a number in (0, 1] or 'lacoste', got {v!r}")
-    return float(v)
-
-
-def _momentum(name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not 0 <= v < 1:
-        raise InputError(f"option {name!r} must be a number in [0, 1), got {v!r}")
-    return float(v)
-
-
-PARAMS = {
-    "steps": (1000, positive_int),
-    "gamma": (0.002, _gamma),
-    "momentum": (0.9, _momentum),
-    "sparsify_steps": (100, nonneg_int),
-    "lp": ("auto", one_of("auto", "greedy", "highs")),
-    "blocks": ("auto", one_of("auto", "groups")),
-    "init": ("cheapest", one_of("cheapest", "sample")),
-}
 
 
 # ---- the greedy multiple-choice knapsack LP ---------------------------------------------------
@@ -137,7 +101,7 @@ def mck_lp(value: np.ndarray, cost: np.ndarray, groups: list[slice],
         base += w[hull[0]]
         for a, b in zip(hull[:-1], hull[1:]):
             increments.append(((v[b] - v[a]) / (w[b] - w[a]), w[b] - w[a], k, a, b))
-    if base > budget + 1e-12 * max(1.0, abs(budget)):
+    if not within_budget(base, budget):
         return None
     current = list(starts)
     frac = None
@@ -168,15 +132,12 @@ class Relaxation:
     def __init__(self, ctx: SearchContext, lp: str, blocks: str) -> None:
         problem = ctx.problem
         space = self.space = ctx.space
-        f = problem.objective
-        self.c_obj = ctx.sign * f.linear
-        self.S_obj = (ctx.sign * (f.pairwise + f.pairwise.T)).tocsr()
-        self.cons = []
-        for c in problem.constraints:
-            form = c.form
-            self.cons.append((form.intercept, form.linear, form.pairwise.tocsr(),
-                              (form.pairwise + form.pairwise.T).tocsr(), c.budget,
-                              max(abs(c.budget), 1e-9)))
+        self.objective = problem.objective
+        self.sign = ctx.sign
+        self.cons = [c.form for c in problem.constraints]
+        self.budgets = problem.budgets
+        #: what a budget's cost is relative to when budgets are added up
+        self.scale = np.maximum(np.abs(self.budgets), 1e-9)
         self.rows = list(problem.linear_constraints)
         self.lp = lp
         self.blocks = self._blocks(ctx, blocks)
@@ -213,18 +174,19 @@ class Relaxation:
 
     # ---- evaluation ----------------------------------------------------------------------------
     def grad(self, x: np.ndarray) -> np.ndarray:
-        return self.c_obj + self.S_obj @ x
+        """The objective's gradient in the maximisation sense."""
+        g = self.objective.gradient(x)
+        return g if self.sign > 0 else -g
 
     def budget_costs(self, bi: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per budget: the block's cost vector and the budget left for the block (given x)."""
         idx = self.block_vars[bi]
         W = np.zeros((len(self.cons), len(idx)))
         R = np.zeros(len(self.cons))
-        for k, (c0, lin, Q, S, budget, _scale) in enumerate(self.cons):
-            g = lin + S @ x
+        for k, form in enumerate(self.cons):
+            value, g = form.value_and_gradient(x)
             W[k] = g[idx]
-            value = c0 + lin @ x + x @ (Q @ x)
-            R[k] = budget - (value - W[k] @ x[idx])
+            R[k] = self.budgets[k] - (value - W[k] @ x[idx])
         return W, R
 
     # ---- block LP -------------------------------------------------------------------------------
@@ -240,9 +202,8 @@ class Relaxation:
         greedy = self.lp == "greedy" or (self.lp == "auto" and len(self.cons) == 1
                                          and not self.rows)
         if greedy and self.cons:
-            scale = np.array([c[5] for c in self.cons])
             idx = self.block_vars[bi]
-            slack = (R - W @ x[idx]) / scale
+            slack = (R - W @ x[idx]) / self.scale
             k = int(np.argmin(slack))  # the most binding budget
             s = mck_lp(v, W[k], slices, R[k])
         else:
@@ -282,8 +243,7 @@ class Relaxation:
         n = len(self.block_vars[bi])
         cost = np.zeros(n)
         if len(self.cons):
-            scale = np.array([c[5] for c in self.cons])
-            cost = (W / scale[:, None]).sum(axis=0)
+            cost = (W / self.scale[:, None]).sum(axis=0)
         s = np.zeros(n)
         for gs in self.block_groups[bi]:
             s[gs.start + int(np.argmin(cost[gs]))] = 1.0
@@ -299,8 +259,7 @@ class Relaxation:
             W, _R = self.budget_costs(bi, x)
             cost = np.zeros(len(idx))
             if len(self.cons):
-                scale = np.array([c[5] for c in self.cons])
-                cost = (W / scale[:, None]).sum(axis=0)
+                cost = (W / self.scale[:, None]).sum(axis=0)
             v = self.grad(x)[idx]
             xb = x[idx]
             for gs in self.block_groups[bi]:
@@ -319,20 +278,27 @@ class Relaxation:
                         dtype=np.int64)
 
 
-class BcfwBackend(Backend):
-    name = "bcfw"
+def solve(problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+          explicit: bool) -> RawSolution:
+    """``cfg``: the checked options of Bcfw (``steps`` filled in); ``explicit``: ``steps`` was
+    given."""
+    return BcfwSearch().run(problem, options, cfg, explicit)
 
-    def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
-        cfg, given = parse_params("bcfw", options.params, PARAMS)
+
+class BcfwSearch:
+    """The FW loop, its starting point and the sparsifying steps."""
+
+    def run(self, problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+            explicit: bool) -> RawSolution:
         ctx = SearchContext(problem, options.time_limit)
-        rng = make_rng(options.seed)
+        rng = np.random.default_rng(options.seed)
         space = problem.space
         start = self._start(ctx, rng, cfg["init"], options.warm_start)
         if start is None:
             return ctx.raw("infeasible_start", "bcfw found no feasible starting architecture")
         rel = Relaxation(ctx, cfg["lp"], cfg["blocks"])
         x = space.choices_to_onehot(start[None, :])[0]
-        counted = time_or_count(options.time_limit, "steps" in given)
+        counted = time_or_count(options.time_limit, explicit)
         nb = len(rel.blocks)
         buf = None
         m = cfg["momentum"]
@@ -350,7 +316,7 @@ class BcfwBackend(Backend):
             x[idx] += gamma * (s - x[idx])
             k += 1
         x = self._sparsify(ctx, rel, x, cfg["sparsify_steps"])
-        choice = canonical(space, rel.round(x)[None, :])[0]
+        choice = space.canonical(rel.round(x))
         how = "rounded"
         if not ctx.feasible(choice[None, :])[0]:
             choice = repair(ctx, choice)

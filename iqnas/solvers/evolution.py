@@ -1,4 +1,5 @@
-"""Evolutionary searchers: BINAS's evolution, regularized (aging) evolution and FreeREA.
+"""Evolutionary searchers: BINAS's evolution, regularized (aging) evolution and FreeREA
+(configured by :class:`iqnas.solvers.Evolution`).
 
 Fitness is the problem's objective (negated when minimising). Budgets, linear rows and
 exclusions are hard: an infeasible child is never evaluated nor kept. Individuals are genomes with
@@ -34,72 +35,47 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from iqnas.errors import InputError
 from iqnas.problem import Problem
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.heuristics import (
-    SearchContext,
-    boolean,
-    canonical,
-    crossover,
-    fraction,
-    initial_feasible,
-    make_rng,
-    mutate_genes,
-    mutate_one,
-    parse_params,
-    positive_int,
-    probability,
-    row_keys,
-    time_or_count,
-    warm_start_row,
-    with_hidden_genes,
-)
+from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.context import SearchContext, time_or_count
+from iqnas.solvers.genomes import crossover, mutate_genes, mutate_one, row_keys, with_hidden_genes
+from iqnas.solvers.moves import initial_feasible, warm_start_row
 
 log = logging.getLogger(__name__)
 
-MODES = ("binas", "rea", "freerea")
-_COMMON = {"mode": ("binas", None), "population": (100, positive_int),
-           "max_retries": (100, positive_int)}
-PARAMS = {
-    "binas": {**_COMMON, "generations": (500, positive_int), "parent_ratio": (0.25, fraction),
-              "mutation_ratio": (0.5, probability), "mutate_prob": (0.1, fraction)},
-    "rea": {**_COMMON, "cycles": (5000, positive_int), "sample_size": (25, positive_int)},
-    "freerea": {**_COMMON, "generations": (1000, positive_int),
-                "tournament_size": (25, positive_int), "crossover": (True, boolean)},
-}
 #: mutants drawn at once when an REA child must be redrawn until feasible
 REA_BATCH = 4
 
 
-def _mode(name: str, v) -> str:
-    if v not in MODES:
-        raise InputError(f"option {name!r} must be one of {', '.join(MODES)}, got {v!r}")
-    return v
+def solve(problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+          explicit: bool) -> RawSolution:
+    """``cfg``: the checked options of Evolution (the mode's defaults filled in);
+    ``explicit``: the count (``generations`` / ``cycles``) was given."""
+    return _Evolution().run(problem, options, cfg, explicit)
 
 
-class EvolutionBackend(Backend):
-    name = "evolution"
+class _Evolution:
+    """The three loops and what they share."""
 
-    def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
-        mode = _mode("mode", options.params.get("mode", "binas"))
-        spec = {k: (d, _mode if k == "mode" else chk) for k, (d, chk) in PARAMS[mode].items()}
-        cfg, given = parse_params(f"evolution (mode={mode!r})", options.params, spec)
+    def run(self, problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+            explicit: bool) -> RawSolution:
+        mode = cfg["mode"]
         ctx = SearchContext(problem, options.time_limit)
-        rng = make_rng(options.seed)
+        rng = np.random.default_rng(options.seed)
         pop = self._initial(ctx, rng, cfg["population"], cfg["max_retries"], options.warm_start)
         if pop.shape[0] == 0:
             status = "time_limit" if ctx.out_of_time() else "initial_population"
             return ctx.raw(status, f"mode={mode}: no feasible architecture in "
                                    f"{cfg['max_retries'] * cfg['population']} samples")
         count_key = "cycles" if mode == "rea" else "generations"
-        counted = time_or_count(options.time_limit, count_key in given)
+        counted = time_or_count(options.time_limit, explicit)
         limit = cfg[count_key] if counted else None
-        run = {"binas": self._binas, "rea": self._rea, "freerea": self._freerea}[mode]
-        done, status = run(ctx, rng, pop, cfg, limit)
+        loop = {"binas": self._binas, "rea": self._rea, "freerea": self._freerea}[mode]
+        done, status = loop(ctx, rng, pop, cfg, limit)
         log.debug("evolution %s: %d %s, %d evaluations in %.3fs", mode, done, count_key,
                   ctx.n_evals, ctx.elapsed())
         return ctx.raw(status, f"mode={mode}, {done} {count_key}")
@@ -131,7 +107,7 @@ class EvolutionBackend(Backend):
             if pending.size == 0 or ctx.out_of_time():
                 break
             cand = make(*(p[pending] for p in parents))
-            feas = ctx.feasible(canonical(ctx.space, cand))
+            feas = ctx.feasible(ctx.space.canonical(cand))
             G[pending[feas]] = cand[feas]
             ok[pending[feas]] = True
             pending = pending[~feas]
@@ -139,7 +115,7 @@ class EvolutionBackend(Backend):
 
     @staticmethod
     def _evaluate(ctx: SearchContext, G: np.ndarray) -> np.ndarray:
-        C = canonical(ctx.space, G)
+        C = ctx.space.canonical(G)
         fit = ctx.fitness(C)
         ctx.offer(C, fit)
         return fit
@@ -192,7 +168,7 @@ class EvolutionBackend(Backend):
             child = None
             for _ in range(tries):
                 cand = mutate_one(space, rng, np.repeat(parent[None, :], REA_BATCH, axis=0))
-                feas = ctx.feasible(canonical(space, cand))
+                feas = ctx.feasible(space.canonical(cand))
                 if feas.any():
                     child = cand[int(np.argmax(feas))]
                     break
@@ -212,7 +188,7 @@ class EvolutionBackend(Backend):
         size = cfg["population"]
         fit = self._evaluate(ctx, pop)
         born = np.zeros(pop.shape[0], dtype=np.int64)
-        seen = set(row_keys(canonical(space, pop)))
+        seen = set(row_keys(space.canonical(pop)))
         gen = 0
         while limit is None or gen < limit:
             if ctx.out_of_time():
@@ -230,7 +206,7 @@ class EvolutionBackend(Backend):
                 if cfg["crossover"]:
                     kids.append(crossover(rng, a[None, :], b[None, :]))
                 kids = np.concatenate(kids)
-                C = canonical(space, kids)
+                C = space.canonical(kids)
                 fresh = []
                 for i, key in enumerate(row_keys(C)):
                     if key not in seen:

@@ -1,4 +1,5 @@
-"""Exhaustive backend: evaluate every architecture, vectorised. The ground truth for tests."""
+"""Exhaustive search: evaluate every architecture, vectorised. The ground truth for tests
+(configured by :class:`iqnas.solvers.Exhaustive`)."""
 
 from __future__ import annotations
 
@@ -7,79 +8,46 @@ import time
 import numpy as np
 
 from iqnas.errors import InputError
-from iqnas.problem import Problem, within_budget
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.problem import Problem
+from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.status import Status
 
-#: largest space the backend enumerates unless told otherwise (params={"limit": ...})
-DEFAULT_LIMIT = 2_000_000
+#: rows evaluated at once
+CHUNK = 250_000
 
 
-def feasible_mask(problem: Problem, choices: np.ndarray) -> np.ndarray:
-    """Which rows of an (n, n_groups) choice array satisfy every budget, row and exclusion."""
+def solve(problem: Problem, options: SolveOptions, limit: int) -> RawSolution:
+    """The best feasible architecture of a space of at most ``limit`` architectures."""
+    t0 = time.perf_counter()
     space = problem.space
-    ok = np.ones(choices.shape[0], dtype=bool)
-    for c in problem.constraints:
-        vals = c.form.evaluate_choices(choices)
-        ok &= within_budget(vals, c.budget)
-    idx = choices.astype(np.int64) + space.offsets[None, :]
-    for lc in problem.linear_constraints:
-        vals = lc.coef[idx].sum(axis=1)
-        ok &= (vals >= lc.lb - 1e-9) & (vals <= lc.ub + 1e-9)
-    if problem.exclude:
-        ok &= ~excluded(space, choices, np.array([a.choices for a in problem.exclude]))
-    return ok
-
-
-def excluded(space, choices: np.ndarray, archs: np.ndarray) -> np.ndarray:
-    """Which rows of ``choices`` equal a row of ``archs``: one integer code per row (mixed
-    radix over the groups' option counts) where it fits in int64, tuples otherwise."""
-    sizes = np.array([len(g.options) for g in space.groups], dtype=np.int64)
-    if float(np.prod(sizes.astype(float))) < 2.0 ** 62:
-        weights = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
-        return np.isin(choices.astype(np.int64) @ weights, archs.astype(np.int64) @ weights)
-    seen = set(map(tuple, archs.tolist()))
-    return np.fromiter((tuple(r) in seen for r in choices.tolist()), bool, len(choices))
-
-
-class ExhaustiveBackend(Backend):
-    name = "exhaustive"
-
-    def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
-        t0 = time.perf_counter()
-        limit = int(options.params.get("limit", DEFAULT_LIMIT))
-        unknown = set(options.params) - {"limit"}
-        if unknown:
-            raise InputError(f"unknown exhaustive option(s) {sorted(unknown)}; allowed: limit")
-        space = problem.space
-        if space.size > limit:
-            raise InputError(f"space {space.name!r} has {space.size:.3g} architectures; the "
-                             f"exhaustive solver stops at {limit:,}; use solver='scip'")
-        choices = space.enumerate_choices(limit)
-        build = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        sign = 1.0 if problem.sense == "maximize" else -1.0
-        best_val, best_row, done = -np.inf, None, 0
-        chunk = 250_000
-        for start in range(0, choices.shape[0], chunk):
-            block = choices[start:start + chunk]
-            vals = sign * problem.objective.evaluate_choices(block)
-            vals[~feasible_mask(problem, block)] = -np.inf
-            k = int(np.argmax(vals))
-            if vals[k] > best_val:
-                best_val, best_row = vals[k], block[k]
-            done = start + len(block)
-            if options.time_limit is not None and time.perf_counter() - t1 > options.time_limit:
-                break
-        elapsed = time.perf_counter() - t1
-        complete = done == choices.shape[0]
-        if best_row is None or not np.isfinite(best_val):
-            status = Status.INFEASIBLE if complete else Status.NO_SOLUTION
-            return RawSolution(status, "infeasible" if complete else "timelimit",
-                               build_time=build, solve_time=elapsed, nodes=done)
-        x = space.choices_to_onehot(best_row[None, :])[0]
-        status = Status.OPTIMAL if complete else Status.FEASIBLE
-        return RawSolution(status, "optimal" if complete else "timelimit", x=x,
-                           dual_bound=sign * best_val if complete else None,
-                           gap=0.0 if complete else None, nodes=done, build_time=build,
-                           solve_time=elapsed)
+    if space.size > limit:
+        raise InputError(f"space {space.name!r} has {space.size:.3g} architectures; the "
+                         f"exhaustive solver stops at {limit:,} (Exhaustive(limit=...)); use "
+                         "solver='scip'")
+    choices = space.enumerate_choices(limit)
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sign = 1.0 if problem.sense == "maximize" else -1.0
+    best_val, best_row, done = -np.inf, None, 0
+    for start in range(0, choices.shape[0], CHUNK):
+        block = choices[start:start + CHUNK].astype(np.int64)
+        vals = sign * problem.objective_values(block)
+        vals[~problem.feasible(block)] = -np.inf
+        k = int(np.argmax(vals))
+        if vals[k] > best_val:
+            best_val, best_row = vals[k], block[k]
+        done = start + len(block)
+        if options.time_limit is not None and time.perf_counter() - t1 > options.time_limit:
+            break
+    elapsed = time.perf_counter() - t1
+    complete = done == choices.shape[0]
+    if best_row is None or not np.isfinite(best_val):
+        status = Status.INFEASIBLE if complete else Status.NO_SOLUTION
+        return RawSolution(status, "infeasible" if complete else "timelimit",
+                           build_time=build, solve_time=elapsed, nodes=done)
+    x = space.choices_to_onehot(best_row[None, :])[0]
+    status = Status.OPTIMAL if complete else Status.FEASIBLE
+    return RawSolution(status, "optimal" if complete else "timelimit", x=x,
+                       dual_bound=sign * best_val if complete else None,
+                       gap=0.0 if complete else None, nodes=done, build_time=build,
+                       solve_time=elapsed)

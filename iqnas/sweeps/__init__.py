@@ -6,6 +6,7 @@ true front of a table oracle and the choices that change between neighbouring bu
 """
 
 from iqnas.sweeps.budgets import budget_range, check_budgets, parse_budgets
+from iqnas.sweeps.load import load_sweep
 from iqnas.sweeps.points import SweepPoint
 from iqnas.sweeps.result import Sweep
 from iqnas.sweeps.rows import SweepRow
@@ -13,4 +14,4 @@ from iqnas.sweeps.run import sweep
 from iqnas.sweeps.settings import SweepSettings
 
 __all__ = ["Sweep", "SweepPoint", "SweepRow", "SweepSettings", "budget_range", "check_budgets",
-           "parse_budgets", "sweep"]
+           "load_sweep", "parse_budgets", "sweep"]

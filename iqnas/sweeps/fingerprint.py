@@ -30,6 +30,17 @@ def problem_fingerprint(problem: Problem, swept: Iterable[str] = ()) -> str:
     return h.hexdigest()[:16]
 
 
+def problem_record(problem: Problem, swept: Iterable[str] = ()) -> dict:
+    """What a sweep file's header records of its problem besides the fingerprint, so that the
+    file can be read back with the forms (``iqnas.sweeps.load_sweep``): the objective's name and
+    units, and each constraint's name, units and budget (None for a swept one)."""
+    swept = set(swept)
+    return {"objective": {"name": problem.objective.name, "units": problem.objective.units},
+            "constraints": [{"name": c.name, "units": c.units,
+                             "budget": None if c.name in swept else float(c.budget)}
+                            for c in problem.constraints]}
+
+
 def _form(h, form: QuadraticForm) -> None:
     _text(h, f"intercept={form.intercept!r}")
     h.update(np.ascontiguousarray(form.linear, dtype=np.float64).tobytes())

@@ -1,4 +1,4 @@
-"""Seeded benchmark instances for the solver benchmark (issue 2).
+"""Seeded benchmark instances for the solver and searcher benchmarks (`benchmarks/`) and the tests.
 
 Families (``make(name, seed)``):
 
@@ -126,7 +126,7 @@ def make_instance(name: str, seed: int, n_constraints: int | None = None) -> Ins
     if kind != "binas":
         pairs = chain_pairs() if kind == "chain" else dense_pairs()
         obj = obj + pairwise_form(space, pairs, k, rng(seed, "pairwise"))
-        obj.name = "accuracy"
+        obj = obj.copy(name="accuracy")
     resources, budgets = {}, {}
     for r in names:
         cost = block_costs(seed, r)
@@ -215,7 +215,7 @@ def budget_sample(space: iqnas.SearchSpace, seed: int) -> np.ndarray:
 
 
 def mobilenet_budget(form: iqnas.QuadraticForm, seed: int, q: float) -> float:
-    vals = form.evaluate_choices(budget_sample(form.space, seed))
+    vals = form.evaluate(choices=budget_sample(form.space, seed))
     return max(float(np.quantile(vals, q)), 0.0)
 
 
@@ -227,7 +227,7 @@ def _nb201(name: str, seed: int, names) -> Instance:
     all_pairs = [(groups[i], groups[j]) for i in range(6) for j in range(i + 1, 6)]
     obj = iqnas.QuadraticForm(space, 0.0, g.normal(0.0, 1.0, space.n_vars))
     obj = obj + pairwise_form(space, all_pairs, 0.3, g)
-    obj.name = "accuracy"
+    obj = obj.copy(name="accuracy")
     every = space.enumerate_choices()
     resources, budgets = {}, {}
     for r in names:
@@ -235,7 +235,7 @@ def _nb201(name: str, seed: int, names) -> Instance:
         lin = gr.uniform(0.0, 1.0, space.n_vars)
         pw = np.triu(gr.uniform(0.0, 0.2, (space.n_vars, space.n_vars)), 1)
         resources[r] = iqnas.QuadraticForm(space, 0.0, lin, pw, name=r)
-        budgets[r] = max(float(np.quantile(resources[r].evaluate_choices(every),
+        budgets[r] = max(float(np.quantile(resources[r].evaluate(choices=every),
                                            NB201_QUANTILE[r])), 0.0)
     problem = iqnas.Problem(space, obj, {r: (resources[r], budgets[r]) for r in names},
                             name=f"{name}/seed{seed}")

@@ -137,8 +137,8 @@ def test_scip_candidates_equal_the_brute_force_ranking_of_the_fitted_quadratic(n
                                   progress=False)
     space = run.space
     C = space.enumerate_choices().astype(np.int64)
-    vals = run.model.evaluate_choices(C)
-    ok = run.resource_forms["params_M_c100"].evaluate_choices(C) <= 0.3 + 1e-9
+    vals = run.model.evaluate(choices=C)
+    ok = run.resource_forms["params_M_c100"].evaluate(choices=C) <= 0.3 + 1e-9
     sampled = {space.parse_key(k).choices
                for k, s in zip(run.samples["key"], run.samples["source"]) if s != "candidate"}
     ok &= np.array([tuple(int(v) for v in row) not in sampled for row in C])
@@ -199,10 +199,10 @@ def test_model_and_normalisation_round_trip_through_save_and_load(nb, tmp_path):
     path = run.save(tmp_path / "tf.json")
     back = TrainingFreeModel.load(path)
     C = run.space.enumerate_choices()
-    np.testing.assert_allclose(back.model.evaluate_choices(C), run.model.evaluate_choices(C),
+    np.testing.assert_allclose(back.model.evaluate(choices=C), run.model.evaluate(choices=C),
                                rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(back.resource_forms["params_M_c100"].evaluate_choices(C),
-                               run.resource_forms["params_M_c100"].evaluate_choices(C),
+    np.testing.assert_allclose(back.resource_forms["params_M_c100"].evaluate(choices=C),
+                               run.resource_forms["params_M_c100"].evaluate(choices=C),
                                rtol=1e-12, atol=1e-12)
     assert back.score.stats == run.score.stats and back.constraints == run.constraints
     assert back.columns == run.columns == {"naswot": "naswot_c100",

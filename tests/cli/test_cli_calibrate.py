@@ -88,10 +88,10 @@ def test_pool_top_k_is_the_exact_optimum_over_the_pool():
     pool = np.unique(pool, axis=0)
     obj = iqnas.QuadraticForm(space, linear=rng.normal(size=space.n_vars))
     lat = iqnas.QuadraticForm(space, linear=rng.uniform(0, 1, size=space.n_vars))
-    budget = float(np.median(lat.evaluate_choices(pool)))
+    budget = float(np.median(lat.evaluate(choices=pool)))
     taken = {space.arch(pool[0])}
     top = pool_top_k(space, pool, obj, [{"lat": (lat, budget)}], 7, taken)
-    ok = [space.arch(r) for r in pool if lat.evaluate_choices(r[None])[0] <= budget]
+    ok = [space.arch(r) for r in pool if lat.evaluate(choices=r[None])[0] <= budget]
     ok = [a for a in ok if a not in taken]
     expect = sorted(ok, key=lambda a: -obj(a))[:7]
     assert [obj(a) for a in top] == pytest.approx([obj(a) for a in expect])

@@ -16,7 +16,7 @@ def _problem(seed=0):
     g = iqnas.QuadraticForm(space, 0.5, np.abs(rng.normal(size=30)),
                             np.abs(rng.normal(size=(30, 30))) * (rng.random((30, 30)) < 0.2))
     C = space.enumerate_choices()
-    return iqnas.Problem(space, f, {"lat": (g, float(np.quantile(g.evaluate_choices(C), 0.4)))})
+    return iqnas.Problem(space, f, {"lat": (g, float(np.quantile(g.evaluate(choices=C), 0.4)))})
 
 
 @pytest.mark.parametrize("mode", ["linearize", "native"])
@@ -26,7 +26,7 @@ def test_rows_hold_exactly_on_feasible_architectures(mode):
     space = p.space
     C = space.enumerate_choices()
     g = p.constraint("lat").form
-    feasible = g.evaluate_choices(C) <= p.constraint("lat").budget
+    feasible = g.evaluate(choices=C) <= p.constraint("lat").budget
     for row, ok in list(zip(C, feasible))[::157]:
         x = space.choices_to_onehot(row[None, :])[0]
         v = cp.lift(x)

@@ -98,7 +98,7 @@ def test_conv3x3_beats_avg_pool_on_every_edge(nb201):
 def test_main_effects_equal_brute_force_on_nb201(nb201):
     space, form, choices, y = nb201
     C = space.enumerate_choices()
-    v = form.evaluate_choices(C)
+    v = form.evaluate(choices=C)
     first = explain(form, tables=["main"])
     mean = explain(form, tables=["main"], reference="mean")
     mixed = explain(form, tables=["main"], reference={"e12": "nor_conv_1x1", "e23": "mean"})
@@ -128,7 +128,7 @@ def test_conditional_space_effects_equal_brute_force(prior):
     form = iqnas.QuadraticForm(space, 0.5, rng.normal(size=n), rng.normal(size=(n, n)))
     C = space.enumerate_choices()
     assert len(C) == space.size == 486
-    v = form.evaluate_choices(C)
+    v = form.evaluate(choices=C)
     act = np.array([space.activity(c) for c in C])
     if prior == "architectures":
         w = np.ones(len(C))
@@ -205,7 +205,7 @@ def test_depth_matches_monte_carlo_on_mobilenet():
     space = form.space
     df = explain(form, tables=["depth"])
     C = space.sample_choices(np.random.default_rng(0), 60_000)
-    v = form.evaluate_choices(C)
+    v = form.evaluate(choices=C)
     gi = space.group_index("s5.depth")
     mc = [v[C[:, gi] == o].mean() for o in (1, 2)]  # depth 3 and 4 are common under the prior
     np.testing.assert_allclose(_rows(df, "depth", stage=5)["raw"], mc, atol=0.3)
@@ -247,7 +247,7 @@ def _noisy_linear(n, seed):
     truth = iqnas.QuadraticForm(space, 50.0, np.random.default_rng(7).normal(0, 2.0, 30))
     rng = np.random.default_rng(seed)
     C = space.sample_choices(rng, n)
-    return space, truth, C, truth.evaluate_choices(C) + rng.normal(0, 1.0, n)
+    return space, truth, C, truth.evaluate(choices=C) + rng.normal(0, 1.0, n)
 
 
 def test_bootstrap_intervals_cover_the_truth_and_are_seeded():
@@ -302,13 +302,13 @@ def test_acceptance_default_regressor_on_all_cells(tmp_path):
     for g in space.groups:
         assert main[(g.name, "nor_conv_3x3")] > main[(g.name, "avg_pool_3x3")], g.name
     C = space.enumerate_choices()
-    ref = est.form_.evaluate_choices(C)
+    ref = est.form_.evaluate(choices=C)
     for back in (read_json(to_json(df)), read_csv(to_csv(df, tmp_path / "t.csv"))):
         rebuilt = form_from_table(back, space="nb201")
         assert rebuilt.intercept == est.form_.intercept
         np.testing.assert_array_equal(rebuilt.linear, est.form_.linear)
         assert (rebuilt.pairwise != est.form_.pairwise).nnz == 0
-        np.testing.assert_array_equal(rebuilt.evaluate_choices(C), ref)
+        np.testing.assert_array_equal(rebuilt.evaluate(choices=C), ref)
 
 
 def _ofa_depth_truth(oracle, n: int, seed: int) -> pd.DataFrame:
@@ -342,7 +342,7 @@ def test_binas_depth_finding_reads_off_a_model_of_the_ofa_predictor():
 
     oracle = iqnas.oracles.ofa()
     space = oracle.space
-    train = StratifiedSampler().sample_choices(space, 1000, rng=0)
+    train = StratifiedSampler().sample_choices(space, 1000, seed=0)
     form = QuadraticRegressor(space, terms="bilinear").fit(
         train, oracle.accuracy_choices(train)).form_
     depth = _rows(explain(form, tables=["depth"]), "depth").pivot(
@@ -360,12 +360,12 @@ def test_json_and_csv_exports_rebuild_the_form(nb201, tmp_path):
     space, form, _, _ = nb201
     df = explain(form)
     C = space.enumerate_choices()
-    ref = form.evaluate_choices(C)
+    ref = form.evaluate(choices=C)
     back_json = read_json(to_json(df))
     back_csv = read_csv(to_csv(df, tmp_path / "t.csv"))
     for back in (back_json, back_csv):
         rebuilt = form_from_table(back, space="nb201")
-        np.testing.assert_allclose(rebuilt.evaluate_choices(C), ref, atol=1e-9, rtol=0)
+        np.testing.assert_allclose(rebuilt.evaluate(choices=C), ref, atol=1e-9, rtol=0)
         pd.testing.assert_frame_equal(back[list(COLUMNS)].reset_index(drop=True),
                                       df[list(COLUMNS)].reset_index(drop=True))
     assert form_from_table(back_json).units == "%"  # the JSON keeps the space and units
@@ -377,7 +377,7 @@ def test_round_trip_on_a_conditional_space():
     C = space.sample_choices(np.random.default_rng(1), 2000)
     rebuilt = form_from_table(read_csv(to_csv(explain(form, tables=["coefficients"]))),
                               space="mobilenet")
-    np.testing.assert_allclose(rebuilt.evaluate_choices(C), form.evaluate_choices(C), atol=1e-9)
+    np.testing.assert_allclose(rebuilt.evaluate(choices=C), form.evaluate(choices=C), atol=1e-9)
 
 
 def test_markdown_and_top_rows(nb201):
@@ -449,7 +449,7 @@ def test_cli_json_round_trip(run_cli, cli_files, nb201):
     assert data["meta"]["space"] == "nb201"
     rebuilt = form_from_table(read_json(out))
     C = space.enumerate_choices()
-    np.testing.assert_allclose(rebuilt.evaluate_choices(C), form.evaluate_choices(C), atol=1e-9)
+    np.testing.assert_allclose(rebuilt.evaluate(choices=C), form.evaluate(choices=C), atol=1e-9)
 
 
 def test_cli_formats_and_files(run_cli, cli_files):

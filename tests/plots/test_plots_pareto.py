@@ -76,3 +76,28 @@ def test_errors(measured, tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"pip install 'iqnas\[plots\]'"):
         plot_pareto(measured, tmp_path / "front.png")
     assert not list(tmp_path.iterdir())
+
+
+def test_axis_titles_carry_units_and_can_be_set(measured, tmp_path):
+    svg = plot_pareto(measured, tmp_path / "front.svg").read_text()
+    assert "help_lat_fpga (ms)" in svg
+    assert "acc predicted / test_acc_c100 measured (%)" in svg  # the objective's % too
+    assert "Pareto front: acc against help_lat_fpga" in svg
+    svg = plot_pareto(measured, tmp_path / "own.svg", title="My front", xlabel="FPGA [ms]",
+                      ylabel="accuracy [%]").read_text()
+    assert "My front" in svg and "FPGA [ms]" in svg and "accuracy [%]" in svg
+    assert "help_lat_fpga (ms)" not in svg
+
+
+def test_the_plot_and_the_report_share_their_data(measured, tmp_path):
+    from iqnas.plotdata import pareto_data
+    from iqnas.plots import draw
+
+    data = pareto_data(measured)
+    assert {s.kind for s in data.series} >= {"front", "measured", "true"}
+    assert data.budgets == measured.budgets and data.budget_units == "ms"
+    front = measured.pareto_front()
+    on_front = next(s for s in data.series if s.kind == "front")
+    assert list(on_front.keys) == list(front["key"])
+    assert all(k in h for k, h in zip(on_front.keys, on_front.hover))
+    assert png_size(draw(data, tmp_path / "d.png")) == (800, 500)

@@ -44,7 +44,7 @@ def random_problem(seed: int, density: float = 0.3, n_constraints: int = 2,
     for k in range(n_constraints):
         g = form(True, f"r{k}")
         q = quantile if k == 0 else min(1.0, quantile + 0.3)
-        constraints[f"r{k}"] = (g, float(np.quantile(g.evaluate_choices(C), q)))
+        constraints[f"r{k}"] = (g, float(np.quantile(g.evaluate(choices=C), q)))
     return iqnas.Problem(space, objective, constraints)
 
 

@@ -34,7 +34,7 @@ def test_backends_agree_with_enumeration(seed, density, n_constraints, quantile)
 def test_exclusions_match_row_by_row_comparison():
     import numpy as np
 
-    from iqnas.solvers.exhaustive import excluded
+    from iqnas.problem import excluded
 
     for name, n in (("nb201", None), ("mobilenet", 3000)):
         space = iqnas.spaces.get(name)

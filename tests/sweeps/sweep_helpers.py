@@ -16,10 +16,10 @@ def brute_force_optimum(problem: iqnas.Problem) -> np.ndarray:
     """Objective of every architecture of the space (NaN where a budget is broken)."""
     space = problem.space
     C = space.enumerate_choices()
-    obj = problem.objective.evaluate_choices(C)
+    obj = problem.objective.evaluate(choices=C)
     ok = np.ones(len(C), dtype=bool)
     for c in problem.constraints:
-        ok &= c.form.evaluate_choices(C) <= c.budget + 1e-9 * max(1.0, abs(c.budget))
+        ok &= c.form.evaluate(choices=C) <= c.budget + 1e-9 * max(1.0, abs(c.budget))
     return np.where(ok, obj, np.nan)
 
 

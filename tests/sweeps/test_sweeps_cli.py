@@ -110,7 +110,9 @@ def test_resume_with_out(files, capsys, tmp_path):
     ("2,3", ["--grid", f"{RES}=1,2"], "is the swept resource"),
     ("2,3", ["--plot", "front.jpg"], r"\.png or \.svg"),
     ("2,3", ["--plot", "no/such/dir/front.png"], "does not exist"),
-    ("2,3", ["--jobs", "0"], "jobs must be a positive integer"),
+    ("2,3", ["--jobs", "0"], r"The 'jobs' parameter of sweep\(\) must be an int in the range "
+                             r"\[1, inf\)\. Got 0 instead"),
+    ("2,3", ["--title", "front"], "set the --plot figure; add --plot FILE"),
     ("2,3", ["--dataset", "cifar10"], "need --oracle"),
     ("2,3", ["--oracle", "nb201", "--true-metric", "acc"], "unknown metric 'acc'"),
     ("2,3", ["--solver", "gurobi"], "unknown solver 'gurobi'"),
@@ -121,3 +123,15 @@ def test_bad_input_exits_2_and_writes_nothing(files, capsys, tmp_path, budgets, 
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and re.search(match, err), err
     assert not out_file.exists() and not (tmp_path / "front.jpg").exists()
+
+
+def test_plot_titles_and_labels_from_the_command_line(files, capsys, tmp_path):
+    plot = tmp_path / "front.svg"
+    code, _, err = _run(capsys, *_base(files), "--plot", plot, "--title", "FPGA front",
+                        "--xlabel", "latency on the FPGA [ms]", "--ylabel", "accuracy [%]")
+    assert code == 0, err
+    svg = plot.read_text()
+    assert all(t in svg for t in ("FPGA front", "latency on the FPGA [ms]", "accuracy [%]"))
+    code, _, err = _run(capsys, *_base(files), "--plot", tmp_path / "default.svg")
+    svg = (tmp_path / "default.svg").read_text()
+    assert code == 0 and f"{RES} (ms)" in svg and "acc (%)" in svg  # units from the forms

@@ -59,7 +59,9 @@ def test_bad_arguments_name_the_field(problem):
         iqnas.sweep(problem, RES, [1.0, -2.0])
     with pytest.raises(InputError, match="grid resource .* is the swept resource"):
         iqnas.sweep(problem, RES, [1.0], grid=(RES, [1.0]))
-    with pytest.raises(InputError, match="grid must be"):
+    with pytest.raises(InputError, match=r"^The 'grid' parameter of sweep\(\) must be a "
+                                         r"\(resource name, budgets\) pair.* or None\. Got "
+                                         r"\[1\.0, 2\.0, 3\.0\] instead\.$"):
         iqnas.sweep(problem, RES, [1.0], grid=[1.0, 2.0, 3.0])
     with pytest.raises(InputError, match="unknown resource 'mem'"):
         iqnas.sweep(problem, RES, [1.0], grid=("mem", [1.0]))
@@ -74,7 +76,7 @@ def test_bad_arguments_name_the_field(problem):
 
 
 def test_one_dimensional_sweep_with_infeasible_points(problem):
-    lat_min = float(problem.constraint(RES).form.evaluate_choices(
+    lat_min = float(problem.constraint(RES).form.evaluate(choices=
         problem.space.enumerate_choices()).min())
     budgets = [0.5 * lat_min, 0.9 * lat_min] + budget_range(lat_min, 9.0, 10)
     sweep = iqnas.sweep(problem, RES, budgets)

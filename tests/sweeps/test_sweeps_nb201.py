@@ -16,7 +16,7 @@ RES = "help_lat_fpga"
 @pytest.fixture(scope="module")
 def fpga_sweep(nb201_oracle, nb201_data, interaction_accuracy, fpga_form):
     space, _, _ = nb201_data
-    lat = fpga_form.evaluate_choices(nb201_oracle.choices)
+    lat = fpga_form.evaluate(choices=nb201_oracle.choices)
     budgets = budget_range(float(lat.min()), float(lat.max()), 40)
     problem = iqnas.Problem(space, interaction_accuracy, {RES: (fpga_form, 1.0)})
     return problem, iqnas.sweep(problem, RES, budgets, oracle=nb201_oracle)

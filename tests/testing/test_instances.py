@@ -35,8 +35,8 @@ def test_chain_and_dense_share_the_binas_part_of_their_seed():
         extra = other.objective - base.objective
         assert np.allclose(extra.linear, 0.0) and extra.intercept == 0.0
         # the extra part is exactly the pairwise noise between block groups
-        assert not np.allclose(other.objective.evaluate_choices(C),
-                               base.objective.evaluate_choices(C))
+        assert not np.allclose(other.objective.evaluate(choices=C),
+                               base.objective.evaluate(choices=C))
 
 
 def _hand_value(arch, a, depth_lin=None):
@@ -83,11 +83,11 @@ def test_mobilenet_budget_is_the_40_percent_quantile(name):
     sample = inst.budget_sample(space, 5)
     assert sample.shape == (10_000, space.n_groups)
     for r, form in it.resources.items():
-        vals = form.evaluate_choices(sample)
+        vals = form.evaluate(choices=sample)
         assert it.budgets[r] == pytest.approx(np.quantile(vals, 0.4), rel=1e-12)
         assert it.problem.constraint(r).budget == it.budgets[r] >= 0
         # an independent sample agrees: about 40 % of architectures fit the budget
-        other = form.evaluate_choices(space.sample_choices(12345, 20_000))
+        other = form.evaluate(choices=space.sample_choices(12345, 20_000))
         assert abs(np.mean(other <= it.budgets[r]) - 0.4) < 0.02
 
 
@@ -123,7 +123,7 @@ def test_nb201_dense_budgets_are_quantiles_over_every_cell():
     every = space.enumerate_choices()
     for r, form in it.resources.items():
         assert form.linear.min() >= 0 and form.pairwise.data.min() >= 0
-        vals = form.evaluate_choices(every)
+        vals = form.evaluate(choices=every)
         q = inst.NB201_QUANTILE[r]
         assert it.budgets[r] == pytest.approx(np.quantile(vals, q), rel=1e-12)
         assert abs(np.mean(vals <= it.budgets[r]) - q) < 0.001
