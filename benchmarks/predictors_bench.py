@@ -260,8 +260,8 @@ def rerank_cases(devices: list[str], args) -> list[dict]:
     how = "auto" if args.rerank_devices == ["auto"] else "given"
     return [{"part": "rerank", "device": d, "quantile": args.rerank_quantile, "seed": s,
              "variant": v, "samples": args.rerank_samples, "rounds": args.rerank_rounds,
-             "chosen": how} for d in devices for s in range(args.rerank_seeds)
-            for v in RERANK_VARIANTS]
+             "chosen": how} for v in args.rerank_variants for d in devices
+            for s in range(args.rerank_seeds)]
 
 
 def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
@@ -496,6 +496,9 @@ def parse_args(argv):
     ap.add_argument("--rerank-samples", type=int, default=100)
     ap.add_argument("--rerank-rounds", type=int, default=5)
     ap.add_argument("--rerank-quantile", type=float, default=0.5)
+    ap.add_argument("--rerank-variants", nargs="+", choices=RERANK_VARIANTS,
+                    default=list(RERANK_VARIANTS),
+                    help="rerank variants, run in this order (each over every device and seed)")
     ap.add_argument("--resume", action="store_true",
                     help="keep the records of --jsonl and run only the missing cases")
     add_output_options(ap, RESULTS / "predictors_bench.jsonl", record="model fit or search")
