@@ -189,8 +189,9 @@ def accuracy_model(name: str, space, seed: int, args):
 
 
 def accuracy_cases(args) -> list[dict]:
+    """Seeds outermost, so an interrupted run has every dataset and size at fewer seeds."""
     return [{"part": "accuracy", "dataset": ds, "n": n, "seed": seed, "model": m}
-            for ds in args.acc_datasets for n in args.acc_sizes for seed in range(args.acc_seeds)
+            for seed in range(args.acc_seeds) for ds in args.acc_datasets for n in args.acc_sizes
             for m in ACC_MODELS]
 
 
