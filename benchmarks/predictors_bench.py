@@ -46,13 +46,17 @@ import numpy as np  # noqa: E402
 import iqnas  # noqa: E402
 from benchmarks.report import (  # noqa: E402
     RESULTS,
+    Headline,
     add_output_options,
+    command_block,
     command_line,
     machine_info,
+    machine_line,
     publish_section,
     read_results,
     results_writer,
     section_head,
+    summary_row,
 )
 from iqnas.calibration import (  # noqa: E402
     GCNRanker,
@@ -377,17 +381,16 @@ def accuracy_lines(recs: list[dict]) -> list[str]:
     acc = [r for r in recs if r["part"] == "accuracy"]
     if not acc:
         return []
-    seeds = len({r["seed"] for r in acc})
     lines = ["### Accuracy predictors", "",
-             f"Mean (std) over {seeds} seeds. Kendall's tau of the predictor fitted on `n` "
-             "random cells, on every other cell; `search best`: the best true test accuracy "
+             "Mean (std) over the `seeds` of each row. Kendall's tau of the predictor fitted "
+             "on `n` random cells, on every other cell; `search best`: the best true test accuracy "
              "among the `n` cells measured when the predictor drives BRP-NAS's 5-round "
              "selection (table optimum: "
              + ", ".join(f"{ds} {_mean([r for r in acc if r['dataset'] == ds], 'optimum'):.2f}"
                          for ds in dict.fromkeys(r["dataset"] for r in acc)) + ").", "",
-             "| dataset | n | tau: ridge | pairwise | GCN | MLP | search best: ridge | "
+             "| dataset | n | seeds | tau: ridge | pairwise | GCN | MLP | search best: ridge | "
              "pairwise | GCN | MLP | fit s: GCN | MLP |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for ds in dict.fromkeys(r["dataset"] for r in acc):
         for n in sorted({r["n"] for r in acc if r["dataset"] == ds}):
             rs = {m: [r for r in acc if r["dataset"] == ds and r["n"] == n and r["model"] == m]
@@ -396,7 +399,8 @@ def accuracy_lines(recs: list[dict]) -> list[str]:
             taus = " | ".join(_mean_std(rs[m], "kendall_tau", 3) for m in ACC_MODELS)
             best = " | ".join(_mean_std(rs[m], "search_best", 2) for m in ACC_MODELS)
             fits = " | ".join(f"{_mean(rs[m], 'fit_time'):.1f}" for m in ("gcn", "mlp"))
-            lines.append(f"| {ds} | {n} | {taus} | {best} | {fits} |")
+            seeds = min(len(v) for v in rs.values())
+            lines.append(f"| {ds} | {n} | {seeds} | {taus} | {best} | {fits} |")
     return lines + [""]
 
 
@@ -449,12 +453,61 @@ def rerank_lines(recs: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def section(recs: list[dict], info: dict, command: str, settings: dict) -> str:
-    lines = [*section_head(SECTION, info, command)]
-    if settings:
-        lines += ["Settings: " + ", ".join(f"{k} {v}" for k, v in settings.items()) + ".", ""]
+def _settings_line(settings: dict) -> list[str]:
+    if not settings:
+        return []
+    return ["Settings: " + ", ".join(f"{k} {v}" for k, v in settings.items()) + ".", ""]
+
+
+def section(recs: list[dict], info: dict, command: str, settings: dict,
+            merged: list[dict] = ()) -> str:
+    """The BENCHMARKS.md section; ``merged``: the headers of the other results files whose
+    records ``recs`` include (each named with its machine line, command and settings)."""
+    lines = [*section_head(SECTION, info, command), *_settings_line(settings)]
+    for head in merged:
+        parts = sorted({r["part"] for r in head.get("records", ())})
+        lines += [f"Merged from {head.get('file')} ({', '.join(parts) or 'no'} records): "
+                  + machine_line(head.get("info", {})), "",
+                  *command_block(head.get("command", "")),
+                  *_settings_line(head.get("settings", {}))]
     lines += latency_lines(recs) + accuracy_lines(recs) + rerank_lines(recs)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+MEASURES = ("NB201 predictors: linear / quadratic / BRP-NAS GCN latency models (900 train, "
+            "5 seeds), accuracy predictors, GCN re-ranking inside calibration")
+TARGET = ("quadratic >= 0.78 within +/-10 % and >= linear + 0.08 on Kryo-485 and Edge TPU int8; "
+          "GCN fit on 900 cells < 300 s; rerank gain reported")
+
+
+def headline(recs: list[dict]) -> Headline:
+    """The summary row: the acceptance columns, the GCN's fit time, where it wins, and the
+    re-ranking's change of the best accuracy found."""
+    lat = [r for r in recs if r["part"] == "latency"]
+    parts = []
+    for col in ACCEPT_COLUMNS:
+        q = _mean([r for r in lat if r["column"] == col and r["model"] == "quadratic"],
+                  "within_10pct")
+        li = _mean([r for r in lat if r["column"] == col and r["model"] == "linear"],
+                   "within_10pct")
+        if q == q:
+            short = "Kryo-485" if "kryo-485" in col else "Edge TPU int8"
+            parts.append(f"{short} quadratic {q:.3f} (linear {li:.3f})")
+    fits = [r["fit_time"] for r in lat if r["model"] == "gcn"]
+    if fits:
+        parts.append(f"GCN fit median {np.median(fits):.0f} s, max {np.max(fits):.0f} s")
+        wins = gcn_wins(recs)
+        ran = {r["column"] for r in lat if r["model"] == "gcn"}
+        parts.append(f"GCN beats quadratic on {len(wins)}/{len(ran)} columns")
+    rr = [r for r in recs if r["part"] == "rerank"]
+    for dev in dict.fromkeys(r["device"] for r in rr):
+        base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
+        cmp = [(r["best"] or 0) - (base[r["seed"]] or 0) for r in rr if r["device"] == dev
+               and r["variant"] == "iqp + gcn rerank" and r["seed"] in base]
+        if cmp:
+            parts.append(f"--rerank gcn {np.mean(cmp):+.2f} points on {_short(dev)} "
+                         f"({len(cmp)} seeds)")
+    return Headline(MEASURES, "; ".join(parts) or "-", TARGET)
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -462,6 +515,18 @@ def case_key(case: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in case.items()
                         if k in ("part", "column", "seed", "model", "dataset", "n", "device",
                                  "quantile", "variant", "samples", "rounds")))
+
+
+def merge_results(recs: list[dict], paths: list[Path]) -> tuple[list[dict], list[dict]]:
+    """``recs`` with the records of the results files ``paths`` (a case found again replaces
+    the earlier record), and each file's header (with its ``file`` and ``records``)."""
+    by_key = {case_key(r): r for r in recs}
+    heads = []
+    for path in paths:
+        header, more = read_results(path)
+        heads.append({**header, "file": path.name, "records": more})
+        by_key.update((case_key(r), r) for r in more)
+    return list(by_key.values()), heads
 
 
 def load_data() -> dict:
@@ -500,6 +565,10 @@ def parse_args(argv):
     ap.add_argument("--rerank-variants", nargs="+", choices=RERANK_VARIANTS,
                     default=list(RERANK_VARIANTS),
                     help="rerank variants, run in this order (each over every device and seed)")
+    ap.add_argument("--merge", nargs="+", type=Path, default=[],
+                    help="results files of other runs of this benchmark (e.g. one part run "
+                         "with other settings) whose records join the report; a case in "
+                         "several files is taken from the last")
     ap.add_argument("--resume", action="store_true",
                     help="keep the records of --jsonl and run only the missing cases")
     add_output_options(ap, RESULTS / "predictors_bench.jsonl", record="model fit or search")
@@ -517,10 +586,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
         header, recs = read_results(args.report_only)
-        text = section(recs, header.get("info", {}), header.get("command", ""),
-                       header.get("settings", {}))
+        info, command = header.get("info", {}), header.get("command", "")
+        recs, merged = merge_results(recs, args.merge)
+        text = section(recs, info, command, header.get("settings", {}), merged)
         print(text)
-        publish_section(args.out, SECTION, text)
+        publish_section(args.out, SECTION, text,
+                        summary_row(SECTION, headline(recs), info, command))
         return 0
     import torch
 
@@ -564,9 +635,10 @@ def main(argv: list[str] | None = None) -> int:
             run_all(rerank_cases(devices, args), lambda c: run_rerank(c, data, args, Path(tmp)))
         if "accuracy" in args.parts:
             run_all(accuracy_cases(args), lambda c: run_accuracy(c, data, args))
-    text = section(recs, info, command, settings)
+    recs, merged = merge_results(recs, args.merge)
+    text = section(recs, info, command, settings, merged)
     print(text)
-    publish_section(args.out, SECTION, text)
+    publish_section(args.out, SECTION, text, summary_row(SECTION, headline(recs), info, command))
     return 0
 
 

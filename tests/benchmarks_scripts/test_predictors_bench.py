@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -50,8 +52,19 @@ def test_predictors_bench_tiny_run_and_report(tmp_path):
         assert r["budget"] == pytest.approx(float(np.nanquantile(table[KRYO], 0.5)))
     text = md.read_text()
     assert text.count(pb.SECTION) == 1 and "keep me" in text and "Acceptance" in text
+    row = next(line for line in text.splitlines() if line.startswith("| [Predictors"))
+    assert "Kryo-485 quadratic" in row and "--rerank gcn" in row and "(1 seeds)" in row
     assert pb.main(["--report-only", str(jsonl), "--out", str(md)]) == 0
     assert md.read_text() == text  # rebuilt identically from the raw results
+    # records of another run join the report (a case found again replaces the earlier one)
+    other = tmp_path / "acc.jsonl"
+    redo = {**next(r for r in acc if r["model"] == "ridge"), "kendall_tau": 0.123456}
+    other.write_text(json.dumps({"type": "header", "info": {"date": "x"}, "command": "again",
+                                 "settings": {"GCN epochs": 7}}) + "\n" + json.dumps(redo) + "\n")
+    assert pb.main(["--report-only", str(jsonl), "--merge", str(other), "--out", str(md)]) == 0
+    merged = md.read_text()
+    assert "Merged from acc.jsonl (accuracy records)" in merged and "GCN epochs 7" in merged
+    assert "| cifar100 | 20 | 1 | 0.123 (0.000) |" in merged
     # --resume keeps every record and runs nothing new
     assert pb.main([*argv, "--resume"]) == 0
     assert read_results(jsonl)[1] == recs
