@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iqnas import spaces
 from iqnas.calibration.features import as_choices
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
@@ -243,6 +244,10 @@ def graph_encoding(space: SearchSpace) -> GraphEncoding:
         raise InputError(f"space {name!r} has no graph encoding; the GCN predictors support "
                          f"{', '.join(GRAPH_SPACES)}")
     enc = _ENCODINGS.get(space)
+    if enc is None and space.content_hash() != spaces.get(name).content_hash():
+        raise InputError(f"space {name!r} has no graph encoding: it is not the built-in "
+                         f"{name!r} space (other groups or options); the GCN predictors support "
+                         f"the built-in {', '.join(GRAPH_SPACES)}")
     if enc is None:
         if name == "nb201":
             enc = NB201Graph()

@@ -138,6 +138,12 @@ def _toy_space() -> SearchSpace:
     return SearchSpace("toy_nograph", [Group("a", ("x", "y")), Group("b", ("x", "y", "z"))])
 
 
+def _fake_nb201() -> SearchSpace:
+    """A space named like the built-in nb201 with other options."""
+    ops = ("none", "skip_connect", "nor_conv_3x3")
+    return SearchSpace("nb201", [Group(f"edge{i}", ops) for i in range(6)])
+
+
 def test_spaces_without_a_graph_encoding_are_refused():
     toy = _toy_space()
     with pytest.raises(InputError, match="no graph encoding"):
@@ -145,6 +151,11 @@ def test_spaces_without_a_graph_encoding_are_refused():
     X = toy.choices_to_onehot(toy.enumerate_choices())
     with pytest.raises(InputError, match="no graph encoding"):
         GCNRegressor(toy, **TINY).fit(X, np.arange(len(X), dtype=float))
+    fake = _fake_nb201()
+    with pytest.raises(InputError, match="^space 'nb201' has no graph encoding: it is not the "
+                                         "built-in 'nb201' space"):
+        graph_encoding(fake)
+    assert graph_encoding(iqnas.spaces.get("nb201")) is not None
 
 
 # ---- the estimators ----------------------------------------------------------------------------
@@ -230,6 +241,10 @@ def test_neural_estimator_contract(cls, nb201):
         fitted.predict([mb.sample(0)])
     with pytest.raises(InputError, match="trained on space 'nb201', not 'mobilenet'"):
         fitted.set_params(space=mb).predict([mb.sample(0)])
+    fake = _fake_nb201()  # the same name, other content: refused by its content hash
+    with pytest.raises(InputError, match="^this .* was trained on another space named 'nb201' "
+                                         r"\(content hash sha256:"):
+        fitted.set_params(space=fake).predict(fake.choices_to_onehot(fake.enumerate_choices()[:2]))
 
 
 def test_mlp_learns_params(nb201):
