@@ -71,7 +71,7 @@ from iqnas.calibration import (  # noqa: E402
 from iqnas.calibration.selection import round_sizes  # noqa: E402
 from iqnas.calibration.verified import true_optimum  # noqa: E402
 
-SECTION = "## Predictors: quadratic models vs BRP-NAS's GCN (issue 15)"
+SECTION = "## Predictors: quadratic models vs BRP-NAS's GCN"
 PARTS = ("latency", "accuracy", "rerank")
 LAT_MODELS = ("linear", "quadratic", "gcn")
 ACC_MODELS = ("ridge", "pairwise", "gcn", "mlp")
@@ -465,8 +465,9 @@ def section(recs: list[dict], info: dict, command: str, settings: dict,
     records ``recs`` include (each named with its machine line, command and settings)."""
     lines = [*section_head(SECTION, info, command), *_settings_line(settings)]
     for head in merged:
-        parts = sorted({r["part"] for r in head.get("records", ())})
-        lines += [f"Merged from {head.get('file')} ({', '.join(parts) or 'no'} records): "
+        parts = ", ".join(head.get("parts", ())) or "no"
+        lines += [f"The {parts} records come from another run (first written to "
+                  f"`{head.get('file')}`, folded in with `--merge`): "
                   + machine_line(head.get("info", {})), "",
                   *command_block(head.get("command", "")),
                   *_settings_line(head.get("settings", {}))]
@@ -517,16 +518,29 @@ def case_key(case: dict) -> tuple:
                                  "quantile", "variant", "samples", "rounds")))
 
 
-def merge_results(recs: list[dict], paths: list[Path]) -> tuple[list[dict], list[dict]]:
+def fold_results(header: dict, recs: list[dict], paths: list[Path]
+                 ) -> tuple[dict, list[dict]]:
     """``recs`` with the records of the results files ``paths`` (a case found again replaces
-    the earlier record), and each file's header (with its ``file`` and ``records``)."""
+    the earlier record); the header lists each file's machine, command, settings and parts
+    under ``merged``."""
     by_key = {case_key(r): r for r in recs}
-    heads = []
+    merged = list(header.get("merged", []))
     for path in paths:
-        header, more = read_results(path)
-        heads.append({**header, "file": path.name, "records": more})
+        head, more = read_results(path)
+        merged.append({"file": path.name, "info": head.get("info", {}),
+                       "command": head.get("command", ""), "settings": head.get("settings", {}),
+                       "parts": sorted({r["part"] for r in more})})
         by_key.update((case_key(r), r) for r in more)
-    return list(by_key.values()), heads
+    return {**header, "merged": merged}, list(by_key.values())
+
+
+def write_results(path: Path, header: dict, recs: list[dict]) -> None:
+    """Rewrite the results file ``path`` with ``header`` and ``recs``."""
+    extra = {k: v for k, v in header.items() if k not in ("type", "info", "command")}
+    with results_writer(path, header.get("info", {}), header.get("command", ""),
+                        **extra) as write:
+        for r in recs:
+            write(r)
 
 
 def load_data() -> dict:
@@ -567,7 +581,8 @@ def parse_args(argv):
                     help="rerank variants, run in this order (each over every device and seed)")
     ap.add_argument("--merge", nargs="+", type=Path, default=[],
                     help="results files of other runs of this benchmark (e.g. one part run "
-                         "with other settings) whose records join the report; a case in "
+                         "with other settings) folded into --jsonl (their machine, command "
+                         "and settings kept in its header) before the report; a case in "
                          "several files is taken from the last")
     ap.add_argument("--resume", action="store_true",
                     help="keep the records of --jsonl and run only the missing cases")
@@ -587,8 +602,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         header, recs = read_results(args.report_only)
         info, command = header.get("info", {}), header.get("command", "")
-        recs, merged = merge_results(recs, args.merge)
-        text = section(recs, info, command, header.get("settings", {}), merged)
+        if args.merge:
+            header, recs = fold_results(header, recs, args.merge)
+            write_results(args.jsonl, header, recs)
+        text = section(recs, info, command, header.get("settings", {}),
+                       header.get("merged", []))
         print(text)
         publish_section(args.out, SECTION, text,
                         summary_row(SECTION, headline(recs), info, command))
@@ -635,8 +653,11 @@ def main(argv: list[str] | None = None) -> int:
             run_all(rerank_cases(devices, args), lambda c: run_rerank(c, data, args, Path(tmp)))
         if "accuracy" in args.parts:
             run_all(accuracy_cases(args), lambda c: run_accuracy(c, data, args))
-    recs, merged = merge_results(recs, args.merge)
-    text = section(recs, info, command, settings, merged)
+    header = {"info": info, "command": command, "settings": settings}
+    if args.merge:
+        header, recs = fold_results(header, recs, args.merge)
+        write_results(args.jsonl, header, recs)
+    text = section(recs, info, command, settings, header.get("merged", []))
     print(text)
     publish_section(args.out, SECTION, text, summary_row(SECTION, headline(recs), info, command))
     return 0

@@ -61,10 +61,16 @@ def test_predictors_bench_tiny_run_and_report(tmp_path):
     redo = {**next(r for r in acc if r["model"] == "ridge"), "kendall_tau": 0.123456}
     other.write_text(json.dumps({"type": "header", "info": {"date": "x"}, "command": "again",
                                  "settings": {"GCN epochs": 7}}) + "\n" + json.dumps(redo) + "\n")
-    assert pb.main(["--report-only", str(jsonl), "--merge", str(other), "--out", str(md)]) == 0
+    both = tmp_path / "both.jsonl"
+    assert pb.main(["--report-only", str(jsonl), "--merge", str(other), "--out", str(md),
+                    "--jsonl", str(both)]) == 0
     merged = md.read_text()
-    assert "Merged from acc.jsonl (accuracy records)" in merged and "GCN epochs 7" in merged
-    assert "| cifar100 | 20 | 1 | 0.123 (0.000) |" in merged
+    assert "The accuracy records come from another run (first written to `acc.jsonl`" in merged
+    assert "GCN epochs 7" in merged and "| cifar100 | 20 | 1 | 0.123 (0.000) |" in merged
+    head, folded = read_results(both)
+    assert len(folded) == len(recs) and head["merged"][0]["command"] == "again"
+    assert pb.main(["--report-only", str(both), "--out", str(md)]) == 0
+    assert md.read_text() == merged  # the folded file alone rebuilds the same section
     # --resume keeps every record and runs nothing new
     assert pb.main([*argv, "--resume"]) == 0
     assert read_results(jsonl)[1] == recs
