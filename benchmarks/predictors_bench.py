@@ -426,7 +426,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "| device | budget ms | optimum | variant | mean best | seeds | per seed | "
              "vs iqp (wins/ties/losses) | truly feasible | median s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    summary = []
+    summary, verdict = [], []
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
         for v in RERANK_VARIANTS:
@@ -447,9 +447,17 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                          f"{np.median([r['time'] for r in rs]):.0f} |")
             if v != "iqp" and cmp:
                 summary.append(f"{_short(dev)} {v}: {np.mean(cmp):+.2f}")
+            if v == "iqp + gcn rerank" and cmp:
+                verdict.append(f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} "
+                               f"seeds ({'improves' if np.mean(cmp) > 0 else 'no improvement'}"
+                               f"{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
     if summary:
         lines += ["", "Mean change of the best accuracy found against `iqp`, same seeds: "
                   + "; ".join(summary) + "."]
+    if verdict:
+        lines += ["", "Acceptance (`--rerank gcn` improves the mean best accuracy found with "
+                  "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
+                  "quadratic one): " + "; ".join(verdict) + "."]
     return lines + [""]
 
 
