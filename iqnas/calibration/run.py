@@ -32,6 +32,7 @@ from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out
 from iqnas.calibration.metrics import quality_report, report_table
 from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.ranker import PairwiseRanker
+from iqnas.calibration.rerank import RERANKERS, GCNReranker, check_rerank
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.selection import plan_round, pool_plan, round_sizes, uniform_plan
 from iqnas.calibration.store import SampleStore, default_store_path, stored_meta
@@ -67,6 +68,10 @@ CALIBRATE_CONSTRAINTS = {
     "restrict": [Check(lambda r: all(hasattr(r, a) for a in ("linear_constraints", "mask",
                                                               "sampler", "digest")),
                        "an iqnas.reduction.Cluster (iqnas.reduce or Cluster.load)"), None],
+    "rerank": [Options(RERANKERS), None],
+    "rerank_factor": [Interval("int", 1, None)],
+    "rerank_filter": [Boolean()],
+    "rerank_params": [Mapping, None],
 }
 
 
@@ -146,7 +151,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              restrict=None, executor=None) -> CalibrationRun:
+              restrict=None, executor=None, rerank: str | None = None,
+              rerank_factor: int = 4, rerank_filter: bool = False,
+              rerank_params: Mapping | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
 
@@ -168,12 +175,23 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     were planned (so the run does not depend on the executor); a failed measurement is
     recorded as a failure (``SampleStore.failures()``), never as a number, and is not proposed
     again. The caller keeps the executor open and closes it.
+
+    ``rerank="gcn"`` (iterative selection, spaces with a graph encoding: nb201, mobilenet, ofa)
+    asks the IQP of each round for ``rerank_factor`` times its top-k candidates, all feasible
+    under the fitted resource models, and measures the k that a ``GCNRanker`` fitted on the
+    earlier rounds' samples ranks best; ``rerank_filter=True`` first sets aside candidates
+    that ``GCNRegressor`` models of the budgeted metrics predict over budget. ``rerank_params``
+    go to the GCNs (e.g. ``{"epochs": 100}``; see ``iqnas.calibration.rerank``).
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
     check_oracle(oracle, space)
     scenarios = parse_scenarios(constraints)
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
+    check_rerank(space, rerank, rerank_params)
+    if rerank is not None and selection != "iterative":
+        raise InputError(f"rerank={rerank!r} re-ranks the IQP candidates of the iterative "
+                         "selection; use selection='iterative' or rerank=None")
     backend = auto_solver(solver, space, "calibrate()")
     _check_restrict(restrict, space)
     executor = check_executor(executor)
@@ -186,6 +204,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         settings["restrict"] = restrict.digest
     if callable(getattr(oracle, "settings", None)):  # what measured values depend on
         settings["oracle"] = oracle.settings()
+    if rerank is not None:  # only then, so stores of runs without it still resume
+        settings["rerank"] = {"method": rerank, "factor": rerank_factor,
+                              "filter": rerank_filter, "params": dict(rerank_params or {})}
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     first_n = extended_from(path, settings)
@@ -280,6 +301,10 @@ class _Loop:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+        rr = settings.get("rerank")
+        self.reranker = None if rr is None else GCNReranker(
+            space, objective, scenarios, factor=rr["factor"], use_filter=rr["filter"],
+            params=rr["params"], units=oracle.units, progress=progress)
 
     def sampler(self):
         """The first round's sampler (members of ``restrict`` only, if given)."""
@@ -340,12 +365,14 @@ class _Loop:
             return
         earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
         earlier |= {a for a, rr in failed.items() if rr < r}
+        info: dict = {}
         if plan is None:
             chosen = plan_round(r, size, self.space, self.s["seed"],
                                 lambda: self._fit_for_round(r), earlier,
                                 solver=self.solver, top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
-                                restrict=self.restrict)
+                                restrict=self.restrict, rerank=self._rerank(r, info),
+                                rerank_pool=self._rerank_pool())
         else:
             chosen = [(a, "uniform") for a in plan()]
         todo = [(a, src) for a, src in chosen if a not in taken]
@@ -354,7 +381,7 @@ class _Loop:
                                progress=self.progress, round=r,
                                source={a.key: src for a, src in todo}, ordered=True)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store), "failed": len(report.failed)})
+                             "total": len(self.store), "failed": len(report.failed), **info})
         log.info("round %d: %d planned, %d measured now, %d failed; %d samples in all", r,
                  len(chosen), len(todo), len(report.failed), len(self.store))
 
@@ -377,6 +404,25 @@ class _Loop:
             return
         for i, size in enumerate(round_sizes(extra, rounds)):
             self.run_round(first + i, size, None)
+
+    def _rerank_pool(self) -> int:
+        return 1 if self.reranker is None else self.reranker.factor
+
+    def _rerank(self, r: int, info: dict):
+        """Round ``r``'s re-rank hook for ``plan_round`` (None without ``rerank``): the GCNs
+        are fitted on the samples of earlier rounds, seeded by the run's seed and ``r``."""
+        if self.reranker is None:
+            return None
+
+        def rerank(candidates: list[Architecture], k: int) -> list[Architecture]:
+            samples = self.store.samples()
+            samples = samples[samples["round"] < r]
+            seed = int(np.random.default_rng([self.s["seed"], r, 104729]).integers(2**31))
+            out = self.reranker.order(candidates, k, samples, seed)
+            info["rerank"] = dict(self.reranker.last)
+            return out
+
+        return rerank
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:

@@ -196,13 +196,17 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
                taken: set[Architecture], *, solver: str | Backend = "scip", top_share: float = 0.5,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
-               pool: np.ndarray | None = None, restrict=None) -> list[tuple[Architecture, str]]:
+               pool: np.ndarray | None = None, restrict=None,
+               rerank: Callable[[list[Architecture], int], list[Architecture]] | None = None,
+               rerank_pool: int = 1) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
     draws from ``sampler`` (uniform by default), or uniformly from ``pool`` (the choices of
     the only architectures the oracle can measure) when given. ``fit`` returns the objective
     form, the scenarios (metric -> (form, budget)) and each budgeted model's expected error.
     ``restrict`` (a reduction Cluster) adds its rows to every IQP and keeps every draw inside
-    it (``sampler`` and ``pool`` must already be restricted)."""
+    it (``sampler`` and ``pool`` must already be restricted).
+    ``rerank(candidates, k)``, when given, picks the ``k`` to measure from the IQP's
+    ``rerank_pool * k`` best (hard budgets); only IQP candidates are ever kept."""
     rng = round_rng(seed, r)
     if r == 0:
         if pool is not None:
@@ -211,11 +215,16 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
         return [(a, "initial") for a in drawn if a not in taken]
     objective, scenarios, margins = fit()
     k = int(round(size * top_share))
+    n_top = k if rerank is None else k * max(1, int(rerank_pool))
     if pool is None:
-        top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit,
+        top = iqp_plan(space, objective, scenarios, n_top, taken, solver, seed, time_limit,
                        () if restrict is None else restrict.linear_constraints)
     else:
-        top = pool_top_k(space, pool, objective, scenarios, k, taken)
+        top = pool_top_k(space, pool, objective, scenarios, n_top, taken)
+    tag = "iqp"
+    if rerank is not None:
+        proved = set(top)
+        top, tag = list(dict.fromkeys(a for a in rerank(top, k) if a in proved))[:k], "iqp-rerank"
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
                              taken | set(top), margins, pool, restrict)
-    return [(a, "iqp") for a in top] + [(a, "top-fraction") for a in rest]
+    return [(a, tag) for a in top] + [(a, "top-fraction") for a in rest]

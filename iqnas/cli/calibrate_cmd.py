@@ -14,6 +14,7 @@ from rich.table import Table
 
 from iqnas import oracles, spaces
 from iqnas.calibration import calibrate, calibrate_training_free, render_reports
+from iqnas.calibration.rerank import check_rerank
 from iqnas.calibration.store import default_store_path, stored_samples
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
@@ -85,6 +86,19 @@ def register(sub) -> None:
                         "of its model (the IQP solves keep budgets hard; default 1)")
     p.add_argument("--initial", choices=("uniform", "stratified"), default="stratified",
                    help="sampler of the first round (and of --selection random)")
+    p.add_argument("--rerank", choices=("gcn",), default=None,
+                   help="gcn: each round, a BRP-NAS GCN ranker fitted on the samples so far "
+                        "orders the IQP's candidates (all feasible under the fitted budgets) "
+                        "and the best are measured (nb201, mobilenet, ofa; needs torch)")
+    p.add_argument("--rerank-factor", type=int, default=4,
+                   help="--rerank: the IQP proposes this many times the candidates measured "
+                        "(default 4)")
+    p.add_argument("--rerank-filter", action="store_true",
+                   help="--rerank: GCN models of the budgeted metrics set aside candidates "
+                        "they predict over budget (the measurement still decides)")
+    p.add_argument("--rerank-epochs", type=int, default=None,
+                   help="--rerank: training epochs of the GCNs (default 250 ranker, 100 "
+                        "filter)")
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
@@ -139,6 +153,16 @@ def run(args: argparse.Namespace) -> int:
     if args.restrict is not None and args.mode == "training-free":
         raise InputError("--restrict applies to --mode trained; training-free calibration "
                          "does not take a reduced space yet")
+    rerank_set = (args.rerank_filter or args.rerank_epochs is not None
+                  or args.rerank_factor != 4)
+    if args.rerank is None and rerank_set:
+        raise InputError("--rerank-factor, --rerank-filter and --rerank-epochs need --rerank gcn")
+    rerank_params = None if args.rerank_epochs is None else {"epochs": args.rerank_epochs}
+    if args.rerank is not None and args.mode == "training-free":
+        raise InputError("--rerank is for --mode trained (it re-ranks the IQP candidates of "
+                         "the iterative selection)")
+    if args.rerank is not None:
+        check_rerank(space, args.rerank, rerank_params)  # before the oracle is loaded
     restrict = load_restrict(args, space)
     oracle = _oracle(args, space, csv_kw)
     budgets = {}
@@ -167,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
                         store=store, rounds=args.rounds, solver=solver,
                         initial=args.initial, explore=args.explore,
                         progress=None if not args.quiet else False, restrict=restrict,
-                        executor=executor)
+                        executor=executor, rerank=args.rerank,
+                        rerank_factor=args.rerank_factor, rerank_filter=args.rerank_filter,
+                        rerank_params=rerank_params)
     best = cal.best
     quality = cal.quality()
     if args.format == "json":

@@ -1,0 +1,115 @@
+"""Re-ranking the IQP's candidates with graph networks inside calibration (``rerank="gcn"``).
+
+Each selection round the IQP proves ``factor * k`` candidates feasible under the fitted resource
+models (hard budgets); a ``GCNRanker`` fitted on the objective of the earlier rounds' samples
+orders them and the best ``k`` are measured. With ``use_filter``, a ``GCNRegressor`` per budgeted
+metric first moves the candidates it predicts over every scenario's budgets to the end (they
+are measured only if fewer than ``k`` pass). The measurement still decides feasibility.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from iqnas.calibration.gcn import GCNRanker, GCNRegressor
+from iqnas.calibration.graphs import graph_encoding
+from iqnas.calibration.neural import require_torch
+from iqnas.errors import InputError
+from iqnas.space import Architecture, SearchSpace
+
+log = logging.getLogger(__name__)
+
+RERANKERS = ("gcn",)
+
+
+def _estimator_params(cls) -> set[str]:
+    return set(cls._param_names()) - {"space", "seed", "name", "units"}
+
+
+def split_params(params: Mapping | None) -> tuple[dict, dict]:
+    """``rerank_params`` as (ranker, filter) keyword arguments: a key goes to each of
+    ``GCNRanker`` / ``GCNRegressor`` that takes it; a key neither takes is an InputError."""
+    params = dict(params or {})
+    rank_ok, filt_ok = _estimator_params(GCNRanker), _estimator_params(GCNRegressor)
+    bad = sorted(k for k in params if k not in rank_ok | filt_ok)
+    if bad:
+        raise InputError(f"rerank_params: unknown parameter {bad[0]!r}; GCN parameters are "
+                         f"{', '.join(sorted(rank_ok | filt_ok))}")
+    return ({k: v for k, v in params.items() if k in rank_ok},
+            {k: v for k, v in params.items() if k in filt_ok})
+
+
+def check_rerank(space: SearchSpace, rerank: str | None, params: Mapping | None) -> None:
+    """Validate calibrate's re-rank method and GCN parameters against ``space`` before any
+    work starts (``rerank_factor`` / ``rerank_filter`` are checked with calibrate's others)."""
+    if rerank is None:
+        return
+    if rerank not in RERANKERS:
+        raise InputError(f"unknown rerank {rerank!r}; use one of {', '.join(RERANKERS)} or None")
+    graph_encoding(space)
+    rank_kw, filt_kw = split_params(params)
+    GCNRanker(space, **rank_kw)._check_params()
+    GCNRegressor(space, **filt_kw)._check_params()
+    require_torch("rerank='gcn'")
+
+
+class GCNReranker:
+    """Orders IQP candidates by a GCN accuracy ranker, optionally filtering by GCN resource
+    models (see the module docstring). ``last`` describes the latest call."""
+
+    def __init__(self, space: SearchSpace, objective: str,
+                 scenarios: Sequence[Mapping[str, float]], *, factor: int = 4,
+                 use_filter: bool = False, params: Mapping | None = None,
+                 units: Mapping[str, str] | None = None, progress: bool | None = None) -> None:
+        self.space, self.objective = space, objective
+        self.scenarios = [dict(s) for s in scenarios]
+        self.factor, self.use_filter = int(factor), bool(use_filter)
+        self.rank_kw, self.filter_kw = split_params(params)
+        self.units = dict(units or {})
+        self.progress = progress
+        self.last: dict = {}
+
+    def order(self, candidates: list[Architecture], k: int, samples: pd.DataFrame,
+              seed: int) -> list[Architecture]:
+        """The ``k`` candidates to measure, best first, from models fitted on ``samples``."""
+        self.last = {"candidates": len(candidates), "filtered_out": 0}
+        y = samples[self.objective].to_numpy(dtype=float) if len(samples) else np.zeros(0)
+        if len(candidates) == 0 or len(y) < 2 or np.ptp(y) == 0:
+            return candidates[:k]
+        X = [self.space.parse_key(key) for key in samples["key"]]
+        kw = {"progress": self.progress, **self.rank_kw}
+        ranker = GCNRanker(self.space, seed=seed, name=f"{self.objective} ranker", **kw).fit(X, y)
+        score = ranker.predict(candidates)
+        order = np.argsort(-score, kind="stable")
+        if self.use_filter:
+            excess = self._predicted_excess(candidates, X, samples, seed)
+            passing = [i for i in order if excess[i] <= 0]
+            failing = sorted((i for i in order if excess[i] > 0), key=lambda i: excess[i])
+            self.last["filtered_out"] = len(failing)
+            order = np.array(passing + failing, dtype=np.int64)
+        return [candidates[i] for i in order[:k]]
+
+    def _predicted_excess(self, candidates, X, samples: pd.DataFrame, seed: int) -> np.ndarray:
+        """Per candidate, the smallest over scenarios of its largest relative excess over a
+        budget as predicted by GCN regressors (<= 0: within some scenario's budgets)."""
+        metrics = sorted({m for s in self.scenarios for m in s})
+        pred = {}
+        for j, m in enumerate(metrics):
+            kw = {"progress": self.progress, **self.filter_kw}
+            est = GCNRegressor(self.space, seed=seed + 1 + j, name=m,
+                               units=self.units.get(m, ""), **kw)
+            pred[m] = est.fit(X, samples[m].to_numpy(dtype=float)).predict(candidates)
+        best = np.full(len(candidates), np.inf)
+        for scen in self.scenarios:
+            worst = np.full(len(candidates), -np.inf)
+            for m, b in scen.items():
+                worst = np.maximum(worst, (pred[m] - b) / max(abs(b), 1e-12))
+            best = np.minimum(best, worst)
+        return best
+
+
+__all__ = ["GCNReranker", "RERANKERS", "check_rerank", "split_params"]
