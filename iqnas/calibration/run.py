@@ -1,5 +1,10 @@
 """``iqnas.calibrate``: measure networks, fit the models, select more, and report what is truly
-feasible. Samples go to a SQLite store as they arrive; a rerun with the same store resumes."""
+feasible. Samples go to a SQLite store as they arrive; a rerun with the same store resumes.
+
+Two kinds of measurement: a *trained* network (every metric, the objective included: the
+expensive kind, ``n_samples`` of them) and a *resource-only* look-up of the budgeted metrics
+(cheap, at most ``resource_samples``), which decides whether a candidate near a budget is worth
+training (``iqnas.calibration.screening``)."""
 
 from __future__ import annotations
 
@@ -24,18 +29,35 @@ from iqnas.calibration.common import (
     check_int,
     check_oracle,
     parse_scenarios,
-    resource_estimator,
 )
-from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
+from iqnas.calibration.conformal import (
+    DEFAULT_COVERAGE,
+    Margin,
+    check_coverage,
+    conformal_margin,
+    loosened,
+    tightened,
+)
+from iqnas.calibration.estimators import clone, out_of_fold
+from iqnas.calibration.initial_design import initial_plan
 from iqnas.calibration.metrics import quality_report, report_table
+from iqnas.calibration.model_choice import (
+    Choice,
+    choose,
+    describe,
+    estimator_from,
+    objective_candidates,
+    resource_candidates,
+)
 from iqnas.calibration.provenance import record_oracle
-from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
-from iqnas.calibration.selection import plan_round, pool_plan, round_sizes
+from iqnas.calibration.screening import LOOKUP, LookupBudget, Screen
+from iqnas.calibration.selection import plan_round, pool_plan, round_rng, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult
+from iqnas.oracles.jobs import takes_metrics
 from iqnas.quadform import QuadraticForm
 from iqnas.space import Architecture, SearchSpace
 
@@ -44,6 +66,10 @@ log = logging.getLogger(__name__)
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
+#: ``resource_samples`` by default: this many look-ups per trained network
+LOOKUPS_PER_SAMPLE = 10
+#: share of the look-ups the first round may spend (screening its draws, then probing more)
+INITIAL_LOOKUP_SHARE = 0.25
 
 
 @dataclass
@@ -53,7 +79,9 @@ class CalibrationRun:
     ``best`` is the best measured architecture that is truly feasible under the first budget
     scenario, a :class:`~iqnas.MeasuredResult` (``best.measured`` holds its measured values;
     ``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
-    ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets.
+    ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets. ``samples``
+    holds the resource-only look-ups too (NaN objective), ``trained`` only the trained
+    networks; ``model_choice`` names each metric's chosen model.
     """
 
     space: SearchSpace
@@ -73,18 +101,31 @@ class CalibrationRun:
     def best(self) -> MeasuredResult | None:
         return self.best_per_scenario[0]
 
+    @property
+    def trained(self) -> pd.DataFrame:
+        """The samples whose objective was measured (the trained networks)."""
+        return self.samples[np.isfinite(self.samples[self.objective].to_numpy(dtype=float))]
+
+    @property
+    def model_choice(self) -> dict[str, str]:
+        """Metric -> the model the run chose for it (e.g. ``PairwiseRanker(pairwise)``)."""
+        return dict(self.settings.get("model_choice") or {})
+
     def quality(self, cv: int = 5, seed: int = 0) -> pd.DataFrame:
         """Each model's quality on held-out samples: out-of-fold predictions of a ``cv``-fold
         refit, scored by Kendall tau, Spearman, RMSE, within +/-10 % and more (one row per
-        metric; render with ``iqnas.calibration.render_reports``)."""
+        metric, each over the samples where it was measured; render with
+        ``iqnas.calibration.render_reports``). The ``model`` column names the chosen model."""
         X = onehot(self.space, self.samples)
         reports = {}
         for m in self.models:
             y = self.samples[m].to_numpy(dtype=float)
+            ok = np.isfinite(y)
             est = make_estimator(self.space, m, self.objective, self.settings,
                                  self.models[m].units)
-            pred = out_of_fold(est, X, y, cv, seed)
-            reports[m] = quality_report(y, pred)
+            pred = out_of_fold(est, X[ok], y[ok], cv, seed)
+            reports[m] = {**quality_report(y[ok], pred),
+                          "model": self.model_choice.get(m) or describe(est)}
         return report_table(reports)
 
     def problem(self, scenario: int = 0):
@@ -117,22 +158,38 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
-              top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
+              top_share: float = 0.5, terms: str = "auto", resource_terms: str = "auto",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              restrict=None) -> CalibrationRun:
+              restrict=None, resource_samples: int | None = None,
+              coverage: float = DEFAULT_COVERAGE) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
+
+    ``n_samples`` counts trained networks (every metric measured). ``resource_samples``
+    (default ``10 * n_samples``; 0 for none) caps the resource-only look-ups of the budgeted
+    metrics, ``oracle.measure(arch, metrics=[...])``: a candidate whose resources are unknown and
+    predicted near a budget is looked up before it is trained, and trained only if it meets the
+    budget; the first round trains only networks measured within the budgets (while look-ups
+    last). Oracles whose ``measure`` takes no ``metrics`` get no look-ups.
+    ``coverage`` is that of the split-conformal margins of the resource models (from their
+    out-of-fold residuals): a candidate predicted within a budget minus its margin is trained
+    without a look-up; the IQP plans within the budgets plus the other side's margin while
+    look-ups last, within the budgets minus the margin after.
+    ``terms`` / ``resource_terms`` "auto" choose per metric and round between "linear" and
+    "pairwise" models by out-of-fold quality (Kendall tau for the objective, RMSE for
+    resources); the choices are recorded in the store's meta (``model_choice``) and the
+    ``model`` column of ``quality()``.
 
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
     The iterative selection runs ``rounds`` rounds (fewer if a round would measure fewer than
     10 networks). ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random
     selection).
-    ``explore`` widens the random part of each round to networks predicted within a budget plus
-    ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
-    the IQP solves always keep the budgets hard.
+    ``explore`` (without look-ups) widens the random part of each round to networks predicted
+    within a budget plus ``explore`` times the resource model's cross-validated RMSE (0 =
+    predicted feasible only); the IQP solves always keep the budgets hard.
     ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
     cluster: every draw is a member and every IQP gets its rows.
     ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
@@ -145,13 +202,17 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
     check_choice("method", method, METHODS)
     check_choice("selection", selection, SELECTIONS)
-    check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
+    check_choice("resource_terms", resource_terms, (*RESOURCE_TERMS, "auto"))
     check_choice("initial", initial, tuple(SAMPLERS))
     check_int("n_samples", n_samples, 2)
     check_int("seed", seed, 0)
     if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
         raise InputError(f"explore must be a number >= 0, got {explore!r}")
     check_int("rounds", rounds, 1)
+    if resource_samples is None and isinstance(n_samples, (int, np.integer)):
+        resource_samples = LOOKUPS_PER_SAMPLE * int(n_samples)
+    check_int("resource_samples", resource_samples, 0)
+    coverage = check_coverage(coverage)
     n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
     solver = auto_solver(solver, space)
     _check_restrict(restrict, space)
@@ -159,42 +220,57 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
                     resource_terms=resource_terms, solver=solver, initial=initial,
-                    explore=float(explore))
+                    explore=float(explore), resource_samples=int(resource_samples),
+                    coverage=coverage)
     if restrict is not None:
         settings["restrict"] = restrict.digest
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
+        st.declare_metrics(metrics)
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
                      restrict)
-        if selection == "random" and loop.pool is not None:
-            loop.run_round(0, n_samples, lambda: pool_plan(
-                space, loop.pool, n_samples, np.random.default_rng(seed), set()))
-        elif selection == "random":
-            loop.run_round(0, n_samples, lambda: loop.sampler().sample(
-                space, n_samples, np.random.default_rng(seed)))
+        if selection == "random":
+            loop.run_round(0, n_samples, loop.random_plan(n_samples))
         else:
-            for r, size in enumerate(round_sizes(n_samples, rounds)):
-                loop.run_round(r, size, None)
+            sizes = round_sizes(n_samples, rounds)
+            for r, size in enumerate(sizes):
+                loop.run_round(r, size, None, len(sizes))
         samples = st.samples()
-    models = loop.fit(samples)
+        models = loop.fit(samples)
+        st.set_meta("model_choice", {m: c.name for m, c in loop.choices.items()})
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
-    run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
-                         loop.history, time.perf_counter() - t0, restrict)
+    run_settings = {**settings, "model_choice": {m: c.name for m, c in loop.choices.items()}}
+    run = CalibrationRun(space, objective, scenarios, samples, models, best, path,
+                         run_settings, loop.history, time.perf_counter() - t0, restrict)
     log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
     return run
 
 
 def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Mapping,
                    units: str = ""):
-    """The unfitted estimator a run uses for ``metric``: the ranker (``method="pairwise"``) or
-    regressor for the objective, a linear or pairwise resource model otherwise."""
+    """The unfitted estimator a run uses for ``metric``: the one recorded in
+    ``settings["model_choice"]`` if any, else the first candidate: the ranker
+    (``method="pairwise"``) or regressor for the objective, a linear or pairwise resource model
+    otherwise."""
+    chosen = (settings.get("model_choice") or {}).get(metric)
+    if chosen:
+        est = estimator_from(space, chosen, metric, units)
+        if est is not None:
+            return est
+    return candidates(space, metric, objective, settings, units)[0]
+
+
+def candidates(space: SearchSpace, metric: str, objective: str, settings: Mapping,
+               units: str = "") -> list:
+    """The unfitted estimators a run chooses among for ``metric`` (one when nothing is
+    "auto")."""
     if metric == objective:
-        cls = PairwiseRanker if settings["method"] == "pairwise" else QuadraticRegressor
-        return cls(space, terms=settings["terms"], name=metric, units=units)
-    return resource_estimator(space, metric, settings["resource_terms"], units)
+        return objective_candidates(space, settings["method"], settings.get("terms", "pairwise"),
+                                    metric, units)
+    return resource_candidates(space, settings.get("resource_terms", "linear"), metric, units)
 
 
 def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
@@ -204,7 +280,8 @@ def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
 
 
 class _Loop:
-    """One calibration run's state: the store, the oracle and how models are fitted."""
+    """One calibration run's state: the store, the oracle, the look-ups and how models are
+    fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
                  settings, progress, restrict=None) -> None:
@@ -222,6 +299,18 @@ class _Loop:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+        #: the budgeted metrics, which a look-up measures
+        self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
+        total = int(settings.get("resource_samples", 0)) if self.resources else 0
+        if total and not takes_metrics(oracle):
+            log.info("%s measures every metric at once (its measure() takes no metrics=): no "
+                     "resource-only look-ups", getattr(oracle, "name", "the oracle"))
+            total = 0
+        self.lookups = LookupBudget(total)
+        #: the model chosen for each metric in the latest fit
+        self.choices: dict[str, Choice] = {}
+        self._known: dict[str, dict[str, float]] = {}
+        self._round = 0
 
     def sampler(self):
         """The first round's sampler (members of ``restrict`` only, if given)."""
@@ -232,42 +321,152 @@ class _Loop:
         return make_estimator(self.space, metric, self.objective, self.s,
                               self.oracle.units.get(metric, ""))
 
+    # ---- fitting --------------------------------------------------------------------------
     def fit(self, samples: pd.DataFrame, X: np.ndarray | None = None
             ) -> dict[str, QuadraticForm]:
-        """Every metric's model fitted on ``samples`` (``X``: their one-hot rows, if known)."""
+        """Every metric's model fitted on the rows of ``samples`` where it was measured
+        (``X``: their one-hot rows, if known), each chosen among its candidates."""
         X = onehot(self.space, samples) if X is None else X
-        return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
-                for m in self.metrics}
+        return self._fit(samples, X, self.metrics, seed=0)[0]
 
-    def _fit_for_round(self, r: int):
-        samples = self.store.samples()
-        samples = samples[samples["round"] < r]
+    def _fit(self, samples: pd.DataFrame, X: np.ndarray, metrics, seed: int
+             ) -> tuple[dict[str, QuadraticForm], dict[str, Margin]]:
+        """The chosen model of each of ``metrics`` and the conformal margin of each budgeted
+        one."""
+        forms, margins = {}, {}
+        for m in metrics:
+            y = samples[m].to_numpy(dtype=float)
+            budgeted = m in self.resources
+            choice = choose(m, candidates(self.space, m, self.objective, self.s,
+                                          self.oracle.units.get(m, "")),
+                            X, y, "kendall_tau" if m == self.objective else "rmse", seed=seed,
+                            need_oof=budgeted)
+            self.choices[m] = choice
+            ok = np.isfinite(y)
+            if ok.sum() < 2:
+                raise InputError(f"metric {m!r} has fewer than 2 measured samples; measure "
+                                 "more networks (n_samples) or check the oracle")
+            forms[m] = clone(choice.estimator).fit(X[ok], y[ok]).form_
+            if budgeted:
+                margins[m] = (Margin(-math.inf, math.inf, 0, self.s["coverage"])
+                              if choice.oof is None else
+                              conformal_margin(y, choice.oof, self.s["coverage"]))
+        return forms, margins
+
+    def _fit_for_round(self, r: int, screen: Screen | None):
+        samples = self.store.samples(before_round=r)
         X = onehot(self.space, samples)
-        models = self.fit(samples, X)
-        scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
-        margins = {}
-        explore = self.s.get("explore", 0.0)
-        if explore > 0:
-            for m in {m for s in self.scenarios for m in s}:
+        forms, margins = self._fit(samples, X, [self.objective, *self.resources], seed=r)
+        looking = screen is not None and self.lookups.left > 0
+        plan, draw_margins = [], {}
+        for scen in self.scenarios:
+            budgets = loosened(scen, margins) if looking else tightened(scen, margins)
+            plan.append({m: (forms[m], b) for m, b in budgets.items()})
+        if not looking:
+            explore = self.s.get("explore", 0.0)
+            for m, mg in margins.items():
                 y = samples[m].to_numpy(dtype=float)
-                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, random_state=r)
-        return models[self.objective], scen, margins
+                oof = self.choices[m].oof
+                rmse = (math.sqrt(float(np.nanmean((oof - y) ** 2))) if oof is not None
+                        else 0.0)
+                draw_margins[m] = (mg.upper if math.isfinite(mg.upper) else 0.0) \
+                    + explore * rmse
+        if screen is not None:
+            screen.forms = {m: forms[m] for m in self.resources}
+            screen.margins = margins
+        self.margins = {m: mg.to_dict() for m, mg in margins.items()}
+        return forms[self.objective], plan, draw_margins
 
-    def run_round(self, r: int, size: int, plan=None) -> None:
+    # ---- look-ups -------------------------------------------------------------------------
+    def _start_round(self, r: int) -> None:
+        """The look-ups counted and the resource values known when round ``r`` is planned:
+        everything measured before it, and this round's look-ups (a resumed round sees its
+        own earlier look-ups, not its trained networks)."""
+        self._round = r
+        frame = self.store.samples(before_round=r)
+        known: dict[str, dict[str, float]] = {}
+        for m in self.resources:
+            for k, v in zip(frame["key"], frame[m].to_numpy(dtype=float)):
+                if math.isfinite(v):
+                    known.setdefault(k, {})[m] = float(v)
+        used = in_round = 0
+        for key, event in self.store.all_measurements():
+            if event["source"] != LOOKUP:
+                continue
+            if event["round"] < r:
+                used += 1
+            elif event["round"] == r:
+                in_round += 1
+                values = self.store.get(key) or {}
+                known.setdefault(key, {}).update(
+                    {m: values[m] for m in event["metrics"] if m in values})
+        self._known = known
+        self.lookups = LookupBudget(self.lookups.total, used + in_round, None, in_round)
+
+    def _known_values(self, arch: Architecture) -> dict[str, float]:
+        return self._known.get(arch.key, {})
+
+    def _look_up(self, arch: Architecture) -> dict[str, float] | None:
+        values = self.oracle.measure(arch, metrics=list(self.resources))
+        row = {m: float(values[m]) for m in self.resources}
+        if not all(math.isfinite(v) for v in row.values()):
+            log.warning("%s has no value for %s; skipped", arch.key,
+                        [m for m, v in row.items() if not math.isfinite(v)])
+            self.unmeasurable.add(arch)
+            return None
+        self.store.add(arch, row, round=self._round, source=LOOKUP, partial=True)
+        self._known.setdefault(arch.key, {}).update(row)
+        return row
+
+    def _screen(self, r: int) -> Screen | None:
+        """The round's screen (None without budgets)."""
+        if not any(self.scenarios):
+            return None
+        self._start_round(r)
+        return Screen(self.scenarios, self._known_values, self._look_up, self.lookups)
+
+    # ---- rounds ---------------------------------------------------------------------------
+    def random_plan(self, n: int):
+        """The plan of ``selection="random"``: the initial sampler's draws (or the pool's),
+        screened under budgets."""
+        def plan(screen: Screen | None) -> list[Architecture]:
+            rng = np.random.default_rng(self.s["seed"])
+            if screen is None:
+                if self.pool is not None:
+                    return pool_plan(self.space, self.pool, n, rng, set())
+                return self.sampler().sample(self.space, n, rng)
+            return [a for a, _ in initial_plan(self.space, n, rng, self.sampler(), set(),
+                                               screen.accept, pool=self.pool)]
+        return plan
+
+    def run_round(self, r: int, size: int, plan=None, n_rounds: int | None = None) -> None:
         done = self.store.samples()
-        taken = {self.space.parse_key(k) for k in done["key"]} | self.unmeasurable
-        in_round = int((done["round"] == r).sum()) if len(done) else 0
+        keys = done["key"].to_numpy(dtype=object)
+        trained = np.isfinite(done[self.objective].to_numpy(dtype=float))
+        taken = {self.space.parse_key(k) for k in keys[trained]} | self.unmeasurable
+        rounds = done["round"].to_numpy()
+        in_round = int((trained & (rounds == r)).sum())
         if in_round >= size and plan is None:
             return
-        earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
-        if plan is None:
+        earlier = {self.space.parse_key(k) for k in keys[trained & (rounds < r)]}
+        screen = self._screen(r)
+        if plan is not None:
+            chosen = [(a, "uniform") for a in plan(screen)]
+        elif r == 0 and screen is not None and self.lookups.total > 0:
+            probes = max(0, math.ceil(INITIAL_LOOKUP_SHARE * self.lookups.total))
+            chosen = initial_plan(self.space, size, round_rng(self.s["seed"], 0),
+                                  self.sampler(), earlier | self.unmeasurable, screen.accept,
+                                  pool=self.pool, probes=probes,
+                                  probe=lambda a: self._probe(a, probes, screen))
+        else:
+            looking = screen is not None and self.lookups.left > 0
             chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r), earlier | self.unmeasurable,
+                                lambda: self._fit_for_round(r, screen),
+                                earlier | self.unmeasurable,
                                 solver=self.s["solver"], top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
-                                restrict=self.restrict)
-        else:
-            chosen = [(a, "uniform") for a in plan()]
+                                restrict=self.restrict,
+                                accept=screen.accept if looking else None)
         todo = [(a, src) for a, src in chosen if a not in taken]
         with progress_bar(self.progress, f"round {r}: measuring", len(todo)) as advance:
             for arch, src in todo:
@@ -280,8 +479,16 @@ class _Loop:
                 else:
                     self.store.add(arch, row, round=r, source=src)
                 advance()
+        n_trained = int(trained.sum()) + sum(1 for a, _ in todo if a not in self.unmeasurable)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store)})
+                             "total": n_trained, "looked_up": self.lookups.in_round,
+                             "lookups": self.lookups.used})
+
+    def _probe(self, arch: Architecture, probes: int, screen: Screen) -> None:
+        """A first-round look-up for the resource models only (up to ``probes`` in round 0)."""
+        if self.lookups.used < probes and arch.key not in self._known:
+            self._look_up(arch)
+            self.lookups.spend()
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:

@@ -56,14 +56,25 @@ def _takes_seed(fn: Callable[..., Any]) -> bool:
                for p in params)
 
 
+def _takes_keyword(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` names a keyword parameter ``name`` (``**kwargs`` does not count)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get(name)
+    return p is not None and p.kind != p.POSITIONAL_ONLY
+
+
 class FunctionOracle(Oracle):
     """Wraps ``fn(arch) -> {metric: value}`` (train and evaluate, or anything else).
 
     ``fn`` is a callable or ``"module:function"``; it receives an
     :class:`~iqnas.space.Architecture` and, if it takes a ``seed`` argument (or ``**kwargs``),
-    ``seed=arch_seed(seed, key)``. Python's ``random``, numpy's global generator and torch's
-    (when torch is imported) are seeded with the same value before each call and restored
-    after it. ``metrics`` names what ``fn`` returns (extra keys are ignored); a missing or
+    ``seed=arch_seed(seed, key)``; if it names a ``metrics`` parameter, a measurement of a
+    subset passes ``metrics=[...]`` (so a resource-only measurement need not train).
+    Python's ``random``, numpy's global generator and torch's (when torch is imported) are
+    seeded with the same value before each call and restored after it. ``metrics`` names what ``fn`` returns (extra keys are ignored); a missing or
     non-finite value, or an exception in ``fn``, raises :class:`~iqnas.errors.MeasurementError`
     naming the architecture: a failure is never turned into a number.
 
@@ -98,6 +109,7 @@ class FunctionOracle(Oracle):
         if name is not None:
             self.name = str(name)
         self._pass_seed = _takes_seed(self.fn)
+        self._pass_metrics = _takes_keyword(self.fn, "metrics")
 
     @property
     def space(self) -> SearchSpace:  # type: ignore[override]
@@ -138,6 +150,8 @@ class FunctionOracle(Oracle):
         wanted = select_metrics(self._metrics, metrics, self.name)
         seed = arch_seed(self.seed, a.key)
         kw = {"seed": seed} if self._pass_seed else {}
+        if self._pass_metrics and metrics is not None:
+            kw["metrics"] = list(wanted)
         try:
             with seeded(seed):
                 result = self.fn(a, **kw)
