@@ -76,7 +76,7 @@ def fit_and_explain(oracle, metric: str, terms: str, n: int, seed: int) -> tuple
                                                                                   dict]:
     """One seed's explain table and its record (fit time, ridge penalty)."""
     space = oracle.space
-    C = StratifiedSampler().sample_choices(space, n, rng=seed)
+    C = StratifiedSampler().sample_choices(space, n, seed=seed)
     y = measure(oracle, C, metric)
     t0 = time.perf_counter()
     est = QuadraticRegressor(space, terms=terms, name=metric, units="%").fit(C, y)

@@ -80,7 +80,8 @@ def run_scip(problem: iqnas.Problem, time_limit: float) -> dict:
 def run_searcher(problem: iqnas.Problem, name: str, solver: str, params: dict,
                  time_limit: float | None, seed: int) -> dict:
     t0 = time.perf_counter()
-    res = iqnas.solve(problem, solver, time_limit=time_limit, seed=seed, params=params)
+    res = iqnas.solve(problem, iqnas.solvers.create(solver, **params), time_limit=time_limit,
+                      seed=seed)
     wall = time.perf_counter() - t0
     return {"kind": "searcher", "name": name, "solver": solver, "params": params,
             "time_limit": time_limit, "status": str(res.status), "objective": res.objective,

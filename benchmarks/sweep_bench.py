@@ -17,8 +17,9 @@ every strategy once, side by side, in a rotated order:
   proven answer of a larger budget when it fits, else it is solved;
 * ``warm + reuse, 2 jobs``: the same in two processes;
 * ``warm + reuse, cut loop on``: the default sweep with SCIP's root cut loop and iqnas's
-  triangle cuts forced on (``params={"iqnas/separating": "default", "iqnas/triangle_cuts":
-  True}``), as before the solver's "small dense" policy turned them off on models like this.
+  triangle cuts forced on (``solver=iqnas.solvers.Scip(separating="default",
+  triangle_cuts=True)``), as before the solver's "small dense" policy turned them off on models
+  like this.
 
 Raw runs go to a JSON-lines file as they finish; the medians go to the "Budget sweeps: reusing
 answers across budgets" section of BENCHMARKS.md and its summary row (other sections are left
@@ -63,7 +64,7 @@ RES = "help_lat_fpga"
 STRATEGIES = ("cold", "warm start", "warm + reuse", "warm + reuse, 2 jobs",
               "warm + reuse, cut loop on")
 #: a SCIP setting, not a sweep feature: what the small-dense policy saves on each solve
-CUT_LOOP_ON = {"iqnas/separating": "default", "iqnas/triangle_cuts": True}
+CUT_LOOP_ON = {"separating": "default", "triangle_cuts": True}
 
 
 def build_problem(n_points: int) -> tuple[iqnas.Problem, list[float], dict]:
@@ -126,7 +127,7 @@ def run_strategy(name: str, problem: iqnas.Problem, budgets: list[float]) -> dic
         return run_sweep(problem, budgets)
     if name == "warm + reuse, 2 jobs":
         return run_sweep(problem, budgets, jobs=2)
-    return run_sweep(problem, budgets, params=CUT_LOOP_ON)
+    return run_sweep(problem, budgets, solver=iqnas.solvers.Scip(**CUT_LOOP_ON))
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -235,8 +236,8 @@ def findings(stats: dict, build_share: float, found: float | None, same: int,
                    f"{more}.")
     cuts = stats.get("warm + reuse, cut loop on")
     if cuts and reuse:
-        out.append(f"* With the root cut loop forced on (`params={{'iqnas/separating': "
-                   f"'default', 'iqnas/triangle_cuts': True}}`) the same sweep takes "
+        out.append(f"* With the root cut loop forced on (`Scip(separating='default', "
+                   f"triangle_cuts=True)`) the same sweep takes "
                    f"{cuts['median']:.1f} s instead of {reuse['median']:.1f} s "
                    f"({cuts['median'] / reuse['median']:.2f}x) with the same answers: on this "
                    "small model (30 binaries, 375 products) cuts cost more than they save, which "

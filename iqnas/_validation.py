@@ -7,8 +7,10 @@ forms (any one may match), e.g. ``{"alpha": [Interval("real", 0, None), None]}``
     The 'alpha' parameter of QuadraticRegressor must be a float in the range [0, inf) or None.
     Got -1 instead.
 
-Estimators and backends declare ``_parameter_constraints`` and call :func:`validate` on their
-parameters; functions use the :func:`validate_params` decorator.
+Estimators, samplers and solver backends derive from :class:`Parameterized` (parameters are the
+constructor's keyword arguments, ``get_params`` / ``set_params`` / ``repr`` / :func:`clone` in the
+scikit-learn style) and declare ``_parameter_constraints``, checked by ``_validate_params()``;
+functions use the :func:`validate_params` decorator or :func:`validate` on their arguments.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from iqnas.errors import InputError
 
@@ -241,5 +243,91 @@ def validate_params(constraints: Mapping[str, Iterable]) -> Callable:
     return wrap
 
 
+class Parameterized:
+    """Parameters are exactly the keyword arguments of ``__init__``, stored unchanged as
+    attributes of the same name; ``_parameter_constraints`` says what each accepts and
+    ``_validate_params()`` checks them (subclasses call it before they use them)."""
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    @classmethod
+    def _param_defaults(cls) -> dict[str, Any]:
+        """Each parameter's default (``inspect.Parameter.empty`` when it has none), read once
+        per class from the signature of ``__init__``."""
+        found = cls.__dict__.get("_param_defaults_cache")
+        if found is None:
+            init = cls.__init__
+            params = ([] if init is object.__init__
+                      else list(inspect.signature(init).parameters.values())[1:])
+            if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+                raise TypeError(f"{cls.__name__}.__init__ must list its parameters explicitly")
+            found = {p.name: p.default for p in params}
+            cls._param_defaults_cache = found
+        return found
+
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        return tuple(cls._param_defaults())
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters as given to ``__init__`` (``deep`` is accepted for compatibility)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Parameterized:
+        """Set parameters by name (checked when the object is next used); returns ``self``."""
+        names = self._param_names()
+        unknown = [k for k in params if k not in names]
+        if unknown:
+            raise InputError(f"{type(self).__name__} has no parameter(s) "
+                             f"{', '.join(map(repr, unknown))}; its parameters are "
+                             f"{', '.join(names)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def _validate_params(self) -> dict[str, Any]:
+        """Every parameter checked against ``_parameter_constraints`` (one message shape);
+        returns them coerced (ints as int, reals as float), unconstrained ones unchanged."""
+        owner = type(self).__name__
+        spec = self._parameter_constraints
+        return {k: check_value(v, spec[k], k, owner) if k in spec else v
+                for k, v in self.get_params().items()}
+
+    def _non_default_params(self) -> dict[str, Any]:
+        """The parameters that differ from the constructor's defaults."""
+        defaults = self._param_defaults()
+        return {k: v for k, v in self.get_params().items() if not _same(v, defaults[k])}
+
+    def _recorded_params(self) -> dict[str, Any]:
+        """The non-default parameters as JSON-able values (what a run's record or a file
+        header keeps; a value that is not a number, string, None or dict of those as its
+        repr)."""
+        return {k: _jsonable(v) for k, v in sorted(self._non_default_params().items())}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._non_default_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v if v is None or isinstance(v, (bool, int, float, str)) else repr(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def clone(obj: Parameterized) -> Parameterized:
+    """A new object of the same class with the same parameters (nothing fitted or cached)."""
+    return type(obj)(**obj.get_params())
+
+
 __all__ = ["Boolean", "Check", "Constraint", "InstanceOf", "Interval", "IsCallable", "Options",
-           "check_value", "validate", "validate_params"]
+           "Parameterized", "check_value", "clone", "validate", "validate_params"]

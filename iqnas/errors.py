@@ -26,3 +26,8 @@ class NotFittedError(IqnasError, ValueError, AttributeError):
 class MeasurementError(IqnasError, RuntimeError):
     """Measuring one architecture failed (the builder or the user's function raised, a metric
     came back missing or non-finite, a worker died). Recorded with its text, never as a number."""
+
+
+class CapabilityWarning(UserWarning):
+    """A backend was asked for something it cannot do (a warm start on ``exhaustive``, a gap on
+    ``random``, ...); the request is ignored. Issued once per backend and option."""

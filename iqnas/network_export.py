@@ -21,7 +21,6 @@ from iqnas._callables import one_line
 from iqnas.builders import NetworkBuilder, resolve_builder
 from iqnas.errors import InputError, MeasurementError
 from iqnas.space import Architecture, SearchSpace
-from iqnas.space_hash import space_hash
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +138,9 @@ def export_network(space: SearchSpace | str, arch: Architecture | str | Any, out
             files.append(ONNX_FILE)
         record = {
             "format": ARCH_FORMAT, "key": a.key, "space": space.name,
-            "space_hash": space_hash(space), "choices": a.active(), "input_shape": list(shape),
-            "seed": seed, "builder": net_builder.description, "files": files + [ARCH_FILE],
+            "space_hash": space.content_hash(), "choices": a.active(),
+            "input_shape": list(shape), "seed": seed, "builder": net_builder.description,
+            "files": files + [ARCH_FILE],
             "predicted": predicted, "measured": measured,
             "versions": {"iqnas": _iqnas_version(), "torch": torch.__version__},
         }
@@ -195,7 +195,7 @@ def read_arch_json(path: str | Path, space: SearchSpace | str) -> Architecture:
         raise InputError(f"{path}: field 'format' must be {ARCH_FORMAT!r}")
     if data.get("space") != space.name:
         raise InputError(f"{path}: field 'space' is {data.get('space')!r}, not {space.name!r}")
-    if data.get("space_hash") != space_hash(space):
+    if data.get("space_hash") != space.content_hash():
         raise InputError(f"{path}: field 'space_hash' does not match space {space.name!r} "
                          "(it was written for a different version of the space)")
     if not isinstance(data.get("key"), str):

@@ -24,9 +24,16 @@ def within_budget(value, budget, margin: float = 0.0):
     the allowance, ``value <= budget + (BUDGET_RTOL - margin) * max(1, |budget|)``: a start
     handed to a solver with its own tolerances keeps that much slack.
     """
-    scale = max(1.0, abs(budget)) if np.ndim(budget) == 0 else np.maximum(1.0, np.abs(budget))
-    ok = value <= budget + (BUDGET_RTOL - margin) * scale
+    ok = value <= budget_limit(budget, margin)
     return bool(ok) if np.ndim(ok) == 0 else ok
+
+
+def budget_limit(budget, margin: float = 0.0):
+    """The largest value :func:`within_budget` accepts for ``budget`` (elementwise on arrays):
+    ``budget + (BUDGET_RTOL - margin) * max(1, |budget|)``, e.g. for a search in sorted
+    values."""
+    scale = max(1.0, abs(budget)) if np.ndim(budget) == 0 else np.maximum(1.0, np.abs(budget))
+    return budget + (BUDGET_RTOL - margin) * scale
 
 
 def within_bounds(value, lb: float, ub: float, margin: float = 0.0):

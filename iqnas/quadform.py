@@ -335,9 +335,10 @@ class QuadraticForm:
         if isinstance(other, numbers.Real):
             return QuadraticForm(self._space, float(other))
         if isinstance(other, QuadraticForm):
-            if other.space is not self._space and other.space.name != self._space.name:
+            if not same_space(other.space, self._space):
                 raise InputError(f"cannot combine forms over spaces {self._space.name!r} and "
-                                 f"{other.space.name!r}")
+                                 f"{other.space.name!r}" + _same_name_note(other.space,
+                                                                          self._space))
             return other
         return NotImplemented
 
@@ -416,6 +417,7 @@ class QuadraticForm:
         return {
             "format": "iqnas.QuadraticForm/1",
             "space": self.space.name,
+            "space_hash": self.space.content_hash(),
             "name": self.name,
             "units": self.units,
             "variables": names,
@@ -430,22 +432,23 @@ class QuadraticForm:
 
     @classmethod
     def from_dict(cls, data: dict, space: SearchSpace | None = None) -> QuadraticForm:
-        from iqnas import spaces
 
         if not isinstance(data, dict):
             raise InputError("a QuadraticForm JSON must be an object")
         if space is None:
             if "space" not in data:
                 raise InputError("QuadraticForm JSON has no 'space' field; pass space=")
-            space = spaces.get(data["space"])
+            space = _named_space(data["space"], "QuadraticForm JSON")
         elif data.get("space", space.name) != space.name:
             raise InputError(f"QuadraticForm JSON is for space {data['space']!r}, "
                              f"not {space.name!r}")
-        unknown = set(data) - {"format", "space", "name", "units", "variables", "intercept",
-                               "linear", "pairwise"}
+        unknown = set(data) - {"format", "space", "space_hash", "name", "units", "variables",
+                               "intercept", "linear", "pairwise"}
         if unknown:
             raise InputError(f"QuadraticForm JSON has unknown field(s) {sorted(unknown)}; "
-                             "allowed: intercept, linear, pairwise, name, units, space")
+                             "allowed: intercept, linear, pairwise, name, units, space, "
+                             "space_hash")
+        check_space_hash(data.get("space_hash"), space, "QuadraticForm JSON")
         n = space.n_vars
         if "variables" in data and list(data["variables"]) != space.var_names():
             raise InputError("QuadraticForm JSON 'variables' do not match the space's variables "
@@ -494,6 +497,7 @@ class QuadraticForm:
             coo = self.pairwise.tocoo()
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, space=np.array(self.space.name),
+                                    space_hash=np.array(self.space.content_hash()),
                                     name=np.array(self.name), units=np.array(self.units),
                                     intercept=np.array(self.intercept), linear=self.linear,
                                     rows=coo.row, cols=coo.col, vals=coo.data)
@@ -506,7 +510,6 @@ class QuadraticForm:
 
     @classmethod
     def load(cls, path: str | Path, space: SearchSpace | None = None) -> QuadraticForm:
-        from iqnas import spaces
 
         path = Path(path)
         if not path.exists():
@@ -518,9 +521,11 @@ class QuadraticForm:
         try:
             with np.load(path, allow_pickle=False) as z:
                 name = str(z["space"])
-                space = space or spaces.get(name)
+                space = space or _named_space(name, str(path))
                 if name != space.name:
                     raise InputError(f"{path} is for space {name!r}, not {space.name!r}")
+                if "space_hash" in z.files:
+                    check_space_hash(str(z["space_hash"]), space, str(path))
                 n = space.n_vars
                 rows, cols = z["rows"], z["cols"]
                 if len(rows) and (rows.max() >= n or cols.max() >= n):
@@ -564,16 +569,50 @@ def _var(space: SearchSpace, v, where: str) -> int:
                      f"an index 0..{space.n_vars - 1}")
 
 
+def _named_space(name, what: str) -> SearchSpace:
+    """The built-in space a form file names; a space from a file must be given."""
+    from iqnas import spaces
+
+    if not isinstance(name, str) or name not in spaces.names():
+        raise InputError(f"{what} is over space {name!r}, which is not built in; give its space "
+                         "file (--space FILE, or QuadraticForm.load(path, space))")
+    return spaces.get(name)
+
+
+def check_space_hash(recorded, space: SearchSpace, what: str) -> None:
+    """A form file's recorded content hash (None: an older file without one) matches
+    ``space``: the same name alone is not enough when the groups or options differ."""
+    if recorded is None:
+        return
+    if not isinstance(recorded, str):
+        raise InputError(f"{what}: field 'space_hash' must be a string like 'sha256:...'")
+    if recorded != space.content_hash():
+        raise InputError(f"{what} was saved for another space named {space.name!r} (content "
+                         f"hash {recorded[:19]}..., the given space has "
+                         f"{space.content_hash()[:19]}...): its groups, options or conditions "
+                         "differ; load it with the space file it was fitted on")
+
+
 def as_form(obj, space: SearchSpace, what: str) -> QuadraticForm:
     """Accept a QuadraticForm (or a path to one) for ``space``."""
     if isinstance(obj, (str, Path)):
         obj = QuadraticForm.load(obj, space)
     if not isinstance(obj, QuadraticForm):
         raise InputError(f"{what} must be a QuadraticForm, got {type(obj).__name__}")
-    if obj.space is not space and obj.space.name != space.name:
+    if not same_space(obj.space, space):
         raise InputError(f"{what} is over space {obj.space.name!r}, the problem is over "
-                         f"{space.name!r}")
+                         f"{space.name!r}" + _same_name_note(obj.space, space))
     return obj
+
+
+def same_space(a: SearchSpace, b: SearchSpace) -> bool:
+    """The same object, or the same name and content hash (the same one-hot layout)."""
+    return a is b or (a.name == b.name and a.content_hash() == b.content_hash())
+
+
+def _same_name_note(a: SearchSpace, b: SearchSpace) -> str:
+    return (" (two spaces of that name with different groups or options)" if a.name == b.name
+            else "")
 
 
 __all__ = ["QuadraticForm", "Architecture", "as_form"]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from iqnas.errors import InputError
+from iqnas.space_file import FORMAT, check_space_dict, read_space_file, write_space_file
 
 
 @dataclass(frozen=True)
@@ -18,15 +21,25 @@ class Group:
 
     ``active_if=(controller, option_names)`` makes the group conditional: it exists only when the
     controller group takes one of those options. An inactive group is encoded as its option 0.
+    ``description``, ``units`` and ``option_descriptions`` (option -> text) are metadata: they
+    take no part in equality or in the space's content hash.
     """
 
     name: str
     options: tuple[str, ...]
     active_if: tuple[str, frozenset[str]] | None = None
+    description: str = field(default="", compare=False)
+    units: str = field(default="", compare=False)
+    option_descriptions: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.options) < 1 or len(set(self.options)) != len(self.options):
             raise InputError(f"group {self.name!r} needs distinct option names, got {self.options}")
+        unknown = [o for o in self.option_descriptions if o not in self.options]
+        if unknown:
+            raise InputError(f"group {self.name!r}: option_descriptions names unknown option "
+                             f"{unknown[0]!r}")
+        object.__setattr__(self, "option_descriptions", dict(self.option_descriptions))
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,10 +261,14 @@ class SearchSpace:
     def to_arch(self, obj: Architecture | str | dict | Sequence[int] | np.ndarray) -> Architecture:
         """Coerce a key, a one-hot vector, a choices dict or an Architecture."""
         if isinstance(obj, Architecture):
-            if obj.space is not self and obj.space.name != self.name:
+            if obj.space is self:
+                return obj
+            if obj.space.name != self.name:
                 raise InputError(f"architecture belongs to space {obj.space.name!r}, "
                                  f"not {self.name!r}")
-            return obj if obj.space is self else self.arch(obj.choices)
+            if obj.space.content_hash() == self.content_hash():
+                return self.arch(obj.choices)
+            return self.parse_key(obj.key)  # a part of this space (a file space): by its key
         if isinstance(obj, str):
             return self.parse_key(obj)
         if isinstance(obj, dict):
@@ -361,16 +378,19 @@ class SearchSpace:
         return [Architecture(self, tuple(int(v) for v in row))
                 for row in self.enumerate_choices(limit)]
 
-    def sample(self, rng: int | np.random.Generator | None = None, n: int | None = None):
-        """Uniform sample over distinct architectures (one, or a list of ``n``)."""
-        rng = np.random.default_rng(rng)
+    def sample(self, seed: int | np.random.Generator | None = None, n: int | None = None):
+        """Uniform sample over distinct architectures (one, or a list of ``n``); ``seed`` is an
+        int, a numpy Generator or None."""
+        rng = np.random.default_rng(seed)
         if n is None:
             return Architecture(self, tuple(int(v) for v in self.sample_choices(rng, 1)[0]))
         return [Architecture(self, tuple(int(v) for v in row))
                 for row in self.sample_choices(rng, n)]
 
-    def sample_choices(self, rng: int | np.random.Generator | None, n: int) -> np.ndarray:
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, seed: int | np.random.Generator | None, n: int) -> np.ndarray:
+        """``n`` uniformly drawn architectures as (n, n_groups) option indices (inactive groups
+        at option 0; repeats possible)."""
+        rng = np.random.default_rng(seed)
         out = np.zeros((n, len(self.groups)), dtype=np.int64)
         ctrl_sizes = self._controller_sizes()
         for i, g in enumerate(self.groups):
@@ -395,6 +415,79 @@ class SearchSpace:
         X = np.asarray(X)
         return np.stack([X[:, o:o + n].argmax(axis=1) for o, n in zip(self.offsets, self.sizes)],
                         axis=1)
+
+    # ---- identity and files ---------------------------------------------------------------
+    def content(self) -> dict:
+        """What the content hash covers: the name and, per group in order, its options and its
+        condition (controller and options, sorted); no descriptions or units."""
+        groups = []
+        for g in self.groups:
+            cond = None
+            if g.active_if is not None:
+                ctrl, opts = g.active_if
+                cond = {"group": ctrl, "options": sorted(opts)}
+            groups.append({"name": g.name, "options": list(g.options), "active_if": cond})
+        return {"name": self.name, "groups": groups}
+
+    def content_hash(self) -> str:
+        """``"sha256:<hex>"`` of the canonical JSON of ``content()``: two spaces with the same
+        hash encode architectures the same way (one-hot layout, conditional activity)."""
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            text = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+            cached = self._content_hash = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        return cached
+
+    def to_dict(self) -> dict:
+        """The space as a file dict (see ``iqnas.space_file``); ``from_dict`` reads it back.
+        A built-in space's own key format is not part of it: a space read back keys its
+        architectures ``group=option;...``."""
+        out: dict = {"format": FORMAT, "name": self.name}
+        if self.description:
+            out["description"] = self.description
+        groups = []
+        for g in self.groups:
+            entry: dict = {"name": g.name, "options": list(g.options)}
+            if g.active_if is not None:
+                ctrl, opts = g.active_if
+                order = self.groups[self.group_index(ctrl)].options
+                entry["active_if"] = {"group": ctrl, "options": [o for o in order if o in opts]}
+            if g.description:
+                entry["description"] = g.description
+            if g.units:
+                entry["units"] = g.units
+            if g.option_descriptions:
+                entry["option_descriptions"] = {o: g.option_descriptions[o] for o in g.options
+                                                if o in g.option_descriptions}
+            groups.append(entry)
+        out["groups"] = groups
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping, *, source: str = "space") -> SearchSpace:
+        """A space from a file dict (``{"name": ..., "groups": [...]}``, see
+        ``iqnas.space_file``); a one-line InputError naming ``source`` and the field
+        otherwise."""
+        d = check_space_dict(data, source)
+        groups = []
+        for g in d["groups"]:
+            cond = g.get("active_if")
+            groups.append(Group(g["name"], tuple(g["options"]),
+                                None if cond is None else (cond["group"],
+                                                           frozenset(cond["options"])),
+                                description=g.get("description", ""),
+                                units=g.get("units", ""),
+                                option_descriptions=g.get("option_descriptions", {})))
+        return cls(d["name"], groups, description=d.get("description", ""))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchSpace:
+        """Read a ``.json`` or ``.toml`` space file (``iqnas.spaces.get(path)`` caches it)."""
+        return cls.from_dict(read_space_file(path), source=f"space file {path}")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the space as ``.json`` or ``.toml`` (by the suffix), atomically."""
+        return write_space_file(path, self.to_dict())
 
     def __repr__(self) -> str:
         return (f"SearchSpace({self.name!r}, groups={len(self.groups)}, n_vars={self.n_vars}, "

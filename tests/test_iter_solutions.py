@@ -143,6 +143,7 @@ class SlowBackend(Backend):
     """Enumeration that takes ``delay`` seconds and records the time limit it was given."""
 
     name = "slow"
+    capabilities = frozenset({"time_limit"})
 
     def __init__(self, delay: float) -> None:
         self.delay = delay

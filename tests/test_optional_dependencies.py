@@ -113,9 +113,13 @@ out["errors"] = {{
     "naswot": failure(lambda: proxies.naswot(None, None)),
     "cvxpy": failure(lambda: iqnas.solve(problem, solver="cvxpy")),
     "cvxpy_module": failure(lambda: __import__("iqnas.solvers.cvxpy_milp")),
+    "cvxpy_instance": failure(lambda: iqnas.solve(problem, solver=iqnas.solvers.Cvxpy())),
+    "cvxpy_configured": failure(lambda: iqnas.solvers.Cvxpy(solver="HIGHS").solve(
+        problem, iqnas.solvers.SolveOptions())),
     "plot": failure(lambda: plot_pareto(sw, "front.png")),
 }}
 out["available"] = iqnas.solvers.names(available_only=True)
+out["configured"] = repr(iqnas.solvers.Cvxpy(solver="HIGHS"))
 out["hidden"] = [n not in sys.modules and importlib.util.find_spec(n) is None for n in HIDDEN]
 with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
@@ -192,6 +196,8 @@ def test_solve_explain_sweep_and_the_nb201_oracle_need_no_torch_or_cvxpy(without
     ("naswot", "InputError", "torch"),
     ("cvxpy", "BackendUnavailableError", "cvxpy"),
     ("cvxpy_module", "BackendUnavailableError", "cvxpy"),
+    ("cvxpy_instance", "BackendUnavailableError", "cvxpy"),
+    ("cvxpy_configured", "BackendUnavailableError", "cvxpy"),
     ("plot", "InputError", "matplotlib"),
 ])
 def test_parts_needing_an_extra_say_which_to_install(without_extras, part, kind, extra):
@@ -215,6 +221,8 @@ def test_the_command_line_solves_and_names_the_missing_extra(without_extras, her
 def test_the_registry_lists_only_backends_that_can_run(without_extras):
     assert "scip" in without_extras["available"] and "exhaustive" in without_extras["available"]
     assert "cvxpy" not in without_extras["available"]
+    # a cvxpy backend can be configured without cvxpy; solving says what to install
+    assert without_extras["configured"] == "Cvxpy(solver='HIGHS')"
 
 
 def test_import_iqnas_stays_light():

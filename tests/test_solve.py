@@ -11,6 +11,7 @@ from solvers.random_problems import brute_force, random_problem
 import iqnas
 from iqnas import solvers
 from iqnas.errors import InputError
+from iqnas.solvers import Scip
 from iqnas.solvers.base import Backend, RawSolution
 from iqnas.status import Status
 
@@ -52,7 +53,7 @@ def test_result_record(problem):
 def test_real_scip_limits_map_to_a_verified_answer(problem, params, allowed):
     """A SCIP limit with an incumbent is a success carrying a verified answer and its gap."""
     best, _ = brute_force(problem)
-    res = iqnas.solve(problem, "scip", params={"iqnas/local_search": False, **params})
+    res = iqnas.solve(problem, Scip(local_search=False, scip_params=params))
     assert res.status in allowed and res.feasible and not problem.violations(res.architecture)
     assert res.objective <= best + 1e-9 and res.dual_bound >= best - 1e-6
     if res.status is Status.FEASIBLE:
@@ -63,7 +64,7 @@ def test_real_scip_limits_map_to_a_verified_answer(problem, params, allowed):
 
 def test_gap_limit_is_optimal_within_gap(problem):
     best, _ = brute_force(problem)
-    res = iqnas.solve(problem, "scip", gap=0.5, params={"iqnas/local_search": False})
+    res = iqnas.solve(problem, Scip(local_search=False), gap=0.5)
     assert res.status in (Status.OPTIMAL_WITHIN_GAP, Status.OPTIMAL) and res.feasible
     assert res.objective >= best - 0.5 * abs(res.dual_bound) - 1e-9
 
@@ -160,7 +161,7 @@ def test_invalid_vector_from_backend_is_an_error(problem):
     (dict(seed=-2), "seed"),
     (dict(solver="gurobix"), "unknown solver"),
     (dict(products="quadratic"), "products"),
-    (dict(params={"no/such/param": 1}), "no/such/param"),
+    (dict(solver=Scip(scip_params={"no/such/param": 1})), "no/such/param"),
 ])
 def test_bad_solve_arguments(problem, kwargs, match):
     with pytest.raises(InputError, match=match):

@@ -139,3 +139,45 @@ def resolve_builder(spec: str | Callable[..., Any] | NetworkBuilder | None,
     if isinstance(spec, NetworkBuilder):
         return spec
     return NetworkBuilder(spaces.get(space), spec, **build_kw)
+
+
+def option_probes(space: SearchSpace) -> list[tuple[str, str, Architecture]]:
+    """For every option of every group, the first architecture that takes it: every other
+    group at its first option, the controller of a conditional group at its first option that
+    activates it. ``(group, option, architecture)`` in the space's variable order."""
+    out = []
+    for gi, g in enumerate(space.groups):
+        base = [0] * space.n_groups
+        if g.active_if is not None:
+            ctrl, opts = g.active_if
+            ci = space.group_index(ctrl)
+            base[ci] = min(space.option_index(ci, o) for o in opts)
+        for oi, option in enumerate(g.options):
+            row = list(base)
+            row[gi] = oi
+            out.append((g.name, option, space.arch(row)))
+    return out
+
+
+def check_buildable(builder: NetworkBuilder, what: str = "builder") -> None:
+    """Build the first network of every option of the builder's space (``option_probes``, each
+    distinct network once): an option the builder cannot build (an unknown op for it) is a
+    one-line InputError naming ``what``, the group and the option, before any work starts."""
+    space = builder.space
+    built: set[str] = set()
+    for group, option, arch in option_probes(space):
+        if arch.key in built:
+            continue
+        built.add(arch.key)
+        try:
+            builder(arch)
+        except MeasurementError as exc:
+            cause = exc.__cause__
+            reason = one_line(cause) if cause is not None else str(exc)
+            if len(built) == 1:
+                raise InputError(f"{what} {builder.description!r} failed on the first network "
+                                 f"of space {space.name!r} ({arch.key}): {reason}") from None
+            raise InputError(f"{what} {builder.description!r} cannot build option "
+                             f"{group}={option} of space {space.name!r} (network {arch.key}): "
+                             f"{reason}; an unknown op for this builder? fix the space or the "
+                             "builder") from None

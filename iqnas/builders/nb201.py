@@ -155,5 +155,5 @@ def build(arch, num_classes: int | None = None, dataset: str = "cifar10",
         if int(input_size) < 4:
             raise InputError(f"input_size must be >= 4 pixels for NB201, got {input_size}")
         side = int(input_size)
-    ops = [OPS[c] for c in arch.choices]
+    ops = [g.options[c] for g, c in zip(arch.space.groups, arch.choices)]  # a part of nb201 too
     return NB201Network(ops, classes, input_shape=(3, side, side))

@@ -17,7 +17,7 @@ from iqnas._progress import status_bar
 from iqnas.calibration.provenance import record_oracle
 from iqnas.calibration.store import SampleStore
 from iqnas.errors import InputError
-from iqnas.executors import Executor, InProcessExecutor
+from iqnas.executors import Executor, InProcessExecutor, Outcome
 from iqnas.oracles.jobs import is_timed, measure_job
 from iqnas.oracles.oracle import select_metrics
 from iqnas.space import Architecture
@@ -65,7 +65,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
                   executor: Executor | None = None, metrics: Sequence[str] | None = None,
                   progress: bool | None = None, round: int = 0,
                   source: str | Mapping[str, str] = "measure",
-                  retry_failed: bool = False) -> BatchReport:
+                  retry_failed: bool = False, ordered: bool = False) -> BatchReport:
     """Measure ``archs`` with ``oracle`` through ``executor`` (default in-process) into
     ``store``.
 
@@ -78,7 +78,10 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     key -> source for per-architecture sources, "measure" for keys it lacks).
     Timed jobs (``oracle.timed(metrics)``, e.g. TorchOracle's latency) run one per worker
     slot. The progress bar shows done / running / failed; the retried and failed counts are
-    logged and returned in the :class:`BatchReport`.
+    logged and returned in the :class:`BatchReport`. ``ordered=True`` records the results in
+    the order of ``archs`` (one that finishes early waits for those before it), so that the
+    store's order, and whatever is fitted from it, does not depend on the executor; an
+    interrupted batch then keeps the finished prefix.
     """
     t0 = time.perf_counter()
     space = store.space
@@ -99,7 +102,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     for a in archs:
         arch = space.to_arch(a)
         chosen.setdefault(arch.key, arch)
-    executor = executor if executor is not None else InProcessExecutor()
+    executor = check_executor(executor)
     report = BatchReport(list(chosen), executor=executor.describe())
     todo: list[Architecture] = []
     for key, arch in chosen.items():
@@ -119,21 +122,34 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     record_oracle(store, oracle, wanted)
     retried_before = executor.retried
     jobs = [(oracle, arch, wanted) for arch in todo]
+    waiting: dict[int, Outcome] = {}
+    next_index = 0
+
+    def record(outcome: Outcome) -> None:
+        arch = todo[outcome.index]
+        src = sources.get(arch.key, default_source)
+        status, value = ("error", outcome.error) if not outcome.ok else outcome.value
+        if status == "ok":
+            store.add(arch, value, round=round, source=src, partial=partial)
+            report.measured.append(arch.key)
+        else:
+            log.warning("measuring %s failed: %s", arch.key, value)
+            store.add_failure(arch, str(value), round=round, source=src,
+                              attempts=outcome.attempts)
+            report.failed[arch.key] = str(value)
+
     with status_bar(progress, f"measuring ({executor.describe()})", len(jobs)) as update:
         update(0, 0, 0)
         for outcome in executor.imap(measure_job, jobs, exclusive=is_timed(oracle, wanted)):
-            arch = todo[outcome.index]
-            src = sources.get(arch.key, default_source)
-            status, value = ("error", outcome.error) if not outcome.ok else outcome.value
-            if status == "ok":
-                store.add(arch, value, round=round, source=src, partial=partial)
-                report.measured.append(arch.key)
+            if not ordered:
+                record(outcome)
             else:
-                log.warning("measuring %s failed: %s", arch.key, value)
-                store.add_failure(arch, str(value), round=round, source=src,
-                                  attempts=outcome.attempts)
-                report.failed[arch.key] = str(value)
-            update(len(report.measured), executor.in_flight, len(report.failed))
+                waiting[outcome.index] = outcome
+                while next_index in waiting:
+                    record(waiting.pop(next_index))
+                    next_index += 1
+            update(len(report.measured) + _ok(waiting), executor.in_flight,
+                   len(report.failed) + len(waiting) - _ok(waiting))
     report.retried = executor.retried - retried_before
     report.elapsed = time.perf_counter() - t0
     if report.retried or report.failed:
@@ -141,6 +157,22 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
                     report.retried, len(report.failed), store.path)
     log.info("%s", report.summary())
     return report
+
+
+def _ok(outcomes: Mapping[int, Outcome]) -> int:
+    """How many of the held-back outcomes are measurements (for the progress bar)."""
+    return sum(1 for o in outcomes.values() if o.ok and o.value[0] == "ok")
+
+
+def check_executor(executor: Any) -> Executor:
+    """``executor`` if it is an Executor, an InProcessExecutor for None, else InputError."""
+    if executor is None:
+        return InProcessExecutor()
+    if not isinstance(executor, Executor):
+        raise InputError(f"executor must be an iqnas.executors Executor (InProcessExecutor, "
+                         f"ProcessExecutor, DaskExecutor or make_executor(...)), got "
+                         f"{type(executor).__name__}")
+    return executor
 
 
 def _space_of(oracle: Any) -> Any:

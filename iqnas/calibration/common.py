@@ -4,15 +4,20 @@ the resource models, and the best measured architecture within the true budgets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iqnas._validation import Check, InstanceOf, Options, check_value
 from iqnas.calibration.resource_models import LinearResourceModel, QuadraticResourceModel
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult, feasible_rows
 from iqnas.problem import check_budget
 from iqnas.quadform import QuadraticForm
+from iqnas.solve import SOLVER as SOLVE_SOLVER
+from iqnas.solve import backend_for
+from iqnas.solvers.base import Backend
 from iqnas.space import SearchSpace
 
 RESOURCE_TERMS = ("linear", "pairwise")
@@ -23,54 +28,63 @@ BOOKKEEPING = ("key", "round", "source", "feasible")
 
 
 # ---- argument checks ---------------------------------------------------------------------------
-def check_choice(what: str, value, allowed) -> None:
-    if value not in allowed:
-        raise InputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+#: what ``solver=`` of calibrate and calibrate_training_free accepts
+SOLVER = [Options(("auto",)), *SOLVE_SOLVER]
+#: an oracle: something with a space and ``measure``
+ORACLE = [Check(lambda o: getattr(o, "space", None) is not None and hasattr(o, "measure"),
+                "an iqnas Oracle (e.g. iqnas.oracles.nb201() or iqnas.oracles.ProxyOracle)")]
 
 
-def check_int(name: str, v, low: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {v!r}")
-
-
-def check_oracle(oracle, space: SearchSpace) -> None:
+def check_oracle(oracle, space: SearchSpace, owner: str = "calibrate()") -> None:
     """``oracle`` is an oracle over ``space``."""
-    if getattr(oracle, "space", None) is None or not hasattr(oracle, "measure"):
-        raise InputError("oracle must be an iqnas Oracle (e.g. iqnas.oracles.nb201() or "
-                         "iqnas.oracles.ProxyOracle)")
+    check_value(oracle, ORACLE, "oracle", owner)
     if oracle.space.name != space.name:
         raise InputError(f"the oracle measures space {oracle.space.name!r}, not {space.name!r}")
 
 
-def auto_solver(solver: str, space: SearchSpace) -> str:
-    """``"auto"``: enumeration on spaces of up to AUTO_ENUMERATE architectures, else SCIP."""
-    if solver != "auto":
-        return solver
-    return "exhaustive" if space.size <= AUTO_ENUMERATE else "scip"
+def auto_solver(solver: str | Backend, space: SearchSpace, owner: str) -> Backend:
+    """The checked backend of ``solver``; ``"auto"`` is enumeration on spaces of up to
+    AUTO_ENUMERATE architectures, else SCIP."""
+    if solver == "auto":
+        solver = "exhaustive" if space.size <= AUTO_ENUMERATE else "scip"
+    return backend_for(solver, owner)
+
+
+def solver_spec(backend: Backend) -> str | dict[str, Any]:
+    """How a run's settings record its backend: the name, with the options it was given
+    (JSON-able) unless they are the defaults."""
+    params = backend._recorded_params()
+    return {"name": backend.name, "params": params} if params else backend.name
 
 
 # ---- budgets -----------------------------------------------------------------------------------
-def parse_scenario(constraints: Mapping[str, float] | None) -> dict[str, float]:
+#: one budget scenario
+SCENARIO = [InstanceOf(Mapping, "a dict of metric name -> budget, e.g. {'params_M_c100': 0.2}"),
+            None]
+#: one scenario or several
+SCENARIOS = [InstanceOf(Mapping, "a dict of metric name -> budget, e.g. {'params_M_c100': 0.2}"),
+             Check(lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, Mapping)
+                                                                   for s in v),
+                   "a list of such dicts"), None]
+
+
+def parse_scenario(constraints: Mapping[str, float] | None,
+                   owner: str = "calibrate_training_free()") -> dict[str, float]:
     """One budget scenario: metric -> validated budget (None: no budget)."""
+    check_value(constraints, SCENARIO, "constraints", owner)
     if constraints is None:
         return {}
-    if not isinstance(constraints, Mapping):
-        raise InputError("constraints must map metric name -> budget, e.g. "
-                         "{'params_M_c100': 0.2}")
     return {str(m): check_budget(m, b) for m, b in constraints.items()}
 
 
-def parse_scenarios(constraints) -> list[dict[str, float]]:
+def parse_scenarios(constraints, owner: str = "calibrate()") -> list[dict[str, float]]:
     """One scenario (a mapping) or several (a list of mappings); None or [] is one without
     budgets."""
+    check_value(constraints, SCENARIOS, "constraints", owner)
     if constraints is None:
         return [{}]
     items = [constraints] if isinstance(constraints, Mapping) else list(constraints)
-    if not items:
-        return [{}]
-    if not all(isinstance(s, Mapping) for s in items):
-        raise InputError("constraints must map metric name -> budget (or be a list of such)")
-    return [parse_scenario(s) for s in items]
+    return [parse_scenario(s, owner) for s in items] or [{}]
 
 
 # ---- resource models ---------------------------------------------------------------------------

@@ -10,15 +10,23 @@ matrix, and exposes ``form_`` with ``predict(X) == form_.evaluate(X)``.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
-import numbers
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from iqnas._validation import (
+    Check,
+    InstanceOf,
+    Interval,
+    Options,
+    Parameterized,
+    check_value,
+    clone,
+)
+from iqnas.calibration.features import TERMS as TERM_NAMES
 from iqnas.calibration.features import FeatureMap, as_choices
 from iqnas.calibration.metrics import quality_report
 from iqnas.errors import InputError, NotFittedError
@@ -32,32 +40,19 @@ DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 17))
 _NULL_RTOL = 1e-10
 
 
-class BaseEstimator:
-    """Parameter introspection, repr and the fitted check shared by all estimators."""
+#: what a ``space`` parameter accepts
+SPACE = [InstanceOf(SearchSpace, "a SearchSpace (e.g. iqnas.spaces.get('nb201'))")]
+#: what a ``terms`` parameter accepts (the pairs are checked against the space when fitting)
+TERMS = [Options(TERM_NAMES),
+         Check(lambda t: not isinstance(t, (str, bytes)) and iter(t) is not None,
+               "a list of (group, group) pairs")]
+#: a seed: a non-negative int or None (fresh entropy)
+SEED = [Interval("int", 0, None), None]
 
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        names = []
-        for p in list(sig.parameters.values())[1:]:
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must list its parameters explicitly")
-            names.append(p.name)
-        return names
 
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters as passed to ``__init__`` (``deep`` is accepted for compatibility)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params) -> BaseEstimator:
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise InputError(f"Invalid parameter {name!r} for estimator "
-                                 f"{type(self).__name__}; valid parameters are: "
-                                 f"{', '.join(valid)}")
-            setattr(self, name, value)
-        return self
+class BaseEstimator(Parameterized):
+    """Parameters, repr, validation and the fitted check shared by all estimators: each class
+    declares ``_parameter_constraints`` and ``fit`` starts with ``_validate_params()``."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "form_"):
@@ -65,10 +60,7 @@ class BaseEstimator:
                                  "'fit' with appropriate arguments before using this estimator.")
 
     def _check_space(self) -> SearchSpace:
-        if not isinstance(self.space, SearchSpace):
-            raise InputError(f"{type(self).__name__}: space must be a SearchSpace (e.g. "
-                             f"iqnas.spaces.get('nb201')), got {type(self.space).__name__}")
-        return self.space
+        return check_value(self.space, SPACE, "space", type(self).__name__)
 
     def _xy(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         C = as_choices(self._check_space(), X)
@@ -83,70 +75,34 @@ class BaseEstimator:
         return C, y
 
     def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__).parameters
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                         if not isinstance(v, SearchSpace) and not _same(v, sig[k].default))
+        args = ", ".join(f"{k}={v!r}" for k, v in self._non_default_params().items()
+                         if k != "space")
         space = getattr(self.space, "name", self.space)
         return f"{type(self).__name__}({space!r}{', ' + args if args else ''})"
 
 
-def _same(a, b) -> bool:
-    try:
-        return bool(a is b or a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def clone(estimator: BaseEstimator) -> BaseEstimator:
-    """A new unfitted estimator with the same hyper-parameters."""
-    return type(estimator)(**estimator.get_params())
-
-
-def out_of_fold(estimator: BaseEstimator, X, y, cv: int = 5, random_state: int = 0) -> np.ndarray:
-    """Each row's prediction by ``estimator`` refitted without that row's fold."""
+def out_of_fold(estimator: BaseEstimator, X, y, cv: int = 5, seed: int = 0) -> np.ndarray:
+    """Each row's prediction by ``estimator`` refitted without that row's fold (folds shuffled
+    by ``seed``)."""
     y = np.asarray(y, dtype=float)
     n = len(y)
     cv = min(cv, max(2, n // 2))
     pred = np.empty(n)
-    for val in kfold(n, cv, np.random.default_rng(random_state)):
+    for val in kfold(n, cv, np.random.default_rng(seed)):
         train = np.setdiff1d(np.arange(n), val)
         pred[val] = clone(estimator).fit(X[train], y[train]).predict(X[val])
     return pred
 
 
-def cross_val_rmse(estimator: BaseEstimator, X, y, cv: int = 5, random_state: int = 0) -> float:
+def cross_val_rmse(estimator: BaseEstimator, X, y, cv: int = 5, seed: int = 0) -> float:
     """Out-of-fold root mean squared error of ``estimator``."""
     y = np.asarray(y, dtype=float)
-    return math.sqrt(float(np.mean((out_of_fold(estimator, X, y, cv, random_state) - y) ** 2)))
+    return math.sqrt(float(np.mean((out_of_fold(estimator, X, y, cv, seed) - y) ** 2)))
 
 
-def check_param(est, name: str, kind: str, *, low: float | None = None, high: float | None = None,
-                options: tuple = (), allow_none: bool = False, low_open: bool = False):
-    """Validate one hyper-parameter at ``fit`` time with a uniform message."""
-    v = getattr(est, name)
-    what = {"float": "a float", "int": "an int", "str": "one of " + ", ".join(map(repr, options))}
-    desc = what[kind]
-    if kind != "str" and (low is not None or high is not None):
-        lo = "(" if low_open else "["
-        desc += f" in the range {lo}{'-inf' if low is None else low}, "
-        desc += f"{'inf' if high is None else high}]"
-    if allow_none:
-        desc += " or None"
-    if v is None and allow_none:
-        return v
-    ok = False
-    if kind == "str":
-        ok = isinstance(v, str) and v in options
-    elif kind in ("float", "int") and not isinstance(v, bool):
-        ok = isinstance(v, numbers.Integral) if kind == "int" else isinstance(v, numbers.Real)
-        if ok:
-            ok = np.isfinite(float(v))
-            ok = ok and (low is None or (v > low if low_open else v >= low))
-            ok = ok and (high is None or v <= high)
-    if not ok:
-        raise InputError(f"The {name!r} parameter of {type(est).__name__} must be {desc}. "
-                         f"Got {v!r} instead.")
-    return v
+def _penalty_grid(alphas) -> bool:
+    a = np.asarray(alphas, dtype=float).ravel()
+    return a.size > 0 and bool(np.all(np.isfinite(a))) and not bool(np.any(a < 0))
 
 
 class QuadraticModel(BaseEstimator):
@@ -251,38 +207,48 @@ class QuadraticRegressor(QuadraticModel):
         to "pairwise" on spaces without conditions), "linear", or a list of (group, group) pairs.
     alpha : penalty; ``None`` picks it from ``alphas`` by ``cv``-fold cross-validation; ``0``
         gives minimum-norm least squares. The intercept is never penalised.
-    alphas, cv, random_state : the grid, fold count and fold shuffling seed.
+    alphas, cv, seed : the grid, fold count and fold shuffling seed.
     name, units : copied onto ``form_``.
 
     Fitted: ``form_``, ``coef_``, ``intercept_``, ``alpha_``, ``cv_scores_`` (out-of-fold R^2
     per alpha, ``None`` when ``alpha`` was given), ``feature_map_``.
     """
 
+    _parameter_constraints = {
+        "space": SPACE,
+        "terms": TERMS,
+        "alpha": [Interval("real", 0, None), None],
+        "alphas": [Check(_penalty_grid, "a non-empty list of finite floats >= 0")],
+        "cv": [Interval("int", 2, None)],
+        "seed": SEED,
+        "name": [str],
+        "units": [str],
+    }
+
     def __init__(self, space: SearchSpace, *, terms="pairwise", alpha: float | None = None,
-                 alphas=DEFAULT_ALPHAS, cv: int = 5, random_state: int | None = 0,
+                 alphas=DEFAULT_ALPHAS, cv: int = 5, seed: int | None = 0,
                  name: str = "", units: str = "") -> None:
         self.space = space
         self.terms = terms
         self.alpha = alpha
         self.alphas = alphas
         self.cv = cv
-        self.random_state = random_state
+        self.seed = seed
         self.name = name
         self.units = units
 
     def fit(self, X, y) -> QuadraticRegressor:
+        p = self._validate_params()
         C, y = self._xy(X, y)
-        alpha = check_param(self, "alpha", "float", low=0.0, allow_none=True)
+        alpha = p["alpha"]
         fmap = FeatureMap.from_terms(self.space, self.terms)
         design = fmap.transform(C)
         cv_scores = None
         if alpha is None:
             alphas = np.asarray(self.alphas, dtype=float).ravel()
-            if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-                raise InputError(f"The 'alphas' parameter of {type(self).__name__} must be a "
-                                 f"non-empty list of finite floats >= 0. Got {self.alphas!r}.")
-            cv = check_param(self, "cv", "int", low=2, high=C.shape[0])
-            rng = np.random.default_rng(self.random_state)
+            cv = check_value(p["cv"], [Interval("int", 2, C.shape[0])], "cv",
+                             type(self).__name__)
+            rng = np.random.default_rng(p["seed"])
             cv_scores = cv_ridge(design, y, alphas, cv, rng)
             alpha = float(alphas[int(np.argmax(cv_scores))])
             log.debug("QuadraticRegressor: cv picked alpha=%g (R^2 %.4f)", alpha, cv_scores.max())
@@ -294,4 +260,4 @@ class QuadraticRegressor(QuadraticModel):
 
 
 __all__ = ["BaseEstimator", "QuadraticModel", "QuadraticRegressor", "RidgePath", "clone",
-           "DEFAULT_ALPHAS"]
+           "cross_val_rmse", "out_of_fold", "DEFAULT_ALPHAS"]

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: "auto" chooses among these term sets
 AUTO_TERMS = ("linear", "pairwise")
+#: the objective's order under "auto": the pairwise model is kept unless linear ranks better
+OBJECTIVE_AUTO_TERMS = ("pairwise", "linear")
 #: below this many samples the first candidate is taken without a comparison
 MIN_SAMPLES = 10
 #: folds of the comparison
@@ -78,7 +80,8 @@ def objective_candidates(space: SearchSpace, method: str, terms, name: str,
                          units: str = "") -> list[BaseEstimator]:
     """The ranker (``method="pairwise"``) or regressor of the objective, per term set."""
     cls = PairwiseRanker if method == "pairwise" else QuadraticRegressor
-    return [cls(space, terms=t, name=name, units=units) for t in term_options(terms)]
+    options = OBJECTIVE_AUTO_TERMS if terms == "auto" else [terms]
+    return [cls(space, terms=t, name=name, units=units) for t in options]
 
 
 def resource_candidates(space: SearchSpace, resource_terms, name: str,

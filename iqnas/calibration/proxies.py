@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from iqnas._optional import require
+from iqnas._validation import Options, check_value
 from iqnas.errors import InputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -144,13 +145,13 @@ def logsynflow(net: nn.Module, input_shape: Sequence[int]) -> float:
 
 def skip_score(arch: Architecture) -> float:
     """FreeREA's NB201 skip metric: mean over skip_connect edges i->j of j - i - 1 (0 if none)."""
-    from iqnas.spaces.nb201 import EDGES, OPS
+    from iqnas.spaces.nb201 import EDGES
 
     if arch.space.name != "nb201":
         raise InputError(f"the skip metric is defined for the nb201 space only, not "
                          f"{arch.space.name!r}; drop 'skip' from metrics")
-    spans = [dst - src - 1 for (dst, src), c in zip(EDGES, arch.choices)
-             if OPS[c] == "skip_connect"]
+    spans = [dst - src - 1 for (dst, src), g, c in zip(EDGES, arch.space.groups, arch.choices)
+             if g.options[c] == "skip_connect"]
     return float(np.mean(spans)) if spans else 0.0
 
 
@@ -170,8 +171,7 @@ class FreeREAScore:
 
     def __init__(self, metrics: Sequence[str] = METRICS, method: str = "maxabs",
                  weights: Mapping[str, float] | None = None) -> None:
-        if method not in self.METHODS:
-            raise InputError(f"unknown method {method!r}; use one of {', '.join(self.METHODS)}")
+        check_value(method, [Options(self.METHODS)], "method", "FreeREAScore")
         self.metrics = tuple(metrics)
         if not self.metrics:
             raise InputError("FreeREAScore needs at least one metric")

@@ -8,7 +8,8 @@ import numpy as np
 import scipy.optimize
 from scipy.special import expit
 
-from iqnas.calibration.estimators import QuadraticModel, check_param
+from iqnas._validation import Boolean, Interval
+from iqnas.calibration.estimators import SEED, SPACE, TERMS, QuadraticModel
 from iqnas.calibration.features import FeatureMap, as_choices
 from iqnas.calibration.metrics import quality_report
 from iqnas.errors import InputError
@@ -37,35 +38,46 @@ class PairwiseRanker(QuadraticModel):
         raw score (``y ~ intercept_ + scale_ * raw``, kept only if ``scale_ > 0``), so
         ``predict`` and ``form_`` read like the metric; ranks and probabilities do not change.
         If False, ``scale_ = 1`` and the intercept is set so the mean prediction equals mean(y).
-    random_state : seed for pair sampling.
+    seed : seed for pair sampling.
     name, units : copied onto ``form_``.
 
     ``predict(X)`` returns ``f`` (a ranking score; in the metric's units only approximately, and
     only with ``calibrate=True``). ``score(X, y)`` is Kendall's tau.
     """
 
+    _parameter_constraints = {
+        "space": SPACE,
+        "terms": TERMS,
+        "alpha": [Interval("real", 0, None, closed="neither")],
+        "n_pairs": [Interval("int", 1, None), None],
+        "calibrate": [Boolean()],
+        "seed": SEED,
+        "max_iter": [Interval("int", 1, None)],
+        "name": [str],
+        "units": [str],
+    }
+
     def __init__(self, space: SearchSpace, *, terms="pairwise", alpha: float = 1e-3,
                  n_pairs: int | None = None, calibrate: bool = True,
-                 random_state: int | None = 0, max_iter: int = 500, name: str = "",
+                 seed: int | None = 0, max_iter: int = 500, name: str = "",
                  units: str = "") -> None:
         self.space = space
         self.terms = terms
         self.alpha = alpha
         self.n_pairs = n_pairs
         self.calibrate = calibrate
-        self.random_state = random_state
+        self.seed = seed
         self.max_iter = max_iter
         self.name = name
         self.units = units
 
     def fit(self, X, y) -> PairwiseRanker:
+        p = self._validate_params()
         C, y = self._xy(X, y)
-        alpha = check_param(self, "alpha", "float", low=0.0, low_open=True)
-        n_pairs = check_param(self, "n_pairs", "int", low=1, allow_none=True)
-        max_iter = check_param(self, "max_iter", "int", low=1)
+        alpha, n_pairs, max_iter = p["alpha"], p["n_pairs"], p["max_iter"]
         fmap = FeatureMap.from_terms(self.space, self.terms)
         design = fmap.transform(C)
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(p["seed"])
         win, lose = _pairs(y, n_pairs, rng)
         if len(win) == 0:
             raise InputError("PairwiseRanker needs at least two different y values")
@@ -86,7 +98,7 @@ class PairwiseRanker(QuadraticModel):
         w = res.x
         raw = design @ w
         scale = 1.0
-        if self.calibrate and np.ptp(raw) > 0:
+        if p["calibrate"] and np.ptp(raw) > 0:
             slope = float(np.polyfit(raw, y, 1)[0])
             scale = slope if slope > 0 else 1.0
         intercept = float(y.mean() - scale * raw.mean())

@@ -6,7 +6,8 @@ import logging
 
 import numpy as np
 
-from iqnas.calibration.estimators import QuadraticModel, RidgePath, check_param
+from iqnas._validation import Boolean, Interval
+from iqnas.calibration.estimators import SEED, SPACE, TERMS, QuadraticModel, RidgePath
 from iqnas.calibration.features import FeatureMap
 from iqnas.calibration.metrics import quality_report
 from iqnas.errors import InputError
@@ -24,17 +25,21 @@ class _ResourceModel(QuadraticModel):
     figures describe a model trained on slightly less data.
     """
 
-    def _fit_terms(self):
-        return "linear"
-
-    def _alpha(self) -> float:
-        return 0.0
+    _parameter_constraints = {
+        "space": SPACE,
+        "name": [str],
+        "units": [str],
+        "holdout": [Interval("real", 0, 0.9)],
+        "refit": [Boolean()],
+        "seed": SEED,
+    }
 
     def fit(self, X, y) -> _ResourceModel:
+        p = self._validate_params()
         C, y = self._xy(X, y)
-        holdout = check_param(self, "holdout", "float", low=0.0, high=0.9)
-        alpha = self._alpha()
-        fmap = FeatureMap.from_terms(self.space, self._fit_terms())
+        holdout = p["holdout"]
+        alpha = p.get("alpha", 0.0)
+        fmap = FeatureMap.from_terms(self.space, p.get("terms", "linear"))
         design = fmap.transform(C)
         n = C.shape[0]
         self.holdout_rmse_ = None
@@ -45,13 +50,13 @@ class _ResourceModel(QuadraticModel):
             if n_hold < 1 or n - n_hold < 2:
                 raise InputError(f"holdout={holdout} of {n} rows leaves no held-out or too few "
                                  "training rows; give more data or change holdout")
-            perm = np.random.default_rng(self.random_state).permutation(n)
+            perm = np.random.default_rng(p["seed"]).permutation(n)
             hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
             W, b0 = RidgePath(design[train], y[train]).coefs([alpha])
             pred = design[hold] @ W[:, 0] + b0[0]
             self.holdout_report_ = quality_report(y[hold], pred)
             self.holdout_rmse_ = self.holdout_report_["rmse"]
-            if self.refit:
+            if p["refit"]:
                 train = np.arange(n)
         W, b0 = RidgePath(design[train], y[train]).coefs([alpha])
         self._set_form(fmap, float(b0[0]), W[:, 0])
@@ -71,13 +76,13 @@ class LinearResourceModel(_ResourceModel):
     """
 
     def __init__(self, space: SearchSpace, *, name: str = "", units: str = "",
-                 holdout: float = 0.0, refit: bool = True, random_state: int | None = 0) -> None:
+                 holdout: float = 0.0, refit: bool = True, seed: int | None = 0) -> None:
         self.space = space
         self.name = name
         self.units = units
         self.holdout = holdout
         self.refit = refit
-        self.random_state = random_state
+        self.seed = seed
 
 
 class QuadraticResourceModel(_ResourceModel):
@@ -87,9 +92,12 @@ class QuadraticResourceModel(_ResourceModel):
     Fitted attributes as ``LinearResourceModel``.
     """
 
+    _parameter_constraints = {**_ResourceModel._parameter_constraints, "terms": TERMS,
+                              "alpha": [Interval("real", 0, None)]}
+
     def __init__(self, space: SearchSpace, *, terms="pairwise", alpha: float = 0.0,
                  name: str = "", units: str = "", holdout: float = 0.0, refit: bool = True,
-                 random_state: int | None = 0) -> None:
+                 seed: int | None = 0) -> None:
         self.space = space
         self.terms = terms
         self.alpha = alpha
@@ -97,13 +105,7 @@ class QuadraticResourceModel(_ResourceModel):
         self.units = units
         self.holdout = holdout
         self.refit = refit
-        self.random_state = random_state
-
-    def _fit_terms(self):
-        return self.terms
-
-    def _alpha(self) -> float:
-        return float(check_param(self, "alpha", "float", low=0.0))
+        self.seed = seed
 
 
 __all__ = ["LinearResourceModel", "QuadraticResourceModel"]

@@ -20,20 +20,20 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._progress import progress_bar
+from iqnas._validation import Boolean, Check, Interval, Options, validate_params
+from iqnas.calibration.batch import check_executor, measure_batch
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
+    SOLVER,
     auto_solver,
     best_measured,
-    check_choice,
-    check_int,
     check_oracle,
     parse_scenarios,
+    solver_spec,
 )
 from iqnas.calibration.conformal import (
     DEFAULT_COVERAGE,
     Margin,
-    check_coverage,
     conformal_margin,
     loosened,
     tightened,
@@ -55,10 +55,11 @@ from iqnas.calibration.screening import LOOKUP, LookupBudget, Screen
 from iqnas.calibration.selection import plan_round, pool_plan, round_rng, round_sizes
 from iqnas.calibration.store import SampleStore, default_store_path
 from iqnas.calibration.verified import solve_measured
-from iqnas.errors import InputError
+from iqnas.errors import InputError, MeasurementError
 from iqnas.measured import MeasuredResult
 from iqnas.oracles.jobs import takes_metrics
 from iqnas.quadform import QuadraticForm
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,29 @@ SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
 LOOKUPS_PER_SAMPLE = 10
 #: share of the look-ups the first round may spend (screening its draws, then probing more)
 INITIAL_LOOKUP_SHARE = 0.25
+#: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
+#: name against each other)
+CALIBRATE_CONSTRAINTS = {
+    "objective": [str],
+    "n_samples": [Interval("int", 2, None)],
+    "method": [Options(METHODS)],
+    "selection": [Options(SELECTIONS)],
+    "seed": [Interval("int", 0, None)],
+    "rounds": [Interval("int", 1, None)],
+    "top_share": [Interval("real", 0, 1, closed="right")],
+    "terms": [Options(("linear", "pairwise", "auto"))],
+    "resource_terms": [Options((*RESOURCE_TERMS, "auto"))],
+    "resource_samples": [Interval("int", 0, None), None],
+    "coverage": [Interval("real", 0.5, 1, closed="left")],
+    "initial": [Options(tuple(SAMPLERS))],
+    "explore": [Interval("real", 0, None)],
+    "solver": SOLVER,
+    "time_limit": [Interval("real", 0, None, closed="neither"), None],
+    "progress": [Boolean(), None],
+    "restrict": [Check(lambda r: all(hasattr(r, a) for a in ("linear_constraints", "mask",
+                                                              "sampler", "digest")),
+                       "an iqnas.reduction.Cluster (iqnas.reduce or Cluster.load)"), None],
+}
 
 
 @dataclass
@@ -80,8 +104,10 @@ class CalibrationRun:
     scenario, a :class:`~iqnas.MeasuredResult` (``best.measured`` holds its measured values;
     ``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
     ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets. ``samples``
-    holds the resource-only look-ups too (NaN objective), ``trained`` only the trained
-    networks; ``model_choice`` names each metric's chosen model.
+    holds the trained networks (every metric measured; ``n_samples`` of them), ``lookups`` the
+    resource-only measurements of networks that were not trained (the budgeted metrics only,
+    NaN elsewhere); the resource models are fitted on both. ``model_choice`` names each
+    metric's chosen model.
     """
 
     space: SearchSpace
@@ -96,15 +122,20 @@ class CalibrationRun:
     elapsed: float = 0.0
     #: the reduction Cluster the run was restricted to (None: the whole space)
     restrict: Any = None
+    #: resource-only measurements (networks looked up, not trained)
+    lookups: pd.DataFrame | None = None
 
     @property
     def best(self) -> MeasuredResult | None:
         return self.best_per_scenario[0]
 
     @property
-    def trained(self) -> pd.DataFrame:
-        """The samples whose objective was measured (the trained networks)."""
-        return self.samples[np.isfinite(self.samples[self.objective].to_numpy(dtype=float))]
+    def measurements(self) -> pd.DataFrame:
+        """The trained samples and the look-ups, one table (NaN where a metric was not
+        measured)."""
+        if self.lookups is None or not len(self.lookups):
+            return self.samples
+        return pd.concat([self.samples, self.lookups], ignore_index=True)
 
     @property
     def model_choice(self) -> dict[str, str]:
@@ -115,17 +146,19 @@ class CalibrationRun:
         """Each model's quality on held-out samples: out-of-fold predictions of a ``cv``-fold
         refit, scored by Kendall tau, Spearman, RMSE, within +/-10 % and more (one row per
         metric, each over the samples where it was measured; render with
-        ``iqnas.calibration.render_reports``). The ``model`` column names the chosen model."""
-        X = onehot(self.space, self.samples)
+        ``iqnas.calibration.render_reports``). The ``model_choice`` column names the chosen
+        model."""
+        frame = self.measurements
+        X = onehot(self.space, frame)
         reports = {}
         for m in self.models:
-            y = self.samples[m].to_numpy(dtype=float)
+            y = frame[m].to_numpy(dtype=float)
             ok = np.isfinite(y)
             est = make_estimator(self.space, m, self.objective, self.settings,
                                  self.models[m].units)
             pred = out_of_fold(est, X[ok], y[ok], cv, seed)
             reports[m] = {**quality_report(y[ok], pred),
-                          "model": self.model_choice.get(m) or describe(est)}
+                          "model_choice": self.model_choice.get(m) or describe(est)}
         return report_table(reports)
 
     def problem(self, scenario: int = 0):
@@ -136,14 +169,14 @@ class CalibrationRun:
         rows = () if self.restrict is None else self.restrict.linear_constraints
         return Problem(self.space, self.models[self.objective], cons, linear_constraints=rows)
 
-    def solve(self, oracle, scenario: int = 0, solver: str = "scip",
+    def solve(self, oracle, scenario: int = 0, solver: str | Backend = "scip",
               **kw) -> MeasuredResult | None:
         """Solve scenario ``scenario`` with the fitted models and measure the answer; answers
         that break a true budget are cut off and the solve repeats (see ``solve_measured``).
         Every measurement is added to the run's store."""
         metrics = self.settings["metrics"]
         final_round = len(self.history)
-        with SampleStore(self.store_path, self.space, settings=self.settings,
+        with SampleStore(self.store_path, self.space, settings=store_settings(self.settings),
                          seed=self.settings["seed"]) as st:
             def record(arch, values):
                 row = {m: values[m] for m in metrics}
@@ -154,15 +187,16 @@ class CalibrationRun:
                                   self.objective, solver=solver, on_measure=record, **kw)
 
 
+@validate_params(CALIBRATE_CONSTRAINTS)
 def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
               top_share: float = 0.5, terms: str = "auto", resource_terms: str = "auto",
               initial: str = "stratified", explore: float = 1.0,
-              extra_metrics: Sequence[str] = (), solver: str = "auto",
+              extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              restrict=None, resource_samples: int | None = None,
+              restrict=None, executor=None, resource_samples: int | None = None,
               coverage: float = DEFAULT_COVERAGE) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
@@ -192,61 +226,75 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     predicted feasible only); the IQP solves always keep the budgets hard.
     ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
     cluster: every draw is a member and every IQP gets its rows.
-    ``solver="auto"`` solves the selection IQPs exactly by enumeration on spaces of up to
-    200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``solver`` (a backend name or a configured backend such as ``iqnas.solvers.Scip(...)``)
+    solves the selection IQPs; ``"auto"`` solves them exactly by enumeration on spaces of up
+    to 200,000 architectures (same optimum, milliseconds) and with SCIP otherwise.
+    ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each round's
+    batch (``measure_batch``): samples stream into the store as they finish, in the order they
+    were planned (so the run does not depend on the executor); a failed measurement is
+    recorded as a failure (``SampleStore.failures()``), never as a number, and is not proposed
+    again. The caller keeps the executor open and closes it.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
     check_oracle(oracle, space)
     scenarios = parse_scenarios(constraints)
     metrics = _metrics(oracle, objective, scenarios, extra_metrics)
-    check_choice("method", method, METHODS)
-    check_choice("selection", selection, SELECTIONS)
-    check_choice("resource_terms", resource_terms, (*RESOURCE_TERMS, "auto"))
-    check_choice("initial", initial, tuple(SAMPLERS))
-    check_int("n_samples", n_samples, 2)
-    check_int("seed", seed, 0)
-    if not isinstance(explore, (int, float)) or not 0 <= explore < math.inf:
-        raise InputError(f"explore must be a number >= 0, got {explore!r}")
-    check_int("rounds", rounds, 1)
-    if resource_samples is None and isinstance(n_samples, (int, np.integer)):
+    backend = auto_solver(solver, space, "calibrate()")
+    if resource_samples is None:
         resource_samples = LOOKUPS_PER_SAMPLE * int(n_samples)
-    check_int("resource_samples", resource_samples, 0)
-    coverage = check_coverage(coverage)
-    n_samples, seed, rounds = int(n_samples), int(seed), int(rounds)
-    solver = auto_solver(solver, space)
     _check_restrict(restrict, space)
+    executor = check_executor(executor)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
-                    resource_terms=resource_terms, solver=solver, initial=initial,
-                    explore=float(explore), resource_samples=int(resource_samples),
-                    coverage=coverage)
+                    resource_terms=resource_terms, solver=solver_spec(backend), initial=initial,
+                    explore=explore, resource_samples=int(resource_samples), coverage=coverage)
     if restrict is not None:
         settings["restrict"] = restrict.digest
+    if callable(getattr(oracle, "settings", None)):  # what measured values depend on
+        settings["oracle"] = oracle.settings()
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         st.declare_metrics(metrics)
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
-                     restrict)
+                     restrict, executor, backend)
         if selection == "random":
             loop.run_round(0, n_samples, loop.random_plan(n_samples))
         else:
             sizes = round_sizes(n_samples, rounds)
             for r, size in enumerate(sizes):
-                loop.run_round(r, size, None, len(sizes))
-        samples = st.samples()
-        models = loop.fit(samples)
+                loop.run_round(r, size, None)
+        everything = st.samples()
+        loop.check_enough(everything)
+        models = loop.fit(everything)
         st.set_meta("model_choice", {m: c.name for m, c in loop.choices.items()})
+    samples, lookups = split_lookups(everything, objective)
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
     run_settings = {**settings, "model_choice": {m: c.name for m, c in loop.choices.items()}}
     run = CalibrationRun(space, objective, scenarios, samples, models, best, path,
-                         run_settings, loop.history, time.perf_counter() - t0, restrict)
-    log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
+                         run_settings, loop.history, time.perf_counter() - t0, restrict,
+                         lookups)
+    log.info("calibration done: %d trained, %d looked up in %.1f s", len(samples),
+             len(lookups), run.elapsed)
     return run
+
+
+def split_lookups(samples: pd.DataFrame, objective: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trained samples, resource-only look-ups) of a store's samples: the rows with and
+    without a measured objective."""
+    trained = np.isfinite(samples[objective].to_numpy(dtype=float))
+    return (samples[trained].reset_index(drop=True),
+            samples[~trained].reset_index(drop=True))
+
+
+def store_settings(settings: Mapping) -> dict:
+    """A run's settings as its store records them (without what the run added after:
+    ``model_choice``, ``models``)."""
+    return {k: v for k, v in settings.items() if k not in ("model_choice", "models")}
 
 
 def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Mapping,
@@ -284,15 +332,17 @@ class _Loop:
     fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
-                 settings, progress, restrict=None) -> None:
+                 settings, progress, restrict=None, executor=None,
+                 solver: str | Backend = "scip") -> None:
         self.space, self.oracle, self.store = space, oracle, store
         self.metrics, self.objective, self.scenarios = metrics, objective, scenarios
         self.s = settings
         self.progress = progress
-        self.unmeasurable: set[Architecture] = set()
+        self.executor = executor
         #: the only architectures the oracle can measure (None: any)
         self.pool = oracle.candidates() if hasattr(oracle, "candidates") else None
         self.restrict = restrict
+        self.solver = solver
         if restrict is not None and self.pool is not None:
             self.pool = self.pool[restrict.mask(self.pool)]
         if self.pool is not None:
@@ -311,6 +361,7 @@ class _Loop:
         self.choices: dict[str, Choice] = {}
         self._known: dict[str, dict[str, float]] = {}
         self._round = 0
+        self.failed: set[Architecture] = set()
 
     def sampler(self):
         """The first round's sampler (members of ``restrict`` only, if given)."""
@@ -353,8 +404,22 @@ class _Loop:
                               conformal_margin(y, choice.oof, self.s["coverage"]))
         return forms, margins
 
+    def check_enough(self, samples: pd.DataFrame) -> None:
+        """At least 2 trained samples to fit, else InputError saying how many measurements
+        failed."""
+        n = int(np.isfinite(samples[self.objective].to_numpy(dtype=float)).sum()) \
+            if len(samples) else 0
+        if n >= 2:
+            return
+        fails = self.store.failures()
+        example = f", e.g. {fails['error'].iloc[-1]}" if len(fails) else ""
+        raise InputError(f"only {n} architecture(s) measured, {len(fails)} "
+                         f"measurement(s) failed{example}; nothing to fit (the failures are "
+                         f"in the store {self.store.path})")
+
     def _fit_for_round(self, r: int, screen: Screen | None):
         samples = self.store.samples(before_round=r)
+        self.check_enough(samples)
         X = onehot(self.space, samples)
         forms, margins = self._fit(samples, X, [self.objective, *self.resources], seed=r)
         looking = screen is not None and self.lookups.left > 0
@@ -407,12 +472,20 @@ class _Loop:
         return self._known.get(arch.key, {})
 
     def _look_up(self, arch: Architecture) -> dict[str, float] | None:
-        values = self.oracle.measure(arch, metrics=list(self.resources))
-        row = {m: float(values[m]) for m in self.resources}
-        if not all(math.isfinite(v) for v in row.values()):
-            log.warning("%s has no value for %s; skipped", arch.key,
-                        [m for m, v in row.items() if not math.isfinite(v)])
-            self.unmeasurable.add(arch)
+        """Measure the budgeted metrics of ``arch`` only (a look-up) into the store; None (and a
+        recorded failure) when the oracle fails or gives no finite value."""
+        try:
+            values = self.oracle.measure(arch, metrics=list(self.resources))
+            row = {m: float(values[m]) for m in self.resources}
+        except (MeasurementError, KeyError, TypeError, ValueError) as exc:
+            row, error = None, f"look-up failed: {exc}"
+        else:
+            bad = [m for m, v in row.items() if not math.isfinite(v)]
+            error = f"look-up gave no finite value for {', '.join(bad)}" if bad else ""
+        if error:
+            log.warning("%s: %s", arch.key, error)
+            self.store.add_failure(arch, error, round=self._round, source=LOOKUP)
+            self.failed.add(arch)
             return None
         self.store.add(arch, row, round=self._round, source=LOOKUP, partial=True)
         self._known.setdefault(arch.key, {}).update(row)
@@ -439,52 +512,55 @@ class _Loop:
                                                screen.accept, pool=self.pool)]
         return plan
 
-    def run_round(self, r: int, size: int, plan=None, n_rounds: int | None = None) -> None:
+    def failures(self) -> dict[Architecture, int]:
+        """The store's recorded failures: architecture -> the round it last failed in."""
+        frame = self.store.failures()
+        return {self.space.parse_key(k): int(rr) for k, rr in zip(frame["key"], frame["round"])}
+
+    def run_round(self, r: int, size: int, plan=None) -> None:
+        """Plan round ``r`` and train what the store lacks. The plan excludes the trained
+        samples and failures of earlier rounds only, so a resumed round is planned as it was
+        first (its own look-ups are reused, not repeated)."""
         done = self.store.samples()
+        failed = self.failures()
         keys = done["key"].to_numpy(dtype=object)
         trained = np.isfinite(done[self.objective].to_numpy(dtype=float))
-        taken = {self.space.parse_key(k) for k in keys[trained]} | self.unmeasurable
+        taken = {self.space.parse_key(k) for k in keys[trained]} | set(failed)
         rounds = done["round"].to_numpy()
         in_round = int((trained & (rounds == r)).sum())
         if in_round >= size and plan is None:
             return
         earlier = {self.space.parse_key(k) for k in keys[trained & (rounds < r)]}
+        earlier |= {a for a, rr in failed.items() if rr < r}
+        self.failed = set(failed)
         screen = self._screen(r)
         if plan is not None:
             chosen = [(a, "uniform") for a in plan(screen)]
         elif r == 0 and screen is not None and self.lookups.total > 0:
             probes = max(0, math.ceil(INITIAL_LOOKUP_SHARE * self.lookups.total))
             chosen = initial_plan(self.space, size, round_rng(self.s["seed"], 0),
-                                  self.sampler(), earlier | self.unmeasurable, screen.accept,
+                                  self.sampler(), earlier, screen.accept,
                                   pool=self.pool, probes=probes,
-                                  probe=lambda a: self._probe(a, probes, screen))
+                                  probe=lambda a: self._probe(a, probes))
         else:
             looking = screen is not None and self.lookups.left > 0
             chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r, screen),
-                                earlier | self.unmeasurable,
-                                solver=self.s["solver"], top_share=self.s["top_share"],
+                                lambda: self._fit_for_round(r, screen), earlier,
+                                solver=self.solver, top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
                                 restrict=self.restrict,
                                 accept=screen.accept if looking else None)
-        todo = [(a, src) for a, src in chosen if a not in taken]
-        with progress_bar(self.progress, f"round {r}: measuring", len(todo)) as advance:
-            for arch, src in todo:
-                values = self.oracle.measure(arch)
-                row = {m: float(values[m]) for m in self.metrics}
-                if not all(math.isfinite(v) for v in row.values()):
-                    log.warning("%s has no value for %s; skipped", arch.key,
-                                [m for m, v in row.items() if not math.isfinite(v)])
-                    self.unmeasurable.add(arch)
-                else:
-                    self.store.add(arch, row, round=r, source=src)
-                advance()
-        n_trained = int(trained.sum()) + sum(1 for a, _ in todo if a not in self.unmeasurable)
+        todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
+        report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
+                               executor=self.executor, metrics=self.metrics,
+                               progress=self.progress, round=r,
+                               source={a.key: src for a, src in todo}, ordered=True)
+        n_trained = int(trained.sum()) + len(report.measured)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": n_trained, "looked_up": self.lookups.in_round,
-                             "lookups": self.lookups.used})
+                             "total": n_trained, "failed": len(report.failed),
+                             "looked_up": self.lookups.in_round, "lookups": self.lookups.used})
 
-    def _probe(self, arch: Architecture, probes: int, screen: Screen) -> None:
+    def _probe(self, arch: Architecture, probes: int) -> None:
         """A first-round look-up for the resource models only (up to ``probes`` in round 0)."""
         if self.lookups.used < probes and arch.key not in self._known:
             self._look_up(arch)
@@ -503,9 +579,6 @@ def _metrics(oracle, objective, scenarios, extra) -> list[str]:
 def _check_restrict(restrict, space: SearchSpace) -> None:
     if restrict is None:
         return
-    if not all(hasattr(restrict, a) for a in ("linear_constraints", "mask", "sampler", "digest")):
-        raise InputError(f"restrict must be an iqnas.reduction.Cluster (iqnas.reduce or "
-                         f"Cluster.load), got {type(restrict).__name__}")
     if restrict.space.name != space.name:
         raise InputError(f"restrict is a cluster of space {restrict.space.name!r}, not "
                          f"{space.name!r}")

@@ -1,18 +1,22 @@
 """Samplers of distinct architectures for calibration runs: uniform, stratified, budget-aware.
 
-Each sampler is a small object with ``sample_choices(space, n, rng) -> (n, n_groups) int array``
-and ``sample(space, n, rng) -> list[Architecture]``. ``rng`` is a seed, a numpy Generator or
+Each sampler is a small object with ``sample_choices(space, n, seed) -> (n, n_groups) int array``
+and ``sample(space, n, seed) -> list[Architecture]``. ``seed`` is an int, a numpy Generator or
 None; the same seed gives the same sample. One call never returns the same architecture twice
-(asking for more architectures than exist raises ``InputError``).
+(asking for more architectures than exist raises ``InputError``). Samplers take their options as
+keyword arguments (``get_params`` / ``set_params``, checked by ``_parameter_constraints`` when
+they sample).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
+from iqnas._validation import Boolean, InstanceOf, Interval, Parameterized, check_value
 from iqnas.errors import InputError
 from iqnas.problem import Problem, within_budget
 from iqnas.quadform import QuadraticForm
@@ -24,23 +28,26 @@ log = logging.getLogger(__name__)
 ENUMERATE_LIMIT = 200_000
 
 
-class BaseSampler:
+class BaseSampler(Parameterized):
     """Draws distinct architectures of a space."""
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
         raise NotImplementedError
 
-    def sample(self, space: SearchSpace, n: int, rng=None) -> list[Architecture]:
-        C = self.sample_choices(space, n, rng)
+    def sample(self, space: SearchSpace, n: int, seed=None) -> list[Architecture]:
+        C = self.sample_choices(space, n, seed)
         return [Architecture(space, tuple(int(v) for v in row)) for row in C]
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+
+def check_n(sampler: BaseSampler, n) -> int:
+    """``n`` as a count of architectures to draw (the one message shape otherwise)."""
+    return check_value(n, [Interval("int", 0, None)], "n",
+                       f"{type(sampler).__name__}.sample_choices()")
 
 
-def _check_n(space: SearchSpace, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise InputError(f"n must be a non-negative int, got {n!r}")
+def _check_n(sampler: BaseSampler, space: SearchSpace, n) -> int:
+    sampler._validate_params()
+    n = check_n(sampler, n)
     if n > space.size:
         raise InputError(f"cannot draw {n} distinct architectures: space {space.name!r} has only "
                          f"{space.size}")
@@ -67,9 +74,9 @@ def duplicated(C: np.ndarray) -> np.ndarray:
 class UniformSampler(BaseSampler):
     """Uniform over distinct architectures (each architecture equally likely, no repeats)."""
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
         if space.size <= 4 * n:  # dense request: choose from the enumeration
             allc = space.enumerate_choices().astype(np.int64)
             return allc[rng.choice(allc.shape[0], size=n, replace=False)]
@@ -109,12 +116,14 @@ class StratifiedSampler(BaseSampler):
     between about 80 % of it and all of it the repair may fail (``InputError``).
     """
 
+    _parameter_constraints = {"max_tries": [Interval("int", 1, None)]}
+
     def __init__(self, max_tries: int = 200) -> None:
         self.max_tries = max_tries
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
         if n == space.size:  # the only distinct sample: the whole space, shuffled
             return rng.permutation(space.enumerate_choices().astype(np.int64))
         return self._repair(space, balanced_choices(space, n, rng), rng)
@@ -182,6 +191,15 @@ class BudgetAwareSampler(BaseSampler):
     ``pool_factor * n`` so that option counts are as even as the budgets allow.
     """
 
+    _parameter_constraints = {
+        "constraints": [InstanceOf((Mapping, list, tuple),
+                                   "a dict of name -> (form, budget) or a list of Constraints")],
+        "stratified": [Boolean()],
+        "batch": [Interval("int", 1, None)],
+        "max_draws": [Interval("int", 1, None)],
+        "pool_factor": [Interval("int", 1, None)],
+    }
+
     def __init__(self, constraints, *, stratified: bool = False, batch: int = 8192,
                  max_draws: int = 2_000_000, pool_factor: int = 4) -> None:
         self.constraints = constraints
@@ -198,11 +216,11 @@ class BudgetAwareSampler(BaseSampler):
         """Mask of rows of ``C`` within every budget (``Problem.feasible``)."""
         return self._problem(space).feasible(C)
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
-        n = _check_n(space, n)
-        rng = np.random.default_rng(rng)
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
+        n = _check_n(self, space, n)
+        rng = np.random.default_rng(seed)
         problem = self._problem(space)
-        want = n * max(1, int(self.pool_factor)) if self.stratified else n
+        want = n * self.pool_factor if self.stratified else n
         if space.size <= ENUMERATE_LIMIT:
             pool = self._enumerated(space, problem, n)
             pool = pool[rng.permutation(pool.shape[0])]

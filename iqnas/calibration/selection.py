@@ -31,6 +31,7 @@ from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import iter_solutions, solve_top_k
+from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
 
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
-             taken: set[Architecture], solver: str, seed: int,
+             taken: set[Architecture], solver: str | Backend, seed: int,
              time_limit: float | None, linear_constraints=(),
              accept: Accept | None = None) -> list[Architecture]:
     """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin);
@@ -234,7 +235,7 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
 
 def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                fit: Callable[[], tuple[QuadraticForm, list[dict], dict[str, float]]],
-               taken: set[Architecture], *, solver: str = "scip", top_share: float = 0.5,
+               taken: set[Architecture], *, solver: str | Backend = "scip", top_share: float = 0.5,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
                pool: np.ndarray | None = None, restrict=None,
                accept: Accept | None = None) -> list[tuple[Architecture, str]]:

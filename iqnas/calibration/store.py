@@ -3,7 +3,8 @@
 Every ``add`` is its own transaction: after Ctrl-C or kill -9 the file holds exactly the samples
 added so far. Samples are unique by canonical architecture key; re-adding a key with the same
 metric values is a no-op, different values raise InputError. The ``meta`` table records the space,
-seed and settings a store was created for; opening it for another space or other settings is
+seed and settings a store was created for, and the space's content hash; opening it for
+another space (by name or, for spaces of the same name, by content) or other settings is
 refused. The store has one list of metric names; values must be finite.
 
 A sample may hold only some of the metrics (``add(..., partial=True)``): a resource-only
@@ -54,7 +55,7 @@ SCHEMA_VERSION = 3
 #: older schema versions this iqnas upgrades in place when it opens a store
 _UPGRADABLE = (1, 2)
 RESERVED = ("key", "arch", "round", "source", "timestamp", "seq")
-_PROTECTED_META = ("space", "schema_version")
+_PROTECTED_META = ("space", "space_hash", "schema_version")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (
@@ -173,6 +174,7 @@ class SampleStore:
         if not stored:
             self._put(cur, "schema_version", SCHEMA_VERSION)
             self._put(cur, "space", self.space.name)
+            self._put(cur, "space_hash", self.space.content_hash())
             self._put(cur, "created", datetime.now().isoformat(timespec="seconds"))
         elif "space" not in stored or stored["space"] is None:
             raise InputError(f"{self.path} is not an iqnas sample store (no space recorded); "
@@ -180,6 +182,10 @@ class SampleStore:
         elif stored["space"] != self.space.name:
             raise InputError(f"store {self.path} holds samples of space {stored['space']!r}, "
                              f"not {self.space.name!r}; pick another --store path")
+        elif stored.get("space_hash", self.space.content_hash()) != self.space.content_hash():
+            raise InputError(f"store {self.path} holds samples of another space named "
+                             f"{self.space.name!r} (its groups or options differ); pick another "
+                             "--store path or the space file it was measured with")
         elif stored.get("schema_version") in _UPGRADABLE:
             log.info("upgrading store %s from schema version %s to %s", self.path,
                      stored["schema_version"], SCHEMA_VERSION)
@@ -191,6 +197,8 @@ class SampleStore:
             raise InputError(f"store {self.path} has schema version "
                              f"{stored.get('schema_version')}, this iqnas writes "
                              f"{SCHEMA_VERSION}; pick another --store path")
+        if stored and "space_hash" not in stored:
+            self._put(cur, "space_hash", self.space.content_hash())
         for name, value in (("settings", _jsonable(settings, "settings")), ("seed", seed)):
             if value is None:
                 continue

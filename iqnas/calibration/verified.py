@@ -12,12 +12,13 @@ import numpy as np
 from iqnas.measured import MeasuredResult, feasible_rows
 from iqnas.problem import Problem
 from iqnas.solve import iter_solutions
+from iqnas.solvers.base import Backend
 
 log = logging.getLogger(__name__)
 
 
 def solve_measured(problem: Problem, oracle, scenario: Mapping[str, float], objective: str, *,
-                   solver: str = "scip", max_tries: int = 20, on_measure=None,
+                   solver: str | Backend = "scip", max_tries: int = 20, on_measure=None,
                    **solve_options) -> MeasuredResult | None:
     """Measure the IQP's answers best first until one meets every true budget in ``scenario``
     (at most ``max_tries``); earlier answers are in ``rejected``.

@@ -19,13 +19,14 @@ from iqnas.cli import (
     reduce_cmd,
     report_cmd,
     solve_cmd,
+    space_cmd,
     sweep_cmd,
 )
 from iqnas.cli.common import EXIT_BAD_INPUT, err_console, setup_logging
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 
 COMMANDS = [info_cmd, solve_cmd, calibrate_cmd, explain_cmd, demo_cmd, sweep_cmd, measure_cmd,
-            lut_cmd, export_cmd, reduce_cmd, report_cmd]
+            lut_cmd, export_cmd, reduce_cmd, report_cmd, space_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,8 +17,13 @@ from iqnas.calibration import calibrate, calibrate_training_free, render_reports
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
+    add_backend_options,
     add_common,
+    add_input_shape,
+    backend_from_args,
     console,
+    err_console,
     measured_table,
     parse_budget_spec,
     print_json,
@@ -43,10 +48,13 @@ def register(sub) -> None:
     p.add_argument("--mode", choices=MODES, default="trained",
                    help="trained: model --objective; training-free: model FreeREA's combined "
                         "score (default trained)")
-    p.add_argument("--space", required=True, help="search space name")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--oracle", required=True,
                    help="'nb201', 'ofa', 'proxies' (live training-free metrics, torch on CPU), "
-                        "or a CSV file of measurements (key column 'arch')")
+                        "'torch' (build and measure each network here: latency_ms, "
+                        "param_bytes, peak_activation_bytes, macs; needs --input-shape), "
+                        "MODULE:FUNCTION (your function arch -> {metric: value}, e.g. train "
+                        "and evaluate), or a CSV file of measurements (key column 'arch')")
     p.add_argument("--dataset", default=None, help="nb201 dataset (default cifar100)")
     p.add_argument("--key-column", default="arch",
                    help="CSV oracle: the column of architecture keys (default arch)")
@@ -57,9 +65,22 @@ def register(sub) -> None:
                    help="hard budget on a measured metric (repeatable)")
     p.add_argument("--samples", type=int, default=None,
                    help="networks to measure (default 100 trained, 300 training-free)")
+    p.add_argument("--resource-samples", type=int, default=None, metavar="N",
+                   help="resource-only measurements of the budgeted metrics (cheap look-ups "
+                        "before a network is trained; default 10 x --samples, 0 for none)")
+    p.add_argument("--coverage", type=float, default=0.95,
+                   help="coverage of the conformal margins of the resource models "
+                        "(default 0.95)")
+    p.add_argument("--terms", choices=("auto", "linear", "pairwise"), default="auto",
+                   help="objective model terms (auto: chosen by out-of-fold Kendall tau)")
+    p.add_argument("--resource-terms", choices=("auto", "linear", "pairwise"), default="auto",
+                   help="resource model terms (auto: chosen by out-of-fold RMSE)")
     p.add_argument("--metrics", nargs="+", default=None, metavar="METRIC",
-                   help="training-free metrics (default naswot logsynflow skip on nb201, "
-                        "naswot logsynflow elsewhere)")
+                   help="--mode training-free: the training-free metrics (default naswot "
+                        "logsynflow skip on nb201, naswot logsynflow elsewhere); --oracle "
+                        "MODULE:FUNCTION: what the function returns (default: discovered from "
+                        "one first call, on the space's first architecture); --oracle torch: "
+                        "what to measure (default all)")
     p.add_argument("--top-k", type=int, default=10,
                    help="IQP candidates measured and re-ranked (--mode training-free)")
     p.add_argument("--method", choices=("pairwise", "regression"), default="pairwise")
@@ -74,11 +95,23 @@ def register(sub) -> None:
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
+    add_backend_options(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="SQLite sample store (default runs/<time>/)")
     p.add_argument("--save-models", metavar="DIR", default=None,
                    help="write each fitted model as DIR/<metric>.json (training-free: "
                         "DIR/score.json and DIR/training_free.json with the normalisation)")
+    p.add_argument("--builder", default=None, metavar="MODULE:FUNCTION",
+                   help="--oracle torch: your function arch -> torch.nn.Module (default: the "
+                        "space's built-in builder); the first network of every option is "
+                        "built before any work starts")
+    add_input_shape(p, required=False, default_help=" (--oracle torch)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="measure each round's batch on an embedded Dask LocalCluster of N "
+                            "worker processes")
+    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="measure on the Dask cluster of this scheduler")
     add_restrict_option(p, "measure, select and solve inside that cluster (--mode trained)")
     add_common(p)
     p.set_defaults(func=run)
@@ -96,6 +129,7 @@ def parse_units(specs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     space = spaces.get(args.space)
     csv_kw = {}
     if args.oracle.endswith(".csv"):
@@ -106,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--restrict applies to --mode trained; training-free calibration "
                          "does not take a reduced space yet")
     restrict = load_restrict(args, space)
-    oracle = oracles.get(args.oracle, space, dataset=args.dataset, **csv_kw)
+    oracle = _oracle(args, space, csv_kw)
     budgets = {}
     for spec in args.constraint:
         name, path, budget = parse_budget_spec(spec)
@@ -118,17 +152,22 @@ def run(args: argparse.Namespace) -> int:
         if args.objective is not None:
             raise InputError("--objective is for --mode trained; --mode training-free maximises "
                              "the combined score of --metrics")
-        return _run_training_free(args, space, oracle, budgets, n_samples)
+        return _run_training_free(args, space, oracle, budgets, n_samples, solver)
     if args.objective is None:
         raise InputError("--objective is required with --mode trained (e.g. --objective "
                          "test_acc_c100); or use --mode training-free")
-    if args.metrics is not None:
-        raise InputError("--metrics is for --mode training-free; use --objective")
-    cal = calibrate(space, oracle, args.objective, budgets or None, n_samples,
-                    method=args.method, selection=args.selection, seed=args.seed,
-                    store=args.store, rounds=args.rounds, solver=args.solver,
-                    initial=args.initial, explore=args.explore,
-                    progress=None if not args.quiet else False, restrict=restrict)
+    if args.metrics is not None and not _oracle_takes_metrics(args):
+        raise InputError("--metrics is for --mode training-free, --oracle torch or --oracle "
+                         "MODULE:FUNCTION; use --objective")
+    with _executor(args) as executor:
+        cal = calibrate(space, oracle, args.objective, budgets or None, n_samples,
+                        method=args.method, selection=args.selection, seed=args.seed,
+                        store=args.store, rounds=args.rounds, solver=solver,
+                        initial=args.initial, explore=args.explore,
+                        progress=None if not args.quiet else False, restrict=restrict,
+                        executor=executor, resource_samples=args.resource_samples,
+                        coverage=args.coverage, terms=args.terms,
+                        resource_terms=args.resource_terms)
     if args.save_models:
         out = Path(args.save_models)
         out.mkdir(parents=True, exist_ok=True)
@@ -139,20 +178,79 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({"best": None if best is None else best.to_dict(),
                     "true": None if best is None else dict(best.measured),
-                    "n_samples": len(cal.samples), "store": str(cal.store_path),
+                    "n_samples": len(cal.samples), "resource_samples": len(cal.lookups),
+                    "model_choice": cal.model_choice, "store": str(cal.store_path),
                     "history": cal.history, "elapsed_s": cal.elapsed,
                     "model_quality": _records(quality)})
     else:
-        t = Table("round", "planned", "measured", "total", title="calibration")
+        cols = ("round", "planned", "measured", "total", "looked_up")
+        t = Table(*cols, title="calibration")
         for h in cal.history:
-            t.add_row(*(str(h[k]) for k in ("round", "planned", "measured", "total")))
+            t.add_row(*(str(h.get(k, 0)) for k in cols))
         console.print(t)
-        console.print(f"{len(cal.samples)} samples in {cal.elapsed:.1f} s, store {cal.store_path}")
+        console.print(f"{len(cal.samples)} trained, {len(cal.lookups)} looked up (resource "
+                      f"only) in {cal.elapsed:.1f} s, store {cal.store_path}")
         console.print(render_reports(quality.to_dict(orient="index"),
                                      title="model quality (5-fold out-of-fold predictions)"))
         if best is not None:
             console.print(measured_table(best, title="best truly feasible measured network"))
     return _exit_code(best, args.format)
+
+
+def _oracle_takes_metrics(args: argparse.Namespace) -> bool:
+    return args.oracle == "torch" or oracles.is_function_spec(args.oracle)
+
+
+def _oracle(args: argparse.Namespace, space, csv_kw: dict):
+    """The oracle of --oracle; a user's builder and a user's function are tried before any
+    work starts (bad ones are one-line InputErrors)."""
+    from iqnas.builders import check_buildable
+
+    torch_oracle = args.oracle == "torch"
+    if not torch_oracle and (args.builder is not None or args.input_shape is not None):
+        raise InputError("--builder and --input-shape apply to --oracle torch")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    if torch_oracle:
+        from iqnas.oracles.torch_oracle import TorchOracle, parse_shape
+
+        if args.input_shape is None:
+            raise InputError("--oracle torch needs --input-shape N,C,H,W, e.g. 1,3,32,32")
+        if args.dataset is not None and (args.builder is not None or space.name != "nb201"):
+            raise InputError("--dataset applies to the built-in nb201 builder only")
+        kw = {"dataset": args.dataset} if args.dataset else {}
+        oracle = TorchOracle(space, parse_shape(args.input_shape, "--input-shape"),
+                             args.builder, metrics=args.metrics if args.mode == "trained"
+                             else None, seed=args.seed, **kw)
+        if args.builder is not None:
+            check_buildable(oracle.builder, "--builder")
+        oracle.check(space.arch([0] * space.n_groups))
+        return oracle
+    if oracles.is_function_spec(args.oracle):
+        from iqnas._callables import resolve_callable
+        from iqnas.oracles import FunctionOracle
+
+        if args.dataset is not None:
+            raise InputError("--dataset applies to the nb201 oracle, not to a function")
+        resolve_callable(args.oracle, "--oracle")
+        metrics = args.metrics if args.mode == "trained" else None
+        oracle = (FunctionOracle.discover(args.oracle, space, what="--oracle", seed=args.seed)
+                  if metrics is None else
+                  FunctionOracle(args.oracle, metrics, space, seed=args.seed))
+        if metrics is None and not args.quiet:
+            err_console.print(f"metrics of {args.oracle}, discovered from its first call: "
+                              f"{', '.join(oracle.metrics)} (give --metrics to name them)",
+                              soft_wrap=True)
+        return oracle
+    return oracles.get(args.oracle, space, dataset=args.dataset, **csv_kw)
+
+
+def _executor(args: argparse.Namespace):
+    """The executor of --workers / --scheduler (an unreachable scheduler is an InputError
+    before any store is written)."""
+    from iqnas.executors import make_executor
+
+    return make_executor(args.workers, args.scheduler)
 
 
 def _exit_code(best, fmt: str) -> int:
@@ -171,10 +269,12 @@ def _records(frame) -> dict:
 
 
 def _run_training_free(args: argparse.Namespace, space, oracle, budgets: dict,
-                       n_samples: int) -> int:
-    run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
-                                  args.top_k, args.seed, solver=args.solver,
-                                  progress=None if not args.quiet else False)
+                       n_samples: int, solver) -> int:
+    with _executor(args) as executor:
+        run = calibrate_training_free(space, oracle, args.metrics, budgets or None, n_samples,
+                                      args.top_k, args.seed, solver=solver,
+                                      progress=None if not args.quiet else False,
+                                      executor=executor)
     if args.save_models:
         out = Path(args.save_models)
         out.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from iqnas import solvers
 from iqnas.errors import InputError
 from iqnas.measured import MeasuredResult
 from iqnas.result import Result
+from iqnas.solvers.base import Backend
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
+#: help of every --space flag: a name or a space file
+SPACE_HELP = "search space: a built-in name (see `iqnas spaces`) or a .json/.toml space file"
 # keys must stay copy-pasteable: a wide console when stdout is a file or a pipe
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, highlight=False)
@@ -31,8 +35,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_solver_options(p: argparse.ArgumentParser, time_limit_help: str = "seconds",
                        solver_log: bool = True) -> None:
-    """--solver, --time-limit, --gap, --seed, --products and (``solver_log``) --solver-log."""
+    """--solver, --solver-option, --scip-param, --time-limit, --gap, --seed, --products and
+    (``solver_log``) --solver-log."""
     p.add_argument("--solver", default="scip", help="backend (see `iqnas solvers`)")
+    add_backend_options(p)
     p.add_argument("--time-limit", type=float, default=None, help=time_limit_help)
     p.add_argument("--gap", type=float, default=0.0, help="relative gap to stop at")
     p.add_argument("--seed", type=int, default=0)
@@ -41,6 +47,63 @@ def add_solver_options(p: argparse.ArgumentParser, time_limit_help: str = "secon
     if solver_log:
         p.add_argument("--solver-log", metavar="FILE", default=None,
                        help="write the backend's log to FILE")
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """--solver-option KEY=VALUE and --scip-param NAME=VALUE (both repeatable)."""
+    p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the --solver backend (repeatable), e.g. mode=rea for "
+                        "evolution or triangle_cuts=false for scip; VALUE is read as JSON "
+                        "(numbers, true/false, null, lists) or else as a string")
+    p.add_argument("--scip-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a SCIP parameter for --solver scip (repeatable), e.g. "
+                        "limits/nodes=1000")
+
+
+def backend_from_args(args) -> str | Backend:
+    """``--solver`` with its ``--solver-option`` / ``--scip-param`` settings: the name alone
+    when there are none, else the configured backend (names and values checked now)."""
+    name = args.solver
+    options = _assignments(args.solver_option, "--solver-option")
+    scip = _assignments(args.scip_param, "--scip-param")
+    if not options and not scip:
+        return name
+    if name == "auto":
+        raise InputError("--solver-option and --scip-param need an explicit --solver (not "
+                         "auto), e.g. --solver scip")
+    base = solvers.get(name)
+    if scip:
+        if "scip_params" not in type(base)._param_names():
+            raise InputError(f"--scip-param applies to --solver scip, not {name!r}; use "
+                             "--solver-option for its options")
+        if "scip_params" in options:
+            raise InputError("give SCIP parameters with --scip-param or with --solver-option "
+                             "scip_params=..., not both")
+        options["scip_params"] = scip
+    known = type(base)._param_names()
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        raise InputError(f"--solver-option {unknown[0]}: solver {name!r} has no option "
+                         f"{unknown[0]!r}; its options are {', '.join(known) or '(none)'}")
+    return solvers.create(name, **options)
+
+
+def _assignments(specs: list[str], flag: str) -> dict:
+    """``["k=v", ...]`` as ``{k: v}``, each value read as JSON when it parses, else a string."""
+    out: dict = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"{flag} {spec!r}: expected KEY=VALUE, e.g. {flag} "
+                             f"{'limits/nodes=1000' if flag == '--scip-param' else 'mode=rea'}")
+        if key in out:
+            raise InputError(f"{flag} {key!r} given twice")
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
 
 
 def setup_logging(args) -> None:

@@ -23,7 +23,9 @@ def register(sub) -> None:
                        "width contributions per stage and block position, per-option resource "
                        "costs and the raw coefficients of a QuadraticForm JSON/NPZ file.")
     p.add_argument("form", metavar="FORM", help="QuadraticForm file (.json or .npz)")
-    p.add_argument("--space", default=None, help="search space name (default: the file's)")
+    p.add_argument("--space", default=None,
+                   help="search space: a built-in name or a .json/.toml space file (default: "
+                   "the built-in space the form file names)")
     p.add_argument("--resource", action="append", default=[], metavar="NAME=FILE",
                    help="resource form whose per-option cost goes in the resources table "
                    "(repeatable)")

@@ -11,6 +11,7 @@ from rich.table import Table
 from iqnas import spaces
 from iqnas.cli.common import (
     EXIT_OK,
+    SPACE_HELP,
     add_common,
     add_input_shape,
     console,
@@ -27,7 +28,7 @@ def register(sub) -> None:
                        "--onnx, and DIR/arch.json (key, space name and content hash, and the "
                        "predictions of --model forms and the measurements of --store). DIR is "
                        "written atomically; an existing non-empty DIR needs --force.")
-    p.add_argument("--space", required=True, help="search space name")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--arch", required=True, metavar="KEY", help="architecture key")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--onnx", action="store_true", help="also write model.onnx")

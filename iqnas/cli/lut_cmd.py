@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if space.name != SPACE:
         raise InputError(f"--space {space.name}: a latency lookup table is defined for the "
                          f"{SPACE} space (block options at positions)")
+    if space.content_hash() != spaces.get(SPACE).content_hash():
+        raise InputError(f"--space {args.space}: a part of the {SPACE} space; the latency "
+                         f"lookup table is measured for the whole built-in space (--space "
+                         f"{SPACE})")
     shape = parse_shape(args.input_shape or "1,3,224,224", "--input-shape")
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix not in (".json", ".npz"):

@@ -11,6 +11,7 @@ from iqnas import spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_common,
     add_input_shape,
     console,
@@ -28,7 +29,7 @@ def register(sub) -> None:
                        "SQLite --store as they finish; a rerun with the same store measures "
                        "only what is missing. --workers N measures on an embedded Dask cluster, "
                        "--scheduler ADDR on an existing one (one timed job per worker).")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--builder", default=None, metavar="MODULE:FUNCTION",
                    help="your function arch -> torch.nn.Module (default: the space's built-in "
                         "builder)")
@@ -79,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
                          warmup=args.warmup, repeats=args.repeats, onnx=args.onnx,
                          seed=args.seed)
     archs = UniformSampler().sample(space, args.samples, args.seed)
+    if args.builder is not None:
+        from iqnas.builders import check_buildable
+
+        check_buildable(oracle.builder, "--builder")
     oracle.check(archs[0])
     with make_executor(args.workers, args.scheduler) as executor, \
             SampleStore(args.store, space, settings=oracle.settings()) as store:

@@ -11,6 +11,7 @@ from rich.table import Table
 from iqnas import spaces
 from iqnas.cli.common import (
     EXIT_OK,
+    SPACE_HELP,
     add_common,
     check_file,
     console,
@@ -33,7 +34,7 @@ def register(sub) -> None:
                        "interval), and write the best cluster to --out. Pass the file to "
                        "`iqnas solve/sweep/calibrate --restrict` to search inside it. Exit 0 on "
                        "success, 2 on bad input.")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--k", default=None, metavar="K",
                    help="number of clusters (default: chosen by silhouette over --k-range)")
     p.add_argument("--k-range", default="2:12", metavar="LO:HI",

@@ -8,8 +8,10 @@ from iqnas import spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_common,
     add_solver_options,
+    backend_from_args,
     check_file,
     console,
     parse_budget_spec,
@@ -27,7 +29,7 @@ def register(sub) -> None:
     p = sub.add_parser("solve", help="maximise an objective form under resource budgets",
                        description="Solve an integer quadratic program over a search space. "
                        "Forms are QuadraticForm JSON or NPZ files (QuadraticForm.save).")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--objective", required=True, metavar="FILE", help="objective form")
     p.add_argument("--constraint", action="append", default=[], metavar="NAME=FILE:BUDGET",
                    help="resource budget (repeatable), e.g. latency_ms=lat.json:3.0")
@@ -40,6 +42,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     space = spaces.get(args.space)
     objective = QuadraticForm.load(check_file(args.objective, "objective"), space)
     constraints = {}
@@ -56,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
                       linear_constraints=restricted_rows(args, space))
     kw = dict(time_limit=args.time_limit, gap=args.gap, seed=args.seed, products=args.products,
               log_file=args.solver_log, verbose=args.verbose)
-    results = (solve_top_k(problem, args.top_k, args.solver, **kw) if args.top_k > 1
-               else [solve(problem, args.solver, **kw)])
+    results = (solve_top_k(problem, args.top_k, solver, **kw) if args.top_k > 1
+               else [solve(problem, solver, **kw)])
     if args.format == "json":
         print_json([r.to_dict() for r in results] if args.top_k > 1 else results[0].to_dict())
     else:

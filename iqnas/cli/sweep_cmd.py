@@ -12,7 +12,9 @@ from iqnas import oracles, spaces
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
+    SPACE_HELP,
     add_solver_options,
+    backend_from_args,
     check_file,
     console,
     parse_budget_spec,
@@ -34,7 +36,7 @@ def register(sub) -> None:
                        "of two resources), exactly, and report the Pareto front. Forms are "
                        "QuadraticForm JSON or NPZ files. Exit 0 if any point is feasible, 1 if "
                        "none is, 2 on bad input.")
-    p.add_argument("--space", required=True, help="search space name (see `iqnas spaces`)")
+    p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--objective", required=True, metavar="FILE", help="objective form")
     p.add_argument("--constraint", action="append", default=[], metavar="NAME=FILE:BUDGET",
                    help="resource budget (repeatable); a swept resource may omit :BUDGET")
@@ -76,6 +78,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    solver = backend_from_args(args)
     budgets = parse_budgets(args.budgets, "--budgets")
     grid = _grid(args.grid)
     if args.plot is not None:
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                       sense="minimize" if args.minimize else "maximize",
                       linear_constraints=restricted_rows(args, space))
     oracle = _oracle(args)
-    result = sweep(problem, args.resource, budgets, args.solver, oracle, grid=grid,
+    result = sweep(problem, args.resource, budgets, solver, oracle, grid=grid,
                    jobs=args.jobs, out=args.out, time_limit=args.time_limit, gap=args.gap,
                    seed=args.seed, warm_start=not args.no_warm_start, reuse=not args.no_reuse,
                    products=args.products, progress=False if args.quiet else None,

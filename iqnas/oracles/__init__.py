@@ -4,7 +4,8 @@
 ``.csv`` file of measurements; ``nb201(dataset)``, ``ofa()`` and ``csv_oracle(path, space)`` build
 the built-in ones directly. Nothing is read until an oracle is built. ``TorchOracle`` measures
 built networks on this machine (``get("torch", space, input_shape=...)``); ``FunctionOracle``
-wraps the user's own ``arch -> {metric: value}`` function.
+wraps the user's own ``arch -> {metric: value}`` function (``get("module:function", space,
+metrics=None)``: without ``metrics`` they are discovered from one first call).
 """
 
 from __future__ import annotations
@@ -70,6 +71,20 @@ def _table(factory: Callable[..., Oracle], takes_dataset: bool) -> Callable[...,
     return build
 
 
+def _function(spec: str, space: SearchSpace | None, dataset: str | None = None,
+              metrics: Any = None, **kw: Any) -> Oracle:
+    from iqnas._callables import resolve_callable
+
+    if space is None:
+        raise InputError(f"oracle {spec!r} (a function) needs the space it measures")
+    if dataset is not None:
+        raise InputError("dataset applies to the nb201 oracle, not to a function")
+    resolve_callable(spec, "oracle")
+    if metrics is None:
+        return FunctionOracle.discover(spec, space, what="oracle", **kw)
+    return FunctionOracle(spec, metrics, space, **kw)
+
+
 _REGISTRY: dict[str, Callable[..., Oracle]] = {
     "nb201": _table(_nb201, True),
     "ofa": _table(_ofa, False),
@@ -90,9 +105,17 @@ def register(name: str, factory: Callable[..., Oracle]) -> None:
     _REGISTRY[name] = factory
 
 
+def is_function_spec(name: object) -> bool:
+    """Whether ``name`` reads as ``"module:function"`` (not a registered name or a CSV file)."""
+    return (isinstance(name, str) and name.count(":") == 1 and name not in _REGISTRY
+            and not name.endswith(".csv"))
+
+
 def get(name: str | Oracle, space: SearchSpace | str | None = None, *,
         dataset: str | None = None, **kw: Any) -> Oracle:
-    """An oracle by name (``names()``), or a CSV oracle from ``NAME.csv``; an Oracle passes."""
+    """An oracle by name (``names()``), a CSV oracle from ``NAME.csv``, or a
+    :class:`FunctionOracle` from ``"module:function"`` (``metrics=`` names what it returns;
+    None: discovered from one call on the space's first architecture); an Oracle passes."""
     if isinstance(name, Oracle):
         return name
     if space is not None:
@@ -101,6 +124,8 @@ def get(name: str | Oracle, space: SearchSpace | str | None = None, *,
         space = spaces.get(space)
     if not isinstance(name, str):
         raise InputError(f"oracle must be a name or an Oracle, got {type(name).__name__}")
+    if is_function_spec(name):
+        return _function(name, space, dataset, **kw)
     if name.endswith(".csv"):
         if space is None:
             raise InputError(f"a CSV oracle ({name}) needs the space its keys belong to")
@@ -124,5 +149,6 @@ def __getattr__(attr: str) -> Any:
 
 
 __all__ = ["CsvOracle", "FunctionOracle", "MeasurementTable", "NB201Oracle", "OFABenchmark",
-           "Oracle", "ProxyOracle", "TorchOracle", "csv_oracle", "get", "names", "nb201", "ofa",
-           "ofa_latency_form", "read_measurements", "register", "resolution_constraint"]
+           "Oracle", "ProxyOracle", "TorchOracle", "csv_oracle", "get", "is_function_spec",
+           "names", "nb201", "ofa", "ofa_latency_form", "read_measurements", "register",
+           "resolution_constraint"]

@@ -74,8 +74,9 @@ class FunctionOracle(Oracle):
     ``seed=arch_seed(seed, key)``; if it names a ``metrics`` parameter, a measurement of a
     subset passes ``metrics=[...]`` (so a resource-only measurement need not train).
     Python's ``random``, numpy's global generator and torch's (when torch is imported) are
-    seeded with the same value before each call and restored after it. ``metrics`` names what ``fn`` returns (extra keys are ignored); a missing or
-    non-finite value, or an exception in ``fn``, raises :class:`~iqnas.errors.MeasurementError`
+    seeded with the same value before each call and restored after it. ``metrics`` names what
+    ``fn`` returns (extra keys are ignored); a missing or non-finite value, or an exception
+    in ``fn``, raises :class:`~iqnas.errors.MeasurementError`
     naming the architecture: a failure is never turned into a number.
 
     ``space`` None: the space of the Architecture objects passed to ``measure``.
@@ -148,16 +149,47 @@ class FunctionOracle(Oracle):
         """Call ``fn`` once (seeded) and return the metrics (all, or the subset ``metrics``)."""
         a = self._arch(arch)
         wanted = select_metrics(self._metrics, metrics, self.name)
+        return check_values(self._call(a, None if metrics is None else wanted), wanted, a.key,
+                            self.name)
+
+    def _call(self, a: Architecture, metrics: Sequence[str] | None = None) -> Any:
+        """``fn(a)`` seeded by ``arch_seed(seed, key)`` (MeasurementError if it raises); a
+        subset ``metrics`` is passed on when ``fn`` names that parameter."""
         seed = arch_seed(self.seed, a.key)
-        kw = {"seed": seed} if self._pass_seed else {}
+        kw: dict[str, Any] = {"seed": seed} if self._pass_seed else {}
         if self._pass_metrics and metrics is not None:
-            kw["metrics"] = list(wanted)
+            kw["metrics"] = list(metrics)
         try:
             with seeded(seed):
-                result = self.fn(a, **kw)
+                return self.fn(a, **kw)
         except Exception as exc:
             raise MeasurementError(f"{self.name} failed on {a.key}: {one_line(exc)}") from exc
-        return check_values(result, wanted, a.key, self.name)
+
+    @classmethod
+    def discover(cls, fn: Callable[..., Mapping[str, float]] | str, space: SearchSpace | str,
+                 arch: Architecture | str | None = None, *, what: str = "fn",
+                 **kw: Any) -> FunctionOracle:
+        """A FunctionOracle whose metrics are the keys with a finite number in what ``fn``
+        returns for ``arch`` (default: the space's first architecture, every group at its
+        first option), called once as ``measure`` calls it. A call that raises or returns no
+        number is a one-line InputError naming ``what``."""
+        oracle = cls(fn, ["?"], space, **kw)
+        a = oracle.space.to_arch(arch) if arch is not None else \
+            oracle.space.arch([0] * oracle.space.n_groups)
+        label = oracle.spec or getattr(oracle.fn, "__qualname__", "fn")
+        try:
+            result = oracle._call(a)
+        except MeasurementError as exc:
+            raise InputError(f"{what} {label!r} failed on {a.key} (the call that discovers its "
+                             f"metrics): {one_line(exc.__cause__ or exc)}") from None
+        if not isinstance(result, Mapping):
+            raise InputError(f"{what} {label!r} returned a {type(result).__name__} for "
+                             f"{a.key}, not a mapping metric -> value")
+        names = [str(k) for k, v in result.items() if _is_number(v)]
+        if not names:
+            raise InputError(f"{what} {label!r} returned no finite number for {a.key} (it "
+                             f"returned {', '.join(map(str, result)) or 'nothing'})")
+        return cls(fn, names, space, **kw)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -173,6 +205,15 @@ class FunctionOracle(Oracle):
     def __repr__(self) -> str:
         space = None if self._space is None else self._space.name
         return f"FunctionOracle({self.name!r}, space={space!r}, metrics={self._metrics})"
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_values(result: Any, wanted: Sequence[str], key: str, owner: str) -> dict[str, float]:

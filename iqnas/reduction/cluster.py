@@ -162,9 +162,9 @@ class Cluster:
 
         return MemberSampler(self, base)
 
-    def sample(self, n: int, rng=None) -> list[Architecture]:
-        """``n`` distinct members, uniformly."""
-        return self.sampler().sample(self.space, n, rng)
+    def sample(self, n: int, seed=None) -> list[Architecture]:
+        """``n`` distinct members, uniformly (``seed``: an int, a numpy Generator or None)."""
+        return self.sampler().sample(self.space, n, seed)
 
     # ---- report --------------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:

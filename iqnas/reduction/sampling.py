@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from iqnas.calibration.samplers import BaseSampler, unique_rows
+from iqnas._validation import InstanceOf, Interval
+from iqnas.calibration.samplers import BaseSampler, check_n, unique_rows
 from iqnas.errors import InputError
 from iqnas.space import SearchSpace
 
@@ -29,25 +30,30 @@ ENUMERATE_LIMIT = 200_000
 class MemberSampler(BaseSampler):
     """Distinct members of ``cluster``, uniformly (or by ``base``, filtered)."""
 
+    _parameter_constraints = {
+        "base": [InstanceOf(BaseSampler, "a calibration sampler"), None],
+        "batch": [Interval("int", 1, None)],
+        "max_draws": [Interval("int", 1, None)],
+    }
+
     def __init__(self, cluster: Cluster, base: BaseSampler | None = None, *,
                  batch: int = 8192, max_draws: int = 2_000_000) -> None:
         self.cluster = cluster
         self.base = base
-        self.batch = int(batch)
-        self.max_draws = int(max_draws)
+        self.batch = batch
+        self.max_draws = max_draws
         self._members: np.ndarray | None = None
 
     def _check(self, space: SearchSpace, n) -> int:
+        self._validate_params()
         if space.name != self.cluster.space.name:
             raise InputError(f"the cluster is for space {self.cluster.space.name!r}, not "
                              f"{space.name!r}")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise InputError(f"n must be a non-negative int, got {n!r}")
-        return int(n)
+        return check_n(self, n)
 
-    def sample_choices(self, space: SearchSpace, n: int, rng=None) -> np.ndarray:
+    def sample_choices(self, space: SearchSpace, n: int, seed=None) -> np.ndarray:
         n = self._check(space, n)
-        rng = np.random.default_rng(rng)
+        rng = np.random.default_rng(seed)
         if self.base is None and space.size <= ENUMERATE_LIMIT:
             if self._members is None:
                 self._members = self.cluster.members(ENUMERATE_LIMIT)

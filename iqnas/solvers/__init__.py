@@ -1,53 +1,57 @@
-"""Solver backends: a registry with capability flags; listing them imports nothing heavy.
+"""Solver backends: configured objects (``Scip(...)``, ``Evolution(mode="rea")``, ...) and a
+registry of names with capability flags; listing or configuring backends imports no solver
+library (each backend imports its own in ``solve``).
 
-Capabilities: ``mip`` (exact integer solve), ``native_quadratic`` (products kept as quadratic
-terms), ``warm_start``, ``time_limit``, ``gap``, ``trace`` (primal/dual trace), ``proof`` (returns a
-proof of optimality), ``enumerative`` (limited to small spaces).
+``solver=`` anywhere in iqnas takes a name (:func:`names`) or a :class:`Backend` instance;
+:func:`get` turns a name into a default-configured instance, :func:`create` into one with
+options. Capabilities (``Backend.capabilities``, :data:`iqnas.solvers.base.CAPABILITIES`):
+``mip`` (exact integer solve), ``products`` (the ``products`` option chooses the formulation),
+``native_quadratic`` (products kept as quadratic terms), ``warm_start``, ``time_limit``,
+``gap``, ``log_file``, ``trace`` (primal/dual trace), ``proof`` (returns a proof of
+optimality), ``enumerative`` (limited to small spaces).
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+from typing import Any
 
 from iqnas._optional import install_hint
+from iqnas._validation import clone
 from iqnas.errors import BackendUnavailableError, InputError
+from iqnas.solvers.backends import (
+    BUILTIN,
+    Bcfw,
+    Cvxpy,
+    Evolution,
+    Exhaustive,
+    RandomSearch,
+    Scip,
+)
 from iqnas.solvers.base import Backend, BackendInfo, RawSolution, SolveOptions
 
 _REGISTRY: dict[str, BackendInfo] = {}
 _CUSTOM: dict[str, Backend] = {}
 
 
-def _add(info: BackendInfo) -> None:
-    _REGISTRY[info.name] = info
+def _info(cls: type[Backend]) -> BackendInfo:
+    return BackendInfo(cls.name, cls, tuple(cls.requires), frozenset(cls.capabilities),
+                       getattr(cls, "description", "") or "")
 
 
-_add(BackendInfo("scip", "iqnas.solvers.scip", "ScipBackend", ("pyscipopt",),
-                 frozenset({"mip", "native_quadratic", "warm_start", "time_limit", "gap", "trace",
-                            "proof"}),
-                 "SCIP through pyscipopt: exact, time/gap limits, warm start, trace"))
-_add(BackendInfo("cvxpy", "iqnas.solvers.cvxpy_milp", "CvxpyBackend", ("cvxpy",),
-                 frozenset({"mip", "time_limit", "gap", "proof"}),
-                 "the linearised MILP through cvxpy (HiGHS, SCIP, GLPK_MI, CBC, ...)"))
-_add(BackendInfo("exhaustive", "iqnas.solvers.exhaustive", "ExhaustiveBackend", ("numpy",),
-                 frozenset({"mip", "native_quadratic", "time_limit", "proof", "enumerative"}),
-                 "vectorised enumeration of every architecture (spaces up to ~1e6)"))
-_add(BackendInfo("evolution", "iqnas.solvers.evolution", "EvolutionBackend", ("numpy",),
-                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
-                 "evolutionary search (BINAS/OFA, regularized REA, FreeREA); no optimality proof"))
-_add(BackendInfo("bcfw", "iqnas.solvers.bcfw", "BcfwBackend", ("numpy", "scipy"),
-                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
-                 "BINAS block-coordinate Frank-Wolfe on the relaxation, budget-safe rounding"))
-_add(BackendInfo("random", "iqnas.solvers.random_search", "RandomSearchBackend", ("numpy",),
-                 frozenset({"native_quadratic", "warm_start", "time_limit"}),
-                 "uniform random sampling, best feasible architecture; no optimality proof"))
+for _cls in BUILTIN:
+    _REGISTRY[_cls.name] = _info(_cls)
 
 
 def names(available_only: bool = False) -> list[str]:
-    out = [n for n, info in _REGISTRY.items() if not available_only or info.available()]
+    out = [n for n, entry in _REGISTRY.items() if not available_only or entry.available()]
     return out + list(_CUSTOM)
 
 
 def info(name: str) -> BackendInfo:
+    """The registry entry of a built-in or registered backend."""
+    if name in _CUSTOM:
+        return _info(type(_CUSTOM[name]))
     if name not in _REGISTRY:
         raise InputError(f"unknown solver {name!r}; available: {', '.join(names())}")
     return _REGISTRY[name]
@@ -55,30 +59,58 @@ def info(name: str) -> BackendInfo:
 
 def register(backend: Backend) -> None:
     """Register a custom backend instance under its ``name`` (must not clash)."""
-    if backend.name in _REGISTRY or backend.name in _CUSTOM:
-        raise InputError(f"a solver named {backend.name!r} already exists")
+    if not isinstance(backend, Backend):
+        raise InputError(f"register() needs an iqnas.solvers.Backend instance, got "
+                         f"{type(backend).__name__}")
+    if not backend.name or backend.name in _REGISTRY or backend.name in _CUSTOM:
+        raise InputError(f"a solver named {backend.name!r} already exists (or the name is "
+                         "empty)")
     _CUSTOM[backend.name] = backend
 
 
-def register_builtin(entry: BackendInfo) -> None:
-    """Add a lazily imported backend (used by iqnas's own optional searchers)."""
-    _add(entry)
+def unregister(name: str) -> None:
+    """Remove a registered custom backend (built-in ones stay)."""
+    _CUSTOM.pop(name, None)
 
 
-def get(name: str | Backend) -> Backend:
-    if isinstance(name, Backend):
-        return name
-    if name in _CUSTOM:
-        return _CUSTOM[name]
-    entry = info(name)
-    if not entry.available():
-        missing = [m for m in entry.required_modules if importlib.util.find_spec(m) is None]
+def get(solver: str | Backend) -> Backend:
+    """The backend ``solver`` names (a new, default-configured instance of a built-in one; a
+    registered one itself), or ``solver`` if it already is a Backend. A built-in backend whose
+    library is missing raises BackendUnavailableError saying what to install."""
+    if isinstance(solver, Backend):
+        return solver
+    if not isinstance(solver, str):
+        raise InputError(f"solver must be a backend name ({', '.join(names())}) or an "
+                         f"iqnas.solvers.Backend instance, got {type(solver).__name__}")
+    if solver in _CUSTOM:
+        return _CUSTOM[solver]
+    entry = info(solver)
+    check_available(entry)
+    return entry.cls()
+
+
+def create(name: str, **params: Any) -> Backend:
+    """A new instance of backend ``name`` configured with ``params`` (checked now: an unknown
+    option or a bad value is a one-line InputError naming the backend's options)."""
+    base = get(name)
+    backend = clone(base) if params else base
+    if params:
+        backend.set_params(**params)
+    backend._validate_params()
+    return backend
+
+
+def check_available(backend: Backend | BackendInfo) -> None:
+    """BackendUnavailableError if a module ``backend`` needs is not installed."""
+    needed = (backend.required_modules if isinstance(backend, BackendInfo)
+              else type(backend).requires)
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
         hints = dict.fromkeys(install_hint(m) for m in missing)
-        raise BackendUnavailableError(f"solver {name!r} needs {', '.join(missing)}: "
+        raise BackendUnavailableError(f"solver {backend.name!r} needs {', '.join(missing)}: "
                                       f"{'; '.join(hints)}")
-    module = importlib.import_module(entry.module)
-    return getattr(module, entry.cls)()
 
 
-__all__ = ["Backend", "BackendInfo", "RawSolution", "SolveOptions", "get", "info", "names",
-           "register"]
+__all__ = ["Backend", "BackendInfo", "Bcfw", "Cvxpy", "Evolution", "Exhaustive", "RandomSearch",
+           "RawSolution", "Scip", "SolveOptions", "check_available", "create", "get", "info",
+           "names", "register", "unregister"]

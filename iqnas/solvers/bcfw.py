@@ -1,4 +1,5 @@
-"""Block-coordinate Frank-Wolfe (BINAS / HardCoRe-NAS), generalised to any QuadraticForm problem.
+"""Block-coordinate Frank-Wolfe (BINAS / HardCoRe-NAS), generalised to any QuadraticForm problem
+(configured by :class:`iqnas.solvers.Bcfw`).
 
 The relaxation puts each group's option weights on a simplex. The objective's gradient is
 ``linear + (P + P^T) x`` (sign-flipped when minimising). Each step picks a *block* of groups, takes
@@ -49,17 +50,16 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from iqnas.errors import InputError
-from iqnas.problem import Problem
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.context import SearchContext
+from iqnas.problem import Problem, within_budget
+from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.context import SearchContext, time_or_count
 from iqnas.solvers.moves import cheapest, initial_feasible, repair, warm_start_row
-from iqnas.solvers.options import nonneg_int, one_of, parse_params, positive_int, time_or_count
 
 log = logging.getLogger(__name__)
 
@@ -67,31 +67,6 @@ log = logging.getLogger(__name__)
 LOOP_SHARE = 0.8
 #: weight below which an option counts as unused
 ZERO = 1e-9
-
-
-def _gamma(name: str, v) -> float | str:
-    if v == "lacoste":
-        return v
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not 0 < v <= 1:
-        raise InputError(f"option {name!r} must be a number in (0, 1] or 'lacoste', got {v!r}")
-    return float(v)
-
-
-def _momentum(name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not 0 <= v < 1:
-        raise InputError(f"option {name!r} must be a number in [0, 1), got {v!r}")
-    return float(v)
-
-
-PARAMS = {
-    "steps": (1000, positive_int),
-    "gamma": (0.002, _gamma),
-    "momentum": (0.9, _momentum),
-    "sparsify_steps": (100, nonneg_int),
-    "lp": ("auto", one_of("auto", "greedy", "highs")),
-    "blocks": ("auto", one_of("auto", "groups")),
-    "init": ("cheapest", one_of("cheapest", "sample")),
-}
 
 
 # ---- the greedy multiple-choice knapsack LP ---------------------------------------------------
@@ -126,7 +101,7 @@ def mck_lp(value: np.ndarray, cost: np.ndarray, groups: list[slice],
         base += w[hull[0]]
         for a, b in zip(hull[:-1], hull[1:]):
             increments.append(((v[b] - v[a]) / (w[b] - w[a]), w[b] - w[a], k, a, b))
-    if base > budget + 1e-12 * max(1.0, abs(budget)):
+    if not within_budget(base, budget):
         return None
     current = list(starts)
     frac = None
@@ -303,11 +278,18 @@ class Relaxation:
                         dtype=np.int64)
 
 
-class BcfwBackend(Backend):
-    name = "bcfw"
+def solve(problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+          explicit: bool) -> RawSolution:
+    """``cfg``: the checked options of Bcfw (``steps`` filled in); ``explicit``: ``steps`` was
+    given."""
+    return BcfwSearch().run(problem, options, cfg, explicit)
 
-    def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
-        cfg, given = parse_params("bcfw", options.params, PARAMS)
+
+class BcfwSearch:
+    """The FW loop, its starting point and the sparsifying steps."""
+
+    def run(self, problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+            explicit: bool) -> RawSolution:
         ctx = SearchContext(problem, options.time_limit)
         rng = np.random.default_rng(options.seed)
         space = problem.space
@@ -316,7 +298,7 @@ class BcfwBackend(Backend):
             return ctx.raw("infeasible_start", "bcfw found no feasible starting architecture")
         rel = Relaxation(ctx, cfg["lp"], cfg["blocks"])
         x = space.choices_to_onehot(start[None, :])[0]
-        counted = time_or_count(options.time_limit, "steps" in given)
+        counted = time_or_count(options.time_limit, explicit)
         nb = len(rel.blocks)
         buf = None
         m = cfg["momentum"]

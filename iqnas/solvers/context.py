@@ -98,3 +98,9 @@ class SearchContext:
         return RawSolution(Status.FEASIBLE, raw_status, x=x, dual_bound=None, gap=None,
                            nodes=nodes, solve_time=solve_time, trace=self.trace,
                            message=message)
+
+
+def time_or_count(time_limit: float | None, explicit: bool) -> bool:
+    """Whether a searcher's count setting bounds the run: yes unless a time limit replaces it
+    (a count given explicitly bounds it too)."""
+    return time_limit is None or explicit

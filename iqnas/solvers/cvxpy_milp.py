@@ -1,4 +1,5 @@
-"""cvxpy backend: the linearised MILP, solved by any MILP solver cvxpy has installed."""
+"""cvxpy backend: the linearised MILP, solved by any MILP solver cvxpy has installed (configured
+by :class:`iqnas.solvers.Cvxpy`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from iqnas import formulations
 from iqnas._optional import install_hint, require
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.status import Status
 
 if TYPE_CHECKING:
@@ -91,52 +92,49 @@ def _limits(solver: str, o: SolveOptions) -> dict:
     return kw
 
 
-class CvxpyBackend(Backend):
-    name = "cvxpy"
-
-    def solve(self, problem, options: SolveOptions) -> RawSolution:
-        t0 = time.perf_counter()
-        if options.products != "linearize":
-            raise InputError("the cvxpy backend needs products='linearize'")
-        params = dict(options.params)
-        solver = pick_solver(params.pop("solver", None))
-        cpb = formulations.compiled_form(problem, "linearize")
-        x = cp.Variable(cpb.n_x, boolean=True)
-        parts = [x]
-        if cpb.n_y:
-            parts.append(cp.Variable(cpb.n_y, nonneg=True))
-        v = cp.hstack(parts) if len(parts) > 1 else x
-        cons = []
-        A, lb, ub = cpb.A, cpb.row_lb, cpb.row_ub
-        eq = lb == ub
-        if eq.any():
-            cons.append(A[eq] @ v == ub[eq])
-        up = ~eq & np.isfinite(ub)
-        if up.any():
-            cons.append(A[up] @ v <= ub[up])
-        lo = ~eq & np.isfinite(lb)
-        if lo.any():
-            cons.append(A[lo] @ v >= lb[lo])
-        prob = cp.Problem(cp.Maximize(cpb.c @ v + cpb.c0), cons)
-        build = cpb.build_time + time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            with _silenced_stdout(not options.verbose):
-                prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options),
-                           **params)
-        except cp.error.SolverError as exc:
-            if x.value is None:
-                return RawSolution(Status.NO_SOLUTION, f"{solver}: {exc}",
-                                   build_time=build, solve_time=time.perf_counter() - t1)
-        elapsed = time.perf_counter() - t1
-        status = _STATUS.get(prob.status, Status.UNKNOWN)
-        xv = None if x.value is None else np.round(np.clip(x.value, 0, 1))
-        if xv is None and status.has_solution:
-            status = Status.NO_SOLUTION
-        dual = None
-        gap = 0.0 if status is Status.OPTIMAL else None
-        if status is Status.OPTIMAL and prob.value is not None and math.isfinite(prob.value):
-            dual = cpb.sign * float(prob.value)
-        return RawSolution(status, f"{solver}: {prob.status}", x=xv, dual_bound=dual, gap=gap,
-                           build_time=build, solve_time=elapsed,
-                           versions={"cvxpy": cp.__version__, "cvxpy_solver": solver})
+def solve(problem, options: SolveOptions, requested: str | None,
+          solver_options: dict) -> RawSolution:
+    """Solve the linearised form with cvxpy's MILP solver ``requested`` (None: the first
+    installed of PREFERENCE); ``solver_options`` go to ``cvxpy.Problem.solve``."""
+    solver = pick_solver(requested)
+    t0 = time.perf_counter()
+    cpb = formulations.compiled_form(problem, "linearize")
+    x = cp.Variable(cpb.n_x, boolean=True)
+    parts = [x]
+    if cpb.n_y:
+        parts.append(cp.Variable(cpb.n_y, nonneg=True))
+    v = cp.hstack(parts) if len(parts) > 1 else x
+    cons = []
+    A, lb, ub = cpb.A, cpb.row_lb, cpb.row_ub
+    eq = lb == ub
+    if eq.any():
+        cons.append(A[eq] @ v == ub[eq])
+    up = ~eq & np.isfinite(ub)
+    if up.any():
+        cons.append(A[up] @ v <= ub[up])
+    lo = ~eq & np.isfinite(lb)
+    if lo.any():
+        cons.append(A[lo] @ v >= lb[lo])
+    prob = cp.Problem(cp.Maximize(cpb.c @ v + cpb.c0), cons)
+    build = cpb.build_time + time.perf_counter() - t0
+    t1 = time.perf_counter()
+    try:
+        with _silenced_stdout(not options.verbose):
+            prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options),
+                       **solver_options)
+    except cp.error.SolverError as exc:
+        if x.value is None:
+            return RawSolution(Status.NO_SOLUTION, f"{solver}: {exc}",
+                               build_time=build, solve_time=time.perf_counter() - t1)
+    elapsed = time.perf_counter() - t1
+    status = _STATUS.get(prob.status, Status.UNKNOWN)
+    xv = None if x.value is None else np.round(np.clip(x.value, 0, 1))
+    if xv is None and status.has_solution:
+        status = Status.NO_SOLUTION
+    dual = None
+    gap = 0.0 if status is Status.OPTIMAL else None
+    if status is Status.OPTIMAL and prob.value is not None and math.isfinite(prob.value):
+        dual = cpb.sign * float(prob.value)
+    return RawSolution(status, f"{solver}: {prob.status}", x=xv, dual_bound=dual, gap=gap,
+                       build_time=build, solve_time=elapsed,
+                       versions={"cvxpy": cp.__version__, "cvxpy_solver": solver})

@@ -1,4 +1,5 @@
-"""Evolutionary searchers: BINAS's evolution, regularized (aging) evolution and FreeREA.
+"""Evolutionary searchers: BINAS's evolution, regularized (aging) evolution and FreeREA
+(configured by :class:`iqnas.solvers.Evolution`).
 
 Fitness is the problem's objective (negated when minimising). Budgets, linear rows and
 exclusions are hard: an infeasible child is never evaluated nor kept. Individuals are genomes with
@@ -34,53 +35,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from iqnas.errors import InputError
 from iqnas.problem import Problem
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
-from iqnas.solvers.context import SearchContext
+from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.context import SearchContext, time_or_count
 from iqnas.solvers.genomes import crossover, mutate_genes, mutate_one, row_keys, with_hidden_genes
 from iqnas.solvers.moves import initial_feasible, warm_start_row
-from iqnas.solvers.options import (
-    boolean,
-    fraction,
-    parse_params,
-    positive_int,
-    probability,
-    time_or_count,
-)
 
 log = logging.getLogger(__name__)
 
-MODES = ("binas", "rea", "freerea")
-_COMMON = {"mode": ("binas", None), "population": (100, positive_int),
-           "max_retries": (100, positive_int)}
-PARAMS = {
-    "binas": {**_COMMON, "generations": (500, positive_int), "parent_ratio": (0.25, fraction),
-              "mutation_ratio": (0.5, probability), "mutate_prob": (0.1, fraction)},
-    "rea": {**_COMMON, "cycles": (5000, positive_int), "sample_size": (25, positive_int)},
-    "freerea": {**_COMMON, "generations": (1000, positive_int),
-                "tournament_size": (25, positive_int), "crossover": (True, boolean)},
-}
 #: mutants drawn at once when an REA child must be redrawn until feasible
 REA_BATCH = 4
 
 
-def _mode(name: str, v) -> str:
-    if v not in MODES:
-        raise InputError(f"option {name!r} must be one of {', '.join(MODES)}, got {v!r}")
-    return v
+def solve(problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+          explicit: bool) -> RawSolution:
+    """``cfg``: the checked options of Evolution (the mode's defaults filled in);
+    ``explicit``: the count (``generations`` / ``cycles``) was given."""
+    return _Evolution().run(problem, options, cfg, explicit)
 
 
-class EvolutionBackend(Backend):
-    name = "evolution"
+class _Evolution:
+    """The three loops and what they share."""
 
-    def solve(self, problem: Problem, options: SolveOptions) -> RawSolution:
-        mode = _mode("mode", options.params.get("mode", "binas"))
-        spec = {k: (d, _mode if k == "mode" else chk) for k, (d, chk) in PARAMS[mode].items()}
-        cfg, given = parse_params(f"evolution (mode={mode!r})", options.params, spec)
+    def run(self, problem: Problem, options: SolveOptions, cfg: dict[str, Any],
+            explicit: bool) -> RawSolution:
+        mode = cfg["mode"]
         ctx = SearchContext(problem, options.time_limit)
         rng = np.random.default_rng(options.seed)
         pop = self._initial(ctx, rng, cfg["population"], cfg["max_retries"], options.warm_start)
@@ -89,10 +72,10 @@ class EvolutionBackend(Backend):
             return ctx.raw(status, f"mode={mode}: no feasible architecture in "
                                    f"{cfg['max_retries'] * cfg['population']} samples")
         count_key = "cycles" if mode == "rea" else "generations"
-        counted = time_or_count(options.time_limit, count_key in given)
+        counted = time_or_count(options.time_limit, explicit)
         limit = cfg[count_key] if counted else None
-        run = {"binas": self._binas, "rea": self._rea, "freerea": self._freerea}[mode]
-        done, status = run(ctx, rng, pop, cfg, limit)
+        loop = {"binas": self._binas, "rea": self._rea, "freerea": self._freerea}[mode]
+        done, status = loop(ctx, rng, pop, cfg, limit)
         log.debug("evolution %s: %d %s, %d evaluations in %.3fs", mode, done, count_key,
                   ctx.n_evals, ctx.elapsed())
         return ctx.raw(status, f"mode={mode}, {done} {count_key}")

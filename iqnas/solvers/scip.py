@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
 import numpy as np
 import pyscipopt
@@ -19,7 +20,6 @@ from pyscipopt import (
 )
 
 from iqnas import formulations
-from iqnas.errors import InputError
 from iqnas.formulations import CompiledProblem
 from iqnas.formulations.triangles import (
     TriangleIndex,
@@ -28,44 +28,19 @@ from iqnas.formulations.triangles import (
     triangle_index,
 )
 from iqnas.result import TracePoint
-from iqnas.solvers.base import Backend, RawSolution, SolveOptions
+from iqnas.solvers.base import RawSolution, SolveOptions
 from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
 
 log = logging.getLogger(__name__)
 
-#: Options of this backend itself, passed in ``params`` next to SCIP's own parameters. None of
-#: them changes the optimum, only how fast it is found and proved (the measurements behind the
-#: defaults: benchmarks/NOTES.md).
-#:
-#: * ``iqnas/local_search``: a MIP start from :func:`iqnas.solvers.start.local_search`.
-#: * ``iqnas/local_search_starts``: its climbs; 0 = automatic (64 on large models, 16 on small
-#:   dense ones, none otherwise).
-#: * ``iqnas/triangle_cuts``: separate triangle inequalities on the product variables of the
-#:   linearised form (:mod:`iqnas.formulations.triangles`); True, False or "auto" (on except
-#:   for small dense models).
-#: * ``iqnas/triangle_max_cuts``: at most this many triangle cuts per round.
-#: * ``iqnas/triangle_force``: add them to the LP even where SCIP's cut selection would not.
-#: * ``iqnas/triangle_freq``: separate at the root only (0) or at every k-th depth.
-#: * ``iqnas/triangle_priority``: the separator's priority in SCIP.
-#: * ``iqnas/triangle_per_triple``: keep at most this many of a round's cuts per group triple
-#:   (0 = no limit).
-#: * ``iqnas/heuristics`` / ``iqnas/presolving``: SCIP's emphasis setting (``default``,
-#:   ``fast``, ``aggressive`` or ``off``), applied before the explicit parameters.
-#: * ``iqnas/separating``: the same; "auto" = ``off`` on small dense models, else ``default``.
-OWN_PARAMS = {"iqnas/local_search": True, "iqnas/local_search_starts": 0,
-              "iqnas/triangle_cuts": "auto", "iqnas/triangle_max_cuts": 2500,
-              "iqnas/triangle_force": True, "iqnas/triangle_freq": 0,
-              "iqnas/triangle_priority": 1000, "iqnas/triangle_per_triple": 0,
-              "iqnas/heuristics": "default", "iqnas/separating": "auto",
-              "iqnas/presolving": "default"}
 #: products (y variables or quadratic terms) from which a model counts as large (64 local-search
 #: climbs, SCIP restarts allowed)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
 #: a model with at most this many binaries and fewer than LOCAL_SEARCH_MIN_PRODUCTS products is
 #: "small dense" (nb201-like): no root cut loop, a 16-climb local search
 SMALL_DENSE_BINARIES = 64
-#: SCIP parameters set by default (before the emphasis settings and the caller's ``params``,
+#: SCIP parameters set by default (before the emphasis settings and ``Scip(scip_params=...)``,
 #: which override them): no aggregation separator, no presolve probing, a restart only when a
 #: quarter of the binaries is fixed
 SCIP_DEFAULTS = {"separating/aggregation/freq": -1, "propagating/probing/maxprerounds": 0,
@@ -195,26 +170,6 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
     return m, v
 
 
-def _own_params(params: dict) -> dict:
-    """This backend's ``iqnas/...`` options, checked, with defaults filled in."""
-    own = {k: v for k, v in params.items() if k.startswith("iqnas/")}
-    unknown = set(own) - set(OWN_PARAMS)
-    if unknown:
-        raise InputError(f"unknown iqnas option(s) {sorted(unknown)}; allowed: "
-                         f"{', '.join(OWN_PARAMS)}")
-    own = {**OWN_PARAMS, **own}
-    for what in ("heuristics", "separating", "presolving"):
-        allowed = ("default", "fast", "aggressive", "off") + (("auto",) if what == "separating"
-                                                              else ())
-        if str(own[f"iqnas/{what}"]).lower() not in allowed:
-            raise InputError(f"iqnas/{what} must be {', '.join(allowed)}, "
-                             f"got {own[f'iqnas/{what}']!r}")
-    if own["iqnas/triangle_cuts"] not in (True, False, "auto"):
-        raise InputError("iqnas/triangle_cuts must be True, False or 'auto', got "
-                         f"{own['iqnas/triangle_cuts']!r}")
-    return own
-
-
 def _n_products(cp: CompiledProblem) -> int:
     """Product variables (linearised) or quadratic terms (native) of a compiled problem."""
     quad = sum(q.nnz for q in cp.quad_rows.values())
@@ -223,101 +178,92 @@ def _n_products(cp: CompiledProblem) -> int:
     return cp.n_y + quad
 
 
-class ScipBackend(Backend):
-    name = "scip"
+def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
+    """Solve ``problem`` with SCIP; ``cfg`` holds the checked options of :class:`Scip`."""
+    t0 = time.perf_counter()
+    cp = formulations.compiled_form(problem, options.products)
+    m, v = build_model(cp)
+    large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
+    small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
+    for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
+        m.setParam(k, val)
+    separating = cfg["separating"]
+    if separating == "auto":
+        separating = "off" if small_dense else "default"
+    triangle_cuts = cfg["triangle_cuts"]
+    if triangle_cuts == "auto":
+        triangle_cuts = not small_dense
+    for setting, setter in ((cfg["heuristics"], m.setHeuristics), (separating, m.setSeparating),
+                            (cfg["presolving"], m.setPresolve)):
+        if setting != "default":
+            setter(getattr(SCIP_PARAMSETTING, setting.upper()))
+    _configure(m, options, cfg["scip_params"])
+    if triangle_cuts and cp.products_mode == "linearize":
+        index = triangle_index(cp, problem.space)
+        if index is not None:
+            sepa = _TriangleSepa(v, index, cfg["triangle_max_cuts"], cfg["triangle_force"],
+                                 cfg["triangle_per_triple"])
+            m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
+                          priority=cfg["triangle_priority"], freq=cfg["triangle_freq"])
+    starts = [] if options.warm_start is None else [options.warm_start]
+    if cfg["local_search"]:
+        n_starts = cfg["local_search_starts"]
+        if n_starts <= 0:
+            n_starts = 64 if large else 16 if small_dense else 0
+        if n_starts > 0:
+            found = local_search(problem, starts=n_starts, seed=options.seed or 0)
+            if found is not None:
+                starts.append(found)
+    for arch in starts:
+        _add_warm_start(m, v, cp, problem.space.encode(arch))
+    trace = _TraceHandler(cp.sign)
+    m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
+    build = cp.build_time + time.perf_counter() - t0
+    t1 = time.perf_counter()
+    m.optimize()
+    solve_time = time.perf_counter() - t1
+    raw = m.getStatus()
+    has_sol = m.getNSols() > 0
+    x = None
+    if has_sol:
+        sol = m.getBestSol()
+        x = np.array([m.getSolVal(sol, var) for var in v[: cp.n_x]])
+        x = np.round(np.clip(x, 0.0, 1.0))
+    gap = m.getGap() if has_sol else None
+    dual = m.getDualbound()
+    dual_bound = cp.sign * dual if abs(dual) < 1e19 else None
+    if gap is not None and not math.isfinite(gap):
+        gap = None
+    res = RawSolution(
+        status=from_scip(raw, has_sol, gap),
+        raw_status=raw, x=x, dual_bound=dual_bound, gap=gap, nodes=int(m.getNTotalNodes()),
+        build_time=build, solve_time=solve_time, trace=trace.points,
+        versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())})
+    m.freeProb()
+    return res
 
-    def solve(self, problem, options: SolveOptions) -> RawSolution:
-        t0 = time.perf_counter()
-        own = _own_params(options.params)
-        cp = formulations.compiled_form(problem, options.products)
-        m, v = build_model(cp)
-        large = _n_products(cp) >= LOCAL_SEARCH_MIN_PRODUCTS
-        small_dense = not large and cp.n_x <= SMALL_DENSE_BINARIES and _n_products(cp) > 0
-        for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
-            m.setParam(k, val)
-        if own["iqnas/separating"] == "auto":
-            own["iqnas/separating"] = "off" if small_dense else "default"
-        if own["iqnas/triangle_cuts"] == "auto":
-            own["iqnas/triangle_cuts"] = not small_dense
-        for what, setter in (("heuristics", m.setHeuristics), ("separating", m.setSeparating),
-                             ("presolving", m.setPresolve)):
-            setting = str(own[f"iqnas/{what}"]).upper()
-            if setting != "DEFAULT":
-                setter(getattr(SCIP_PARAMSETTING, setting))
-        self._configure(m, options)
-        if own["iqnas/triangle_cuts"] and cp.products_mode == "linearize":
-            index = triangle_index(cp, problem.space)
-            if index is not None:
-                sepa = _TriangleSepa(v, index, int(own["iqnas/triangle_max_cuts"]),
-                                     bool(own["iqnas/triangle_force"]),
-                                     int(own["iqnas/triangle_per_triple"]))
-                m.includeSepa(sepa, "iqnas_triangles", "triangle inequalities on products",
-                              priority=int(own["iqnas/triangle_priority"]),
-                              freq=int(own["iqnas/triangle_freq"]))
-        starts = [] if options.warm_start is None else [options.warm_start]
-        if own["iqnas/local_search"]:
-            n_starts = int(own["iqnas/local_search_starts"])
-            if n_starts <= 0:
-                n_starts = 64 if large else 16 if small_dense else 0
-            if n_starts > 0:
-                found = local_search(problem, starts=n_starts, seed=options.seed or 0)
-                if found is not None:
-                    starts.append(found)
-        for arch in starts:
-            self._add_warm_start(m, v, cp, problem.space.encode(arch))
-        trace = _TraceHandler(cp.sign)
-        m.includeEventhdlr(trace, "iqnas_trace", "records the primal/dual trace")
-        build = cp.build_time + time.perf_counter() - t0
-        t1 = time.perf_counter()
-        m.optimize()
-        solve_time = time.perf_counter() - t1
-        raw = m.getStatus()
-        has_sol = m.getNSols() > 0
-        x = None
-        if has_sol:
-            sol = m.getBestSol()
-            x = np.array([m.getSolVal(sol, var) for var in v[: cp.n_x]])
-            x = np.round(np.clip(x, 0.0, 1.0))
-        gap = m.getGap() if has_sol else None
-        dual = m.getDualbound()
-        dual_bound = cp.sign * dual if abs(dual) < 1e19 else None
-        if gap is not None and not math.isfinite(gap):
-            gap = None
-        res = RawSolution(
-            status=from_scip(raw, has_sol, gap),
-            raw_status=raw, x=x, dual_bound=dual_bound, gap=gap, nodes=int(m.getNTotalNodes()),
-            build_time=build, solve_time=solve_time, trace=trace.points,
-            versions={"pyscipopt": pyscipopt.__version__, "scip": str(m.version())})
-        m.freeProb()
-        return res
 
-    @staticmethod
-    def _configure(m: Model, o: SolveOptions) -> None:
-        if o.verbose:
-            m.hideOutput(False)
-        if o.log_file:
-            m.setLogfile(str(o.log_file))
-        if o.time_limit is not None:
-            m.setParam("limits/time", float(o.time_limit))
-        m.setParam("limits/gap", float(o.gap))
-        if o.seed is not None:
-            m.setParam("randomization/randomseedshift", int(o.seed) % 2**31)
-        for k, val in o.params.items():
-            if k.startswith("iqnas/"):
-                continue
-            try:
-                m.setParam(k, val)
-            except (KeyError, LookupError, TypeError, ValueError) as exc:
-                raise InputError(f"SCIP parameter {k!r} = {val!r} was refused: {exc}") from None
+def _configure(m: Model, o: SolveOptions, scip_params: dict[str, Any]) -> None:
+    if o.verbose:
+        m.hideOutput(False)
+    if o.log_file:
+        m.setLogfile(str(o.log_file))
+    if o.time_limit is not None:
+        m.setParam("limits/time", float(o.time_limit))
+    m.setParam("limits/gap", float(o.gap))
+    if o.seed is not None:
+        m.setParam("randomization/randomseedshift", int(o.seed) % 2**31)
+    for k, val in scip_params.items():
+        m.setParam(k, val)
 
-    @staticmethod
-    def _add_warm_start(m: Model, v: list, cp: CompiledProblem, x: np.ndarray) -> None:
-        full = cp.lift(x)
-        sol = m.createSol()
-        for var, val in zip(v, full):
-            m.setSolVal(sol, var, float(val))
-        if cp.quad_objective is not None and cp.quad_objective.nnz:
-            t = [var for var in m.getVars() if var.name == "objective"][0]
-            m.setSolVal(sol, t, cp.objective_value(full) - cp.c0)
-        accepted = m.addSol(sol, free=True)
-        log.debug("warm start %s", "accepted" if accepted else "rejected (infeasible)")
+
+def _add_warm_start(m: Model, v: list, cp: CompiledProblem, x: np.ndarray) -> None:
+    full = cp.lift(x)
+    sol = m.createSol()
+    for var, val in zip(v, full):
+        m.setSolVal(sol, var, float(val))
+    if cp.quad_objective is not None and cp.quad_objective.nnz:
+        t = [var for var in m.getVars() if var.name == "objective"][0]
+        m.setSolVal(sol, t, cp.objective_value(full) - cp.c0)
+    accepted = m.addSol(sol, free=True)
+    log.debug("warm start %s", "accepted" if accepted else "rejected (infeasible)")

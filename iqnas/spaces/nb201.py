@@ -15,7 +15,7 @@ _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d)$")
 
 
 def format_key(arch: Architecture) -> str:
-    ops = [OPS[c] for c in arch.choices]
+    ops = [g.options[c] for g, c in zip(arch.space.groups, arch.choices)]
     nodes, k = [], 0
     for dst in (1, 2, 3):
         nodes.append("|" + "|".join(f"{ops[k + src]}~{src}" for src in range(dst)) + "|")
@@ -42,7 +42,7 @@ def parse_key(space: SearchSpace, key: str) -> list[int]:
             if m.group(1) not in OPS:
                 raise InputError(f"NB201 key {key!r}: unknown op {m.group(1)!r}; ops are "
                                  f"{', '.join(OPS)}")
-            choices.append(OPS.index(m.group(1)))
+            choices.append(space.option_index(len(choices), m.group(1)))
     return choices
 
 

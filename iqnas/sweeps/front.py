@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from iqnas.problem import BUDGET_RTOL
+from iqnas.problem import budget_limit, within_budget
 
 
 def pareto_mask(objective: np.ndarray, costs: np.ndarray, maximize: bool = True) -> np.ndarray:
@@ -55,7 +55,7 @@ def constrained_best(objective: np.ndarray, values: Mapping[str, np.ndarray],
         mask = np.isfinite(x_all)
         for name, budget in others:
             v = np.asarray(values[name], dtype=float)
-            mask &= np.isfinite(v) & (v <= _limit(budget))
+            mask &= np.isfinite(v) & within_budget(v, budget)
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             continue
@@ -65,12 +65,8 @@ def constrained_best(objective: np.ndarray, values: Mapping[str, np.ndarray],
         new = np.r_[True, running[1:] > running[:-1]]
         best_pos = np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))
         for i in members:
-            pos = int(np.searchsorted(xs, _limit(budgets[i][axis]), side="right")) - 1
+            pos = int(np.searchsorted(xs, budget_limit(budgets[i][axis]), side="right")) - 1
             if pos >= 0 and np.isfinite(os_[best_pos[pos]]):
                 out[i] = order[best_pos[pos]]
     return out
 
-
-def _limit(budget: float) -> float:
-    """The largest value ``within_budget`` accepts for ``budget``."""
-    return budget + BUDGET_RTOL * max(1.0, abs(budget))

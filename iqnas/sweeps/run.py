@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-import numbers
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from iqnas._progress import progress_bar
+from iqnas._validation import Boolean, Check, InstanceOf, Interval, IsCallable, validate_params
 from iqnas.errors import InputError
+from iqnas.oracles.oracle import Oracle
 from iqnas.problem import Problem
+from iqnas.solvers.base import Backend
 from iqnas.sweeps.budgets import check_budgets
 from iqnas.sweeps.fingerprint import problem_fingerprint, problem_record
 from iqnas.sweeps.parallel import run_chunks, split
@@ -26,38 +29,49 @@ from iqnas.sweeps.truth import make_truth
 log = logging.getLogger(__name__)
 
 
-def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle=None, *,
-          grid: tuple[str, Any] | None = None, jobs: int = 1, out: str | Path | None = None,
+#: what sweep's own arguments accept (the solve options: iqnas.solve.SOLVE_CONSTRAINTS)
+SWEEP_CONSTRAINTS = {
+    "problem": [InstanceOf(Problem, "an iqnas.Problem")],
+    "resource": [str],
+    "grid": [Check(lambda g: isinstance(g, (tuple, list)) and len(g) == 2
+                   and isinstance(g[0], str),
+                   "a (resource name, budgets) pair, e.g. ('mem_mb', [1.0, 2.0, 3.0])"), None],
+    "oracle": [InstanceOf(Oracle, "an iqnas.oracles.Oracle"), None],
+    "jobs": [Interval("int", 1, None)],
+    "out": [str, InstanceOf(os.PathLike, "a path"), None],
+    "progress": [Boolean(), IsCallable(), None],
+    "objective_metric": [str, None],
+    "resource_metrics": [InstanceOf(Mapping, "a dict of resource name -> oracle metric"), None],
+}
+
+
+@validate_params(SWEEP_CONSTRAINTS)
+def sweep(problem: Problem, resource: str, budgets, solver: str | Backend = "scip", oracle=None,
+          *, grid: tuple[str, Any] | None = None, jobs: int = 1, out: str | Path | None = None,
           time_limit: float | None = None, gap: float = 0.0, seed: int | None = 0,
           warm_start: bool = True, reuse: bool = True, products: str = "linearize",
-          params: Mapping[str, Any] | None = None,
           progress: bool | None | Callable[[SweepRow], None] = None,
           objective_metric: str | None = None,
           resource_metrics: Mapping[str, str] | None = None) -> Sweep:
     """Solve ``problem`` at every budget of ``resource`` (and of ``grid = (name, budgets)``).
 
-    Every point is an exact, re-verified ``iqnas.solve`` answer. With ``reuse`` (default),
-    points are visited from the largest budget down and a point whose budgets are covered by a
-    solved point takes that point's proven answer when it fits (it stays optimal as the
-    feasible set shrinks), so only points where the answer changes are solved; ``warm_start``
-    gives each solve the best known answer that fits as a MIP start. ``jobs > 1`` cuts the
+    Every point is an exact, re-verified ``iqnas.solve`` answer of ``solver`` (a backend name
+    or a configured backend, e.g. ``iqnas.solvers.Scip(scip_params={...})``). With ``reuse``
+    (default), points are visited from the largest budget down and a point whose budgets are
+    covered by a solved point takes that point's proven answer when it fits (it stays optimal
+    as the feasible set shrinks), so only points where the answer changes are solved;
+    ``warm_start`` gives each solve the best known answer that fits as a MIP start (backends
+    that take one). ``jobs > 1`` cuts the
     points into contiguous runs solved in separate processes. ``out`` is a JSONL file written
     as points finish; an existing file of the same sweep is resumed, one of another sweep is
     refused. ``progress`` is True/False/None (a bar on stderr; None: only on a terminal) or a
     callable given each finished point's :class:`~iqnas.sweeps.SweepRow` (then no bar). With
     an ``oracle`` each answer is measured (see :class:`Sweep`).
     """
-    if not isinstance(problem, Problem):
-        raise InputError(f"sweep() needs an iqnas.Problem, got {type(problem).__name__}")
-    if not isinstance(resource, str):
-        raise InputError(f"resource must be a constraint name, got {resource!r}")
     problem.constraint(resource)
     budgets = check_budgets(budgets, resource)
     grid_resource, grid_budgets = _grid(problem, resource, grid)
-    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
-        raise InputError(f"jobs must be a positive integer, got {jobs!r}")
-    settings = SweepSettings(solver, time_limit, gap, seed, products, dict(params or {}),
-                             warm_start, reuse)
+    settings = SweepSettings(solver, time_limit, gap, seed, products, warm_start, reuse)
     truth = make_truth(oracle, problem, objective_metric, resource_metrics)
     points = make_points(budgets, grid_budgets)
     # the swept budgets of `problem` are placeholders: every point sets its own
@@ -103,9 +117,6 @@ def sweep(problem: Problem, resource: str, budgets, solver: str = "scip", oracle
 def _grid(problem: Problem, resource: str, grid) -> tuple[str | None, list[float] | None]:
     if grid is None:
         return None, None
-    if not isinstance(grid, (tuple, list)) or len(grid) != 2 or not isinstance(grid[0], str):
-        raise InputError("grid must be a (resource name, budgets) pair, e.g. "
-                         "('mem_mb', [1.0, 2.0, 3.0])")
     name, values = grid
     problem.constraint(name)
     if name == resource:

@@ -46,8 +46,8 @@ def solve_chunk(chunk: Chunk, on_row: Callable[[SweepRow], None] | None = None
         problem = at_point(chunk.problem, chunk.resource, chunk.grid_resource, point)
         row = _reuse(problem, point, done, t0) if s.reuse else None
         if row is None:
-            start, src = (_best_start(problem, done) if s.warm_start else (None, None))
-            res = solve(problem, s.solver, warm_start=start, **s.solve_kwargs())
+            start, src = (_best_start(problem, done) if s.warm_starts else (None, None))
+            res = solve(problem, s.backend, warm_start=start, **s.solve_kwargs())
             row = SweepRow.from_result(point, res, time.perf_counter() - t0,
                                        WARM if start is not None else COLD, src)
         log.debug("point %d (%s): %s %s", point.index, row.source, row.status.value, row.key)

@@ -40,9 +40,6 @@ def make_truth(oracle, problem: Problem, objective_metric: str | None,
             raise InputError("objective_metric and resource_metrics need an oracle; pass "
                              "oracle=iqnas.oracles.nb201(...) or similar")
         return None
-    if not isinstance(oracle, Oracle):
-        raise InputError(f"oracle must be an iqnas.oracles.Oracle, got "
-                         f"{type(oracle).__name__}")
     if oracle.space.name != problem.space.name:
         raise InputError(f"oracle {oracle.name!r} measures space {oracle.space.name!r}, the "
                          f"problem is over {problem.space.name!r}")
@@ -50,8 +47,6 @@ def make_truth(oracle, problem: Problem, objective_metric: str | None,
     if resource_metrics is None:
         metrics = {n: n for n in names if n in oracle.metrics}
     else:
-        if not isinstance(resource_metrics, Mapping):
-            raise InputError("resource_metrics must map resource names to oracle metrics")
         metrics = {}
         for name, metric in resource_metrics.items():
             if name not in names:

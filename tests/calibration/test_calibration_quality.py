@@ -26,7 +26,7 @@ def test_quality_is_the_report_of_out_of_fold_predictions(run):
     for metric, est in (("test_acc_c100", PairwiseRanker(space)),
                         ("help_lat_fpga", LinearResourceModel(space))):
         y = run.samples[metric].to_numpy()
-        want = quality_report(y, out_of_fold(est, X, y, cv=5, random_state=2))
+        want = quality_report(y, out_of_fold(est, X, y, cv=5, seed=2))
         for k, v in want.items():
             assert q.loc[metric, k] == pytest.approx(v, nan_ok=True), (metric, k)
     # fpga latency is exactly linear: wherever every option was seen in training, exact
@@ -40,7 +40,7 @@ def test_out_of_fold_equals_hand_made_folds(run):
                                           for k in run.samples["key"]]))
     y = run.samples["test_acc_c100"].to_numpy()
     est = PairwiseRanker(space)
-    pred = out_of_fold(est, X, y, cv=4, random_state=3)
+    pred = out_of_fold(est, X, y, cv=4, seed=3)
     for val in kfold(len(y), 4, np.random.default_rng(3)):
         train = np.setdiff1d(np.arange(len(y)), val)
         np.testing.assert_allclose(pred[val], PairwiseRanker(space).fit(X[train], y[train])

@@ -100,3 +100,72 @@ def test_entry_point_lists_spaces_and_solvers():
     solvers = {r["name"]: r for r in json.loads(out)}
     assert {"scip", "cvxpy", "exhaustive"} <= set(solvers)
     assert "warm_start" in solvers["scip"]["capabilities"]
+
+
+def _problem(files, budget: float = 4.0) -> iqnas.Problem:
+    obj, lat, _ = files["forms"]
+    return iqnas.Problem(iqnas.spaces.get("nb201"), obj, {"latency_ms": (lat, budget)})
+
+
+def test_solver_options_and_scip_params_configure_the_backend(files, capsys):
+    base = ["solve", "--space", "nb201", "--objective", files["obj"],
+            "--constraint", f"latency_ms={files['lat']}:4.0", "--format", "json"]
+    code, out, _ = _run(capsys, *base, "--solver", "scip", "--scip-param", "limits/nodes=1",
+                        "--solver-option", "local_search=false")
+    d = json.loads(out)
+    assert code == 0 and d["nodes"] == 1 and d["raw_status"] in ("nodelimit", "optimal")
+    assert d["options"]["scip_params"] == {"limits/nodes": 1}
+    assert d["options"]["local_search"] is False
+    code, out, _ = _run(capsys, *base, "--solver", "evolution", "--solver-option", "mode=rea",
+                        "--solver-option", "cycles=300", "--seed", "3")
+    d = json.loads(out)
+    api = iqnas.solve(_problem(files), iqnas.solvers.Evolution(mode="rea", cycles=300), seed=3)
+    assert code == 0 and d["options"]["mode"] == "rea" and d["options"]["cycles"] == 300
+    assert d["key"] == api.key and d["nodes"] == api.nodes
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--solver", "evolution", "--solver-option", "mod=rea"],
+     "--solver-option mod: solver 'evolution' has no option 'mod'; its options are mode, "
+     "population, "),
+    (["--solver", "evolution", "--solver-option", "population=0"],
+     "The 'population' parameter of Evolution must be an int in the range [1, inf). Got 0 "
+     "instead."),
+    (["--solver", "evolution", "--solver-option", "population"], "expected KEY=VALUE"),
+    (["--solver", "random", "--solver-option", "n_samples=5", "--solver-option", "n_samples=6"],
+     "given twice"),
+    (["--solver", "scip", "--scip-param", "limits/node=1"],
+     "close matches: 'limits/nodes'"),
+    (["--solver", "scip", "--scip-param", "display/verblevel=9"],
+     "The 'display/verblevel' parameter of Scip(scip_params=...) must be an int in the range "
+     "[0, 5]. Got 9 instead."),
+    (["--solver", "exhaustive", "--scip-param", "limits/nodes=1"],
+     "--scip-param applies to --solver scip"),
+])
+def test_bad_solver_options_exit_2_with_one_line(files, capsys, args, match):
+    code, out, err = _run(capsys, "solve", "--space", "nb201", "--objective", files["obj"], *args)
+    assert code == 2 and out == "" and match in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_sweep_and_calibrate_take_solver_options(files, capsys, tmp_path):
+    code, out, _ = _run(capsys, "sweep", "--space", "nb201", "--objective", files["obj"],
+                        "--constraint", f"latency_ms={files['lat']}", "--resource",
+                        "latency_ms", "--budgets", "3,4", "--solver", "scip", "--solver-option",
+                        "triangle_cuts=true", "--scip-param", "limits/gap=0.0", "--format",
+                        "json", "-q")
+    d = json.loads(out)
+    assert code == 0 and d["settings"]["params"] == {"scip_params": {"limits/gap": 0.0},
+                                                     "triangle_cuts": True}
+    assert len(d["points"]) == 2
+    for row in d["points"]:
+        exact = iqnas.solve(_problem(files, row["budget"]), "exhaustive")
+        assert row["objective"] == pytest.approx(exact.objective, abs=1e-7)
+    code, _, err = _run(capsys, "calibrate", "--space", "nb201", "--oracle", "nb201",
+                        "--objective", "test_acc_c100", "--samples", "20", "--solver-option",
+                        "limit=10", "--store", tmp_path / "s.db")
+    assert code == 2 and "need an explicit --solver (not auto)" in err
+    code, _, err = _run(capsys, "calibrate", "--space", "nb201", "--oracle", "nb201",
+                        "--objective", "test_acc_c100", "--samples", "20", "--solver",
+                        "exhaustive", "--solver-option", "limit=10", "--store", tmp_path / "s.db")
+    assert code == 2 and "space 'nb201' has 1.56e+04 architectures" in err

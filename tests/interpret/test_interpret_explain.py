@@ -342,7 +342,7 @@ def test_binas_depth_finding_reads_off_a_model_of_the_ofa_predictor():
 
     oracle = iqnas.oracles.ofa()
     space = oracle.space
-    train = StratifiedSampler().sample_choices(space, 1000, rng=0)
+    train = StratifiedSampler().sample_choices(space, 1000, seed=0)
     form = QuadraticRegressor(space, terms="bilinear").fit(
         train, oracle.accuracy_choices(train)).form_
     depth = _rows(explain(form, tables=["depth"]), "depth").pivot(

@@ -101,6 +101,7 @@ def test_as_cluster_and_calibrate_refuse_other_spaces(saved):
     assert as_cluster(path, "nb201").digest == cl.digest
     with pytest.raises(InputError, match="space 'nb201', not 'mobilenet'"):
         as_cluster(cl, "mobilenet")
-    with pytest.raises(InputError, match="restrict must be an iqnas.reduction.Cluster"):
+    with pytest.raises(InputError, match="The 'restrict' parameter of calibrate\\(\\) must be an "
+                       "iqnas.reduction.Cluster .* Got 'cluster.json' instead"):
         iqnas.calibrate("nb201", iqnas.oracles.nb201(), "test_acc_c100", n_samples=10,
                         restrict="cluster.json")

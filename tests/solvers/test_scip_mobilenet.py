@@ -10,6 +10,7 @@ import iqnas
 from iqnas.formulations import compiled_form
 from iqnas.formulations.folding import fold_controllers
 from iqnas.formulations.triangles import needed_columns, separate, triangle_index
+from iqnas.solvers import Scip
 from iqnas.solvers.start import local_search
 from iqnas.testing.instances import make
 
@@ -49,15 +50,15 @@ def test_binas_linearised_and_native_agree(seed):
 def test_speedups_never_change_the_optimum_on_nb201_dense():
     """Ground truth by enumeration; with and without MIP start, triangle cuts and separators
     (the small-dense default turns cuts off and the local search on; the others force them)."""
-    off = {"iqnas/local_search": False, "iqnas/triangle_cuts": False}
-    one = {"iqnas/triangle_per_triple": 1, "presolving/maxrestarts": -1,
-           "iqnas/triangle_cuts": True, "iqnas/separating": "default"}
-    runs = [(seed, "linearize", params) for seed in range(3) for params in ({}, off, one)]
-    runs.append((0, "native", {}))  # native is slow on dense objectives: one seed
-    for seed, mode, params in runs:
+    off = Scip(local_search=False, triangle_cuts=False)
+    one = Scip(triangle_per_triple=1, scip_params={"presolving/maxrestarts": -1},
+               triangle_cuts=True, separating="default")
+    runs = [(seed, "linearize", backend) for seed in range(3) for backend in (Scip(), off, one)]
+    runs.append((0, "native", Scip()))  # native is slow on dense objectives: one seed
+    for seed, mode, backend in runs:
         p = make("nb201-dense", seed)
         truth = iqnas.solve(p, "exhaustive")
-        res = iqnas.solve(p, products=mode, params=params)
+        res = iqnas.solve(p, backend, products=mode)
         assert res.status is iqnas.Status.OPTIMAL
         assert res.objective == pytest.approx(truth.objective, abs=1e-7)
 
@@ -199,8 +200,7 @@ def test_local_search_start_is_feasible_and_not_better_than_the_optimum():
 def test_dense_is_proved_optimal_with_and_without_the_speedups():
     p = make("dense-0.01", 1)
     fast = iqnas.solve(p, time_limit=300)
-    plain = iqnas.solve(p, time_limit=300,
-                        params={"iqnas/local_search": False, "iqnas/triangle_cuts": False})
+    plain = iqnas.solve(p, Scip(local_search=False, triangle_cuts=False), time_limit=300)
     assert fast.status is plain.status is iqnas.Status.OPTIMAL
     assert fast.objective == pytest.approx(plain.objective, abs=1e-6)
     assert fast.objective >= _best_random_feasible(p) - 1e-9

@@ -8,8 +8,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 import iqnas
+from iqnas.solvers import Bcfw
 from iqnas.solvers.base import SolveOptions
-from iqnas.solvers.bcfw import BcfwBackend, Relaxation, mck_lp
+from iqnas.solvers.bcfw import BcfwSearch, Relaxation, mck_lp
 from iqnas.solvers.context import SearchContext
 from iqnas.spaces.mobilenet import block_group, depth_group
 
@@ -62,7 +63,7 @@ def mobilenet_problem(seed: int) -> iqnas.Problem:
 
 
 def _raw(problem, seed=0, **params):
-    return iqnas.solvers.get("bcfw").solve(problem, SolveOptions(seed=seed, params=params))
+    return Bcfw(**params).solve(problem, SolveOptions(seed=seed))
 
 
 # ---- the LP oracle ---------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def test_every_fw_iterate_satisfies_every_budget(problem):
     ctx = SearchContext(problem, None)
     rel = Relaxation(ctx, "auto", "auto")
     rng = np.random.default_rng(0)
-    start = BcfwBackend._start(ctx, rng, "cheapest", None)
+    start = BcfwSearch._start(ctx, rng, "cheapest", None)
     x = problem.space.choices_to_onehot(start[None, :])[0]
     assert problem.violations(problem.space.arch(start.tolist())) == []
     for k in range(150):
@@ -138,7 +139,7 @@ def test_rounding_a_tight_lp_vertex_keeps_the_budget():
     for problem in problems:
         ctx = SearchContext(problem, None)
         rel = Relaxation(ctx, "auto", "auto")
-        start = BcfwBackend._start(ctx, np.random.default_rng(0), "cheapest", None)
+        start = BcfwSearch._start(ctx, np.random.default_rng(0), "cheapest", None)
         x = problem.space.choices_to_onehot(start[None, :])[0]
         for t in range(3 * len(rel.blocks)):
             bi = t % len(rel.blocks)
@@ -174,7 +175,7 @@ def test_bcfw_never_breaks_the_budget_mobilenet():
         arch = p.space.decode(raw.x)
         assert p.violations(arch) == []
         assert "answer rounded" in raw.message
-        res = iqnas.solve(p, "bcfw", seed=seed, params=params)
+        res = iqnas.solve(p, Bcfw(**params), seed=seed)
         assert res.architecture == arch
         assert res.resources["latency"] <= p.constraints[0].budget + 1e-9
 
@@ -194,7 +195,7 @@ def test_bcfw_quality_on_binas_like_instances():
     for seed in range(4):
         p = mobilenet_problem(seed)
         opt = iqnas.solve(p, "scip")
-        res = iqnas.solve(p, "bcfw", seed=0, params={"gamma": "lacoste"})
+        res = iqnas.solve(p, Bcfw(gamma="lacoste"), seed=0)
         start = p.objective(p.space.arch([0] * p.space.n_groups))  # the smallest network
         assert opt.objective > 0 and res.objective <= opt.objective + 1e-9
         assert res.objective > start + 0.5 * (opt.objective - start)
@@ -206,25 +207,25 @@ def test_no_solution_when_the_budget_is_below_the_minimum():
     p = nb201_problem(7)
     c = p.constraints[0]
     low = float(c.form.evaluate(choices=EVERY_NB201).min())
-    res = iqnas.solve(p.with_budget("r0", 0.99 * low), "bcfw", params={"steps": 10})
+    res = iqnas.solve(p.with_budget("r0", 0.99 * low), Bcfw(steps=10))
     assert res.status is iqnas.Status.NO_SOLUTION and res.architecture is None
 
 
 def test_seed_reproduces_and_warm_start_is_used():
     p = mobilenet_problem(4)
-    a = iqnas.solve(p, "bcfw", seed=3, params={"steps": 200})
-    b = iqnas.solve(p, "bcfw", seed=3, params={"steps": 200})
+    a = iqnas.solve(p, Bcfw(steps=200), seed=3)
+    b = iqnas.solve(p, Bcfw(steps=200), seed=3)
     assert a.architecture == b.architecture and a.objective == b.objective
     # with no steps and no sparsification the feasible warm start comes back unchanged
     opt = iqnas.solve(p, "scip")
-    w = iqnas.solve(p, "bcfw", warm_start=opt.architecture,
-                    params={"steps": 1, "gamma": 1e-9, "sparsify_steps": 0})
+    w = iqnas.solve(p, Bcfw(steps=1, gamma=1e-9, sparsify_steps=0),
+                    warm_start=opt.architecture)
     assert w.architecture == opt.architecture
 
 
 def test_minimise_sense():
     p = nb201_problem(9).replace(sense="minimize")
-    res = iqnas.solve(p, "bcfw", seed=0, params={"gamma": "lacoste", "init": "sample"})
+    res = iqnas.solve(p, Bcfw(gamma="lacoste", init="sample"), seed=0)
     values = p.objective.evaluate(choices=EVERY_NB201)
     ok = p.constraints[0].form.evaluate(choices=EVERY_NB201) <= p.constraints[0].budget
     assert res.feasible
@@ -235,11 +236,11 @@ def test_minimise_sense():
 def test_params_are_validated_and_the_backend_is_registered():
     p = nb201_problem(0)
     with pytest.raises(iqnas.InputError, match="steps"):
-        iqnas.solve(p, "bcfw", params={"iterations": 5})
+        iqnas.solvers.create("bcfw", iterations=5)
     with pytest.raises(iqnas.InputError, match="lacoste"):
-        iqnas.solve(p, "bcfw", params={"gamma": 2.0})
+        iqnas.solve(p, Bcfw(gamma=2.0))
     with pytest.raises(iqnas.InputError, match="momentum"):
-        iqnas.solve(p, "bcfw", params={"momentum": 1.0})
+        iqnas.solve(p, Bcfw(momentum=1.0))
     assert "bcfw" in iqnas.solvers.names()
 
 

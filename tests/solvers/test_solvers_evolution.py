@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import iqnas
+from iqnas.solvers import Evolution
 from iqnas.solvers.base import SolveOptions
 from iqnas.solvers.genomes import mutate_genes, mutate_one
 from iqnas.testing.instances import make
@@ -14,8 +15,7 @@ MODES = ("binas", "rea", "freerea")
 
 
 def _raw_arch(problem, mode, seed=0, **params):
-    raw = iqnas.solvers.get("evolution").solve(
-        problem, SolveOptions(seed=seed, params={"mode": mode, **params}))
+    raw = Evolution(mode=mode, **params).solve(problem, SolveOptions(seed=seed))
     return raw, (None if raw.x is None else problem.space.decode(raw.x))
 
 
@@ -26,7 +26,7 @@ def test_every_mode_is_near_the_exhaustive_optimum_on_nb201():
         best = iqnas.solve(p, "exhaustive")
         assert best.objective > 0
         for mode in MODES:
-            res = iqnas.solve(p, "evolution", seed=0, params={"mode": mode})
+            res = iqnas.solve(p, Evolution(mode=mode), seed=0)
             assert res.status is iqnas.Status.FEASIBLE
             assert res.dual_bound is None and res.gap is None
             assert res.objective >= 0.97 * best.objective, (seed, mode)
@@ -84,7 +84,7 @@ def test_no_solution_when_nothing_is_feasible():
                       "exhaustive").objective
     q = p.with_budget(c.name, 0.99 * low)
     for mode in MODES:
-        res = iqnas.solve(q, "evolution", seed=0, params={"mode": mode, "max_retries": 3})
+        res = iqnas.solve(q, Evolution(mode=mode, max_retries=3), seed=0)
         assert res.status is iqnas.Status.NO_SOLUTION and res.architecture is None
 
 
@@ -100,8 +100,8 @@ def test_minimise_exclusions_and_warm_start():
     # a feasible warm start joins the initial population and is never lost
     for mode, count in (("binas", {"generations": 1}), ("rea", {"cycles": 1}),
                         ("freerea", {"generations": 1})):
-        res = iqnas.solve(p, "evolution", seed=0, warm_start=best.architecture,
-                          params={"mode": mode, "population": 5, **count})
+        res = iqnas.solve(p, Evolution(mode=mode, population=5, **count), seed=0,
+                          warm_start=best.architecture)
         assert res.architecture == best.architecture
 
 
@@ -109,18 +109,18 @@ def test_seeds_reproduce_exactly():
     p = make("binas", 1)
     for mode, params in (("binas", {"generations": 20}), ("rea", {"cycles": 300}),
                          ("freerea", {"generations": 100})):
-        a = iqnas.solve(p, "evolution", seed=7, params={"mode": mode, **params})
-        b = iqnas.solve(p, "evolution", seed=7, params={"mode": mode, **params})
+        a = iqnas.solve(p, Evolution(mode=mode, **params), seed=7)
+        b = iqnas.solve(p, Evolution(mode=mode, **params), seed=7)
         assert a.architecture == b.architecture and a.objective == b.objective
         assert a.nodes == b.nodes
 
 
 def test_time_limit_replaces_the_generation_count():
     p = make("binas", 0)
-    res = iqnas.solve(p, "evolution", seed=0, time_limit=0.4, params={"mode": "rea"})
+    res = iqnas.solve(p, Evolution(mode="rea"), seed=0, time_limit=0.4)
     assert res.raw_status == "time_limit" and res.feasible
     assert res.solve_time < 2.0
-    res = iqnas.solve(p, "evolution", seed=0, time_limit=30, params={"generations": 3})
+    res = iqnas.solve(p, Evolution(generations=3), seed=0, time_limit=30)
     assert res.raw_status == "generations" and res.nodes == 100 + 3 * 100
 
 
@@ -142,11 +142,11 @@ def test_mutation_and_genomes_keep_the_space_structure():
 def test_params_are_validated_and_the_backend_is_registered():
     p = make("nb201-dense", 0, 1)
     with pytest.raises(iqnas.InputError, match="generations"):
-        iqnas.solve(p, "evolution", params={"generation": 5})
+        iqnas.solvers.create("evolution", generation=5)
     with pytest.raises(iqnas.InputError, match="sample_size"):  # a REA option outside REA
-        iqnas.solve(p, "evolution", params={"sample_size": 5})
+        iqnas.solve(p, Evolution(sample_size=5))
     with pytest.raises(iqnas.InputError, match="mode"):
-        iqnas.solve(p, "evolution", params={"mode": "nsga"})
+        iqnas.solve(p, Evolution(mode="nsga"))
     with pytest.raises(iqnas.InputError, match="parent_ratio"):
-        iqnas.solve(p, "evolution", params={"parent_ratio": 1.5})
+        iqnas.solve(p, Evolution(parent_ratio=1.5))
     assert "evolution" in iqnas.solvers.names()

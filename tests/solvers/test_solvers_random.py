@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import iqnas
+from iqnas.solvers import RandomSearch
 from iqnas.solvers.base import SolveOptions
 from iqnas.testing.instances import make
 
@@ -19,7 +20,7 @@ def _raw_is_feasible(problem, raw) -> bool:
 def test_random_finds_the_exhaustive_optimum_with_enough_samples(seed, n_constraints):
     p = make("nb201-dense", seed, n_constraints)
     best = iqnas.solve(p, "exhaustive")
-    res = iqnas.solve(p, "random", seed=0, params={"n_samples": 150_000})
+    res = iqnas.solve(p, RandomSearch(n_samples=150_000), seed=0)
     assert res.status is iqnas.Status.FEASIBLE and res.raw_status == "samples"
     assert res.dual_bound is None and res.gap is None
     assert res.architecture == best.architecture
@@ -29,7 +30,7 @@ def test_random_finds_the_exhaustive_optimum_with_enough_samples(seed, n_constra
 
 
 def test_random_answers_are_always_feasible_under_tight_budgets():
-    backend = iqnas.solvers.get("random")
+    backend = RandomSearch(n_samples=3000)
     every = iqnas.spaces.get("nb201").enumerate_choices()
     found = 0
     for seed in range(8):
@@ -38,13 +39,13 @@ def test_random_answers_are_always_feasible_under_tight_budgets():
         cons = {c.name: (c.form, float(np.quantile(c.form.evaluate(choices=every), 0.03)))
                 for c in p.constraints}
         p = p.replace(constraints=cons)
-        raw = backend.solve(p, SolveOptions(seed=seed, params={"n_samples": 3000}))
+        raw = backend.solve(p, SolveOptions(seed=seed))
         if raw.x is None:
             assert raw.status is iqnas.Status.NO_SOLUTION
             continue
         assert _raw_is_feasible(p, raw)
         found += 1
-        res = iqnas.solve(p, "random", seed=seed, params={"n_samples": 3000})
+        res = iqnas.solve(p, RandomSearch(n_samples=3000), seed=seed)
         assert res.architecture.choices == p.space.decode(raw.x).choices
         for name, (_, budget) in cons.items():
             assert res.resources[name] <= budget + 1e-9
@@ -54,12 +55,11 @@ def test_random_answers_are_always_feasible_under_tight_budgets():
 def test_random_minimises_and_respects_exclusions():
     p = make("nb201-dense", 2, 1).replace(sense="minimize")
     best = iqnas.solve(p, "exhaustive")
-    res = iqnas.solve(p, "random", seed=1, params={"n_samples": 150_000})
+    res = iqnas.solve(p, RandomSearch(n_samples=150_000), seed=1)
     assert res.architecture == best.architecture
     q = p.excluding([best.architecture])
     second = iqnas.solve(q, "exhaustive")
-    raw = iqnas.solvers.get("random").solve(q, SolveOptions(seed=1,
-                                                            params={"n_samples": 150_000}))
+    raw = RandomSearch(n_samples=150_000).solve(q, SolveOptions(seed=1))
     arch = q.space.decode(raw.x)
     assert arch != best.architecture and arch == second.architecture
 
@@ -70,18 +70,18 @@ def test_random_reports_no_solution_when_nothing_is_feasible():
     low = iqnas.solve(p.replace(objective=c.form, constraints=(), sense="minimize"),
                       "exhaustive").objective
     q = p.with_budget(c.name, low * 0.99)
-    res = iqnas.solve(q, "random", seed=0, params={"n_samples": 2000})
+    res = iqnas.solve(q, RandomSearch(n_samples=2000), seed=0)
     assert res.status is iqnas.Status.NO_SOLUTION and res.architecture is None
     assert "no feasible architecture" in res.message
 
 
 def test_random_seed_reproduces_and_warm_start_counts():
     p = make("binas", 0)
-    a = iqnas.solve(p, "random", seed=5, params={"n_samples": 3000})
-    b = iqnas.solve(p, "random", seed=5, params={"n_samples": 3000})
+    a = iqnas.solve(p, RandomSearch(n_samples=3000), seed=5)
+    b = iqnas.solve(p, RandomSearch(n_samples=3000), seed=5)
     assert a.architecture == b.architecture and a.objective == b.objective
     opt = iqnas.solve(p, "scip")
-    w = iqnas.solve(p, "random", seed=5, params={"n_samples": 10}, warm_start=opt.architecture)
+    w = iqnas.solve(p, RandomSearch(n_samples=10), seed=5, warm_start=opt.architecture)
     assert w.objective == pytest.approx(opt.objective)
 
 
@@ -96,9 +96,11 @@ def test_random_stops_at_the_time_limit():
 def test_random_rejects_unknown_params_and_is_registered():
     p = make("nb201-dense", 0, 1)
     with pytest.raises(iqnas.InputError, match="n_samples"):
-        iqnas.solve(p, "random", params={"samples": 10})
-    with pytest.raises(iqnas.InputError, match="positive integer"):
-        iqnas.solve(p, "random", params={"n_samples": 0})
+        iqnas.solvers.create("random", samples=10)
+    with pytest.raises(iqnas.InputError, match=r"^The 'n_samples' parameter of RandomSearch must "
+                                               r"be an int in the range \[1, inf\) or None\. "
+                                               r"Got 0 instead\.$"):
+        iqnas.solve(p, RandomSearch(n_samples=0))
     assert "random" in iqnas.solvers.names()
     assert iqnas.solvers.info("random").capabilities >= {"time_limit", "warm_start"}
 

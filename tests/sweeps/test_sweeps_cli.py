@@ -110,7 +110,8 @@ def test_resume_with_out(files, capsys, tmp_path):
     ("2,3", ["--grid", f"{RES}=1,2"], "is the swept resource"),
     ("2,3", ["--plot", "front.jpg"], r"\.png or \.svg"),
     ("2,3", ["--plot", "no/such/dir/front.png"], "does not exist"),
-    ("2,3", ["--jobs", "0"], "jobs must be a positive integer"),
+    ("2,3", ["--jobs", "0"], r"The 'jobs' parameter of sweep\(\) must be an int in the range "
+                             r"\[1, inf\)\. Got 0 instead"),
     ("2,3", ["--title", "front"], "set the --plot figure; add --plot FILE"),
     ("2,3", ["--dataset", "cifar10"], "need --oracle"),
     ("2,3", ["--oracle", "nb201", "--true-metric", "acc"], "unknown metric 'acc'"),

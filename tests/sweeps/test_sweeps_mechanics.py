@@ -59,7 +59,9 @@ def test_bad_arguments_name_the_field(problem):
         iqnas.sweep(problem, RES, [1.0, -2.0])
     with pytest.raises(InputError, match="grid resource .* is the swept resource"):
         iqnas.sweep(problem, RES, [1.0], grid=(RES, [1.0]))
-    with pytest.raises(InputError, match="grid must be"):
+    with pytest.raises(InputError, match=r"^The 'grid' parameter of sweep\(\) must be a "
+                                         r"\(resource name, budgets\) pair.* or None\. Got "
+                                         r"\[1\.0, 2\.0, 3\.0\] instead\.$"):
         iqnas.sweep(problem, RES, [1.0], grid=[1.0, 2.0, 3.0])
     with pytest.raises(InputError, match="unknown resource 'mem'"):
         iqnas.sweep(problem, RES, [1.0], grid=("mem", [1.0]))

@@ -161,6 +161,7 @@ def test_a_file_of_another_sweep_is_refused(forms, tmp_path, linear_accuracy):
 
 def test_nothing_is_written_when_the_sweep_fails_early(forms, tmp_path):
     out = tmp_path / "none.jsonl"
-    with pytest.raises(InputError, match="SCIP parameter"):
-        iqnas.sweep(load_problem(forms), RES, BUDGETS[:3], out=out, params={"no/such": 1})
+    with pytest.raises(InputError, match="SCIP parameter names to values. Got 'no/such' instead"):
+        iqnas.sweep(load_problem(forms), RES, BUDGETS[:3], out=out,
+                    solver=iqnas.solvers.Scip(scip_params={"no/such": 1}))
     assert not out.exists()

@@ -13,15 +13,21 @@ log = logging.getLogger(__name__)
 
 
 def measure_candidates(answers: Iterator[Result], meter: Measurer, top_k: int) -> list[Result]:
-    """Measure the first ``top_k`` of ``answers`` (fewer if the IQP runs out)."""
+    """Measure the first ``top_k`` of ``answers`` (fewer if the IQP runs out) as one batch;
+    the candidates whose measurement failed are left out (and kept in ``meter.failures``)."""
     candidates: list[Result] = []
     for res in answers:
-        meter.measure(res.architecture, "candidate")
         candidates.append(res)
         if len(candidates) >= top_k:
             break
+    meter.measure_many([res.architecture for res in candidates], "candidate")
+    lost = [res for res in candidates if res.architecture not in meter.rows]
+    if lost:
+        log.warning("%d IQP candidate(s) could not be measured: %s", len(lost),
+                    "; ".join(meter.failures.get(res.architecture, "?") for res in lost))
+    candidates = [res for res in candidates if res.architecture in meter.rows]
     if not candidates:
-        log.warning("the fitted IQP has no answer; re-ranking the sample only")
+        log.warning("the fitted IQP has no measured answer; re-ranking the sample only")
     return candidates
 
 

@@ -70,12 +70,17 @@ class TrainingFreeModel:
         return path
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrainingFreeModel:
+    def from_dict(cls, d: dict, space: SearchSpace | str | None = None) -> TrainingFreeModel:
+        """The model of a document; ``space`` (default: the built-in space it names) must be
+        given for a space from a file."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise InputError(f"not a TrainingFreeModel document (format {FORMAT!r} expected); "
                              "write it with TrainingFreeModel.save")
+        if space is not None and spaces.get(space).name != d.get("space"):
+            raise InputError(f"TrainingFreeModel document is for space {d.get('space')!r}, not "
+                             f"{spaces.get(space).name!r}")
         try:
-            space = spaces.get(d["space"])
+            space = spaces.get(d["space"] if space is None else space)
             model = QuadraticForm.from_dict(d["model"], space)
             score = FreeREAScore.from_json(json.dumps(d["score"]))
             forms = {str(m): QuadraticForm.from_dict(f, space)
@@ -93,7 +98,7 @@ class TrainingFreeModel:
         return cls(space, model, score, forms, cons, columns, target)
 
     @classmethod
-    def load(cls, path: str | Path) -> TrainingFreeModel:
+    def load(cls, path: str | Path, space: SearchSpace | str | None = None) -> TrainingFreeModel:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"file not found: {path}")
@@ -101,4 +106,4 @@ class TrainingFreeModel:
             d = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise InputError(f"{path} is not JSON: {exc}") from None
-        return cls.from_dict(d)
+        return cls.from_dict(d, space)

@@ -28,7 +28,8 @@ class TrainingFreeRun:
     ``true_objective``, its score); ``samples``: every measured architecture (key, metrics,
     budgeted metrics, ``score``, ``feasible``, ``source`` = pilot / sample / candidate / repair);
     ``candidates``: the IQP's top-k new architectures; ``n_evaluations``: metric evaluations
-    (oracle measurements); ``n_trained`` is always 0.
+    (oracle measurements); ``n_trained`` is always 0; ``failures``: key -> error of the
+    measurements that failed (never scored, never proposed again).
     """
 
     fitted: TrainingFreeModel
@@ -39,6 +40,7 @@ class TrainingFreeRun:
     n_trained: int = 0
     elapsed: float = 0.0
     settings: dict = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def space(self) -> SearchSpace:

@@ -19,16 +19,14 @@ log = logging.getLogger(__name__)
 
 def measure_sample(space: SearchSpace, meter: Measurer, scenario: dict[str, float],
                    given: dict[str, QuadraticForm], n: int, pilot_share: float,
-                   resource_terms: str, rng: np.random.Generator,
-                   advance) -> dict[str, QuadraticForm]:
-    """Measure ``n`` distinct architectures; returns the resource forms sampling used."""
+                   resource_terms: str, rng: np.random.Generator) -> dict[str, QuadraticForm]:
+    """Measure ``n`` distinct architectures (in batches: the pilot, then the rest; failures
+    are replaced by further draws); returns the resource forms sampling used."""
     missing = [m for m in scenario if m not in given]
     forms = dict(given)
     if missing:
         n_pilot = min(n, max(2, round(pilot_share * n)))
-        for a in UniformSampler().sample(space, n_pilot, rng):
-            meter.measure(a, "pilot")
-            advance()
+        meter.measure_many(UniformSampler().sample(space, n_pilot, rng), "pilot")
         forms.update(fit_resource_forms(space, meter.frame(), missing, resource_terms,
                                         meter.oracle.units))
     rest = n - len(meter.rows)
@@ -44,17 +42,7 @@ def measure_sample(space: SearchSpace, meter: Measurer, scenario: dict[str, floa
             pool = UniformSampler().sample(space, want, rng)
     else:
         pool = UniformSampler().sample(space, rest, rng)
-    for a in pool:
-        if len(meter.rows) >= n:
-            break
-        if a not in meter.rows:
-            meter.measure(a, "sample")
-            advance()
+    meter.fill(pool, n, "sample")
     if len(meter.rows) < n:  # the budgets leave too few architectures: fill uniformly
-        for a in UniformSampler().sample(space, min(space.size, 2 * n), rng):
-            if len(meter.rows) >= n:
-                break
-            if a not in meter.rows:
-                meter.measure(a, "sample")
-                advance()
+        meter.fill(UniformSampler().sample(space, min(space.size, 2 * n), rng), n, "sample")
     return forms

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
-from iqnas._progress import progress_bar
+from iqnas._validation import Boolean, Interval, Options, validate_params
 from iqnas.calibration.common import (
     RESOURCE_TERMS,
+    SOLVER,
     auto_solver,
     best_measured,
-    check_choice,
-    check_int,
     check_oracle,
     fit_resource_forms,
+    solver_spec,
 )
 from iqnas.calibration.estimators import QuadraticRegressor
 from iqnas.calibration.proxies import FreeREAScore
@@ -35,11 +35,30 @@ from iqnas.errors import InputError
 from iqnas.measured import feasible_rows
 from iqnas.quadform import QuadraticForm
 from iqnas.solve import iter_solutions
+from iqnas.solvers.base import Backend
 from iqnas.space import SearchSpace
 
 log = logging.getLogger(__name__)
 
+#: what calibrate_training_free's arguments accept (metrics, budgets and forms are checked
+#: against the oracle)
+CONSTRAINTS = {
+    "n_samples": [Interval("int", 2, None)],
+    "top_k": [Interval("int", 1, None)],
+    "seed": [Interval("int", 0, None)],
+    "target": [Options(TARGETS)],
+    "alpha": [Interval("real", 0, None), None],
+    "resource_terms": [Options(RESOURCE_TERMS)],
+    "pilot_share": [Interval("real", 0, 1, closed="right")],
+    "exclude_measured": [Boolean()],
+    "max_repairs": [Interval("int", 0, None)],
+    "solver": SOLVER,
+    "time_limit": [Interval("real", 0, None, closed="neither"), None],
+    "progress": [Boolean(), None],
+}
 
+
+@validate_params(CONSTRAINTS)
 def calibrate_training_free(space: SearchSpace | str, oracle,
                             metrics: Sequence[str] | None = None,
                             constraints: Mapping[str, float] | None = None,
@@ -50,9 +69,9 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
                             target: str = "score", terms: str = "pairwise",
                             alpha: float | None = 1.0, resource_terms: str = "linear",
                             pilot_share: float = 0.2, exclude_measured: bool = True,
-                            max_repairs: int = 10, solver: str = "auto",
+                            max_repairs: int = 10, solver: str | Backend = "auto",
                             time_limit: float | None = None,
-                            progress: bool | None = None) -> TrainingFreeRun:
+                            progress: bool | None = None, executor=None) -> TrainingFreeRun:
     """Search with training-free metrics only: sample, score, fit, solve top-k, re-rank.
 
     ``metrics`` defaults to naswot, logsynflow and skip (no skip outside nb201). ``constraints``
@@ -62,13 +81,16 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     instead of the score. ``alpha`` is the ridge penalty (None: cross-validated). With
     ``exclude_measured`` the IQP's candidates are architectures not measured yet. When no
     measured architecture meets the true budgets, up to ``max_repairs`` further IQP answers are
-    measured, beyond the ``n_samples + top_k`` evaluations. ``solver="auto"`` enumerates spaces
-    of up to 200,000 architectures (the exact optimum, as SCIP's) and uses SCIP otherwise.
-    ``time_limit`` bounds the IQP solves in all.
+    measured, beyond the ``n_samples + top_k`` evaluations. ``solver`` is a backend name or a
+    configured backend; ``"auto"`` enumerates spaces of up to 200,000 architectures (the exact
+    optimum, as SCIP's) and uses SCIP otherwise. ``time_limit`` bounds the IQP solves in all.
+    ``executor`` (an ``iqnas.executors`` Executor; default in-process) measures each batch (the
+    pilot, the sample, the candidates); a failed measurement is kept in ``run.failures``, never
+    as a number, and never proposed again.
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
-    check_oracle(oracle, space)
+    check_oracle(oracle, space, "calibrate_training_free()")
     pool = oracle.candidates() if hasattr(oracle, "candidates") else None
     if pool is not None:
         raise InputError(f"training-free mode measures architectures the IQP proposes, but "
@@ -79,30 +101,26 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     columns = resolve_columns(oracle, default_metrics(space) if metrics is None else metrics)
     scenario, given, form_only = check_budgets(space, oracle, columns, constraints,
                                                resource_forms)
-    check_int("n_samples", n_samples, 2)
-    check_int("top_k", top_k, 1)
-    check_int("seed", seed, 0)
-    check_int("max_repairs", max_repairs, 0)
     if n_samples > space.size:
-        raise InputError(f"n_samples={n_samples} exceeds the {space.size} architectures of "
-                         f"{space.name!r}")
-    check_choice("target", target, TARGETS)
-    check_choice("resource_terms", resource_terms, RESOURCE_TERMS)
-    if isinstance(pilot_share, bool) or not isinstance(pilot_share, (int, float)) \
-            or not 0 < pilot_share <= 1:
-        raise InputError(f"pilot_share must be a number in (0, 1], got {pilot_share!r}")
+        raise InputError(f"The 'n_samples' parameter of calibrate_training_free() must be an "
+                         f"int in the range [2, {space.size}] (the size of space "
+                         f"{space.name!r}). Got {n_samples!r} instead.")
     score = FreeREAScore(tuple(columns), method=normalisation, weights=weights)
-    solver = auto_solver(solver, space)
+    backend = auto_solver(solver, space, "calibrate_training_free()")
     settings = dict(metrics=list(columns), columns=columns, constraints=scenario,
                     n_samples=n_samples, top_k=top_k, seed=seed, normalisation=normalisation,
                     target=target, terms=terms, alpha=alpha, resource_terms=resource_terms,
-                    pilot_share=pilot_share, exclude_measured=exclude_measured, solver=solver)
+                    pilot_share=pilot_share, exclude_measured=exclude_measured,
+                    solver=solver_spec(backend))
 
-    meter = Measurer(oracle, columns, list(scenario), form_only)
+    meter = Measurer(oracle, columns, list(scenario), form_only, executor, progress)
     rng = np.random.default_rng(seed)
-    with progress_bar(progress, "measuring training-free metrics", n_samples) as advance:
-        forms = measure_sample(space, meter, scenario, given, n_samples, pilot_share,
-                               resource_terms, rng, advance)
+    forms = measure_sample(space, meter, scenario, given, n_samples, pilot_share,
+                           resource_terms, rng)
+    if len(meter.rows) < 2:
+        raise InputError(f"only {len(meter.rows)} of the sampled architectures could be "
+                         f"measured ({len(meter.failures)} failed, e.g. "
+                         f"{next(iter(meter.failures.values()), '?')}); nothing to fit")
     sample = meter.frame()
     feasible = feasible_rows(sample, scenario)
     score.fit(sample[feasible] if feasible.sum() >= 2 else sample)
@@ -117,8 +135,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     missing = [m for m in scenario if m not in given]
     forms = {**forms, **fit_resource_forms(space, sample, missing, resource_terms, oracle.units)}
     fitted = TrainingFreeModel(space, est.form_, score, forms, scenario, columns, target)
-    answers = iter_solutions(fitted.problem(), solver,
-                             skip=tuple(meter.rows) if exclude_measured else (),
+    skip = (tuple(meter.rows) if exclude_measured else ()) + tuple(meter.failures)
+    answers = iter_solutions(fitted.problem(), backend, skip=skip,
                              time_limit=time_limit, seed=seed, diagnose=False)
     candidates = measure_candidates(answers, meter, top_k)
     repair(answers, meter, max_repairs, lambda: best_row(meter.frame(), score, scenario))
@@ -127,7 +145,8 @@ def calibrate_training_free(space: SearchSpace | str, oracle,
     if best is None:
         log.warning("no measured architecture meets the budgets %s", scenario)
     run = TrainingFreeRun(fitted, best, samples, candidates, meter.n_evaluations, 0,
-                          time.perf_counter() - t0, settings)
+                          time.perf_counter() - t0, settings,
+                          {a.key: err for a, err in meter.failures.items()})
     log.info("training-free calibration: %d metric evaluations, best %s, %.2f s",
              run.n_evaluations, None if best is None else best.key, run.elapsed)
     return run
