@@ -74,8 +74,10 @@ def conformal_margin(y, predicted, coverage: float = DEFAULT_COVERAGE) -> Margin
 
 
 def tightened(budgets: Mapping[str, float], margins: Mapping[str, Margin]) -> dict[str, float]:
-    """Budgets lowered by each metric's upper margin: predicted within them = safe."""
-    return {m: b - (margins[m].upper if m in margins else 0.0) for m, b in budgets.items()}
+    """Budgets lowered by each metric's upper margin: predicted within them = safe (never below
+    0: a budget is a non-negative bound)."""
+    return {m: max(0.0, b - (margins[m].upper if m in margins else 0.0))
+            for m, b in budgets.items()}
 
 
 def loosened(budgets: Mapping[str, float], margins: Mapping[str, Margin]) -> dict[str, float]:

@@ -35,7 +35,6 @@ from iqnas.calibration.conformal import (
     DEFAULT_COVERAGE,
     Margin,
     conformal_margin,
-    loosened,
     tightened,
 )
 from iqnas.calibration.estimators import clone, out_of_fold
@@ -69,6 +68,11 @@ SELECTIONS = ("iterative", "random")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
 #: ``resource_samples`` by default: this many look-ups per trained network
 LOOKUPS_PER_SAMPLE = 10
+#: share of the first round trained from the measured feasible region (the rest as drawn, so
+#: that the accuracy model sees the whole space) in runs of at most INITIAL_FEASIBLE_ROUNDS
+#: rounds, whose first round is half the budget; longer runs draw their first round from the
+#: whole space (benchmarks/NOTES.md has the variants measured)
+INITIAL_FEASIBLE_SHARE, INITIAL_FEASIBLE_ROUNDS = 0.5, 2
 #: share of the look-ups the first round may spend (screening its draws, then probing more)
 INITIAL_LOOKUP_SHARE = 0.25
 #: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
@@ -85,6 +89,7 @@ CALIBRATE_CONSTRAINTS = {
     "resource_terms": [Options((*RESOURCE_TERMS, "auto"))],
     "resource_samples": [Interval("int", 0, None), None],
     "coverage": [Interval("real", 0.5, 1, closed="left")],
+    "tighten": [Boolean()],
     "initial": [Options(tuple(SAMPLERS))],
     "explore": [Interval("real", 0, None)],
     "solver": SOLVER,
@@ -192,29 +197,31 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
-              top_share: float = 0.5, terms: str = "auto", resource_terms: str = "auto",
+              top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "auto",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
               restrict=None, executor=None, resource_samples: int | None = None,
-              coverage: float = DEFAULT_COVERAGE) -> CalibrationRun:
+              coverage: float = DEFAULT_COVERAGE, tighten: bool = False) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
 
     ``n_samples`` counts trained networks (every metric measured). ``resource_samples``
     (default ``10 * n_samples``; 0 for none) caps the resource-only look-ups of the budgeted
-    metrics, ``oracle.measure(arch, metrics=[...])``: a candidate whose resources are unknown and
-    predicted near a budget is looked up before it is trained, and trained only if it meets the
-    budget; the first round trains only networks measured within the budgets (while look-ups
-    last). Oracles whose ``measure`` takes no ``metrics`` get no look-ups.
+    metrics, ``oracle.measure(arch, metrics=[...])``: a candidate whose resources are unknown
+    and not predicted safely within a budget is looked up before it is trained, and trained only
+    if it meets the budget; half of the first round is trained from the looked-up feasible
+    region (the rest as the initial sampler draws it). Oracles whose ``measure`` takes no
+    ``metrics`` get no look-ups.
     ``coverage`` is that of the split-conformal margins of the resource models (from their
     out-of-fold residuals): a candidate predicted within a budget minus its margin is trained
-    without a look-up; the IQP plans within the budgets plus the other side's margin while
-    look-ups last, within the budgets minus the margin after.
+    without a look-up, one predicted over it plus the other side's margin is passed over.
+    ``tighten=True`` plans the IQPs within the budgets minus the margins once no look-up is
+    left (or the oracle has none); by default the IQPs keep the budgets.
     ``terms`` / ``resource_terms`` "auto" choose per metric and round between "linear" and
     "pairwise" models by out-of-fold quality (Kendall tau for the objective, RMSE for
-    resources); the choices are recorded in the store's meta (``model_choice``) and the
-    ``model`` column of ``quality()``.
+    resources); the choices are recorded in the store's meta (``model_choice``), in
+    ``run.model_choice`` and in the ``model_choice`` column of ``quality()``.
 
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
@@ -249,7 +256,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
                     resource_terms=resource_terms, solver=solver_spec(backend), initial=initial,
-                    explore=explore, resource_samples=int(resource_samples), coverage=coverage)
+                    explore=explore, resource_samples=int(resource_samples), coverage=coverage,
+                    tighten=bool(tighten))
     if restrict is not None:
         settings["restrict"] = restrict.digest
     if callable(getattr(oracle, "settings", None)):  # what measured values depend on
@@ -266,7 +274,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         else:
             sizes = round_sizes(n_samples, rounds)
             for r, size in enumerate(sizes):
-                loop.run_round(r, size, None)
+                loop.run_round(r, size, None, feasible_first=len(sizes) <= INITIAL_FEASIBLE_ROUNDS)
         everything = st.samples()
         loop.check_enough(everything)
         models = loop.fit(everything)
@@ -425,17 +433,15 @@ class _Loop:
         looking = screen is not None and self.lookups.left > 0
         plan, draw_margins = [], {}
         for scen in self.scenarios:
-            budgets = loosened(scen, margins) if looking else tightened(scen, margins)
+            budgets = tightened(scen, margins) if self.s.get("tighten") and not looking \
+                else dict(scen)
             plan.append({m: (forms[m], b) for m, b in budgets.items()})
-        if not looking:
-            explore = self.s.get("explore", 0.0)
-            for m, mg in margins.items():
-                y = samples[m].to_numpy(dtype=float)
-                oof = self.choices[m].oof
-                rmse = (math.sqrt(float(np.nanmean((oof - y) ** 2))) if oof is not None
-                        else 0.0)
-                draw_margins[m] = (mg.upper if math.isfinite(mg.upper) else 0.0) \
-                    + explore * rmse
+        explore = self.s.get("explore", 0.0)
+        for m in margins:
+            y = samples[m].to_numpy(dtype=float)
+            oof = self.choices[m].oof
+            rmse = math.sqrt(float(np.nanmean((oof - y) ** 2))) if oof is not None else 0.0
+            draw_margins[m] = explore * rmse
         if screen is not None:
             screen.forms = {m: forms[m] for m in self.resources}
             screen.margins = margins
@@ -517,7 +523,7 @@ class _Loop:
         frame = self.store.failures()
         return {self.space.parse_key(k): int(rr) for k, rr in zip(frame["key"], frame["round"])}
 
-    def run_round(self, r: int, size: int, plan=None) -> None:
+    def run_round(self, r: int, size: int, plan=None, feasible_first: bool = False) -> None:
         """Plan round ``r`` and train what the store lacks. The plan excludes the trained
         samples and failures of earlier rounds only, so a resumed round is planned as it was
         first (its own look-ups are reused, not repeated)."""
@@ -536,12 +542,13 @@ class _Loop:
         screen = self._screen(r)
         if plan is not None:
             chosen = [(a, "uniform") for a in plan(screen)]
-        elif r == 0 and screen is not None and self.lookups.total > 0:
+        elif r == 0 and feasible_first and screen is not None and self.lookups.total > 0:
             probes = max(0, math.ceil(INITIAL_LOOKUP_SHARE * self.lookups.total))
             chosen = initial_plan(self.space, size, round_rng(self.s["seed"], 0),
                                   self.sampler(), earlier, screen.accept,
                                   pool=self.pool, probes=probes,
-                                  probe=lambda a: self._probe(a, probes))
+                                  probe=lambda a: self._probe(a, probes),
+                                  feasible_share=INITIAL_FEASIBLE_SHARE)
         else:
             looking = screen is not None and self.lookups.left > 0
             chosen = plan_round(r, size, self.space, self.s["seed"],
