@@ -347,6 +347,13 @@ def section(runs: list[dict], info: dict, command: str) -> str:
         parts += [f"**N = {n}**", "", *lines, ""]
     walls = {m: np.median([r["wall"] for r in runs if r["method"] == m]) for m in METHODS
              if any(r["method"] == m for r in runs)}
+    counts = []
+    for m in walls:
+        mine = [r for r in runs if r["method"] == m]
+        counts.append(f"{m} {len(mine)} runs (seeds {sorted({r['seed'] for r in mine})}, N "
+                      f"{sorted({r['n'] for r in mine})})")
+    parts += ["Runs per method: " + "; ".join(counts) + ". A cell averages the seeds that "
+              "method ran; the *seeds* column is the most any method ran.", ""]
     parts += ["Median seconds per run: " + ", ".join(f"{m} {w:.2f}" for m, w in walls.items())
               + ".", "", "Targets (issue 12), on the configuration above:", "", *targets(runs),
               ""]

@@ -360,9 +360,9 @@ class _Loop:
         #: the budgeted metrics, which a look-up measures
         self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
         total = int(settings.get("resource_samples", 0)) if self.resources else 0
-        if total and not takes_metrics(oracle):
-            log.info("%s measures every metric at once (its measure() takes no metrics=): no "
-                     "resource-only look-ups", getattr(oracle, "name", "the oracle"))
+        if total and not (takes_metrics(oracle) and getattr(oracle, "measures_subsets", True)):
+            log.info("%s measures every metric at once: no resource-only look-ups",
+                     getattr(oracle, "name", "the oracle"))
             total = 0
         self.lookups = LookupBudget(total)
         #: the model chosen for each metric in the latest fit

@@ -130,6 +130,12 @@ class FunctionOracle(Oracle):
     def timed(self, metrics: Sequence[str] | None = None) -> bool:
         return self.exclusive
 
+    @property
+    def measures_subsets(self) -> bool:
+        """Whether measuring some metrics costs less than all of them: ``fn`` names a
+        ``metrics`` parameter (otherwise every measurement is a full call)."""
+        return self._pass_metrics
+
     def settings(self) -> dict[str, Any]:
         return {"oracle": self.name, "fn": self.spec or getattr(self.fn, "__qualname__", "?"),
                 "metrics": self.metrics, "seed": self.seed}

@@ -72,6 +72,12 @@ class Oracle(ABC):
         measure, or None when it measures any architecture of its space."""
         return None
 
+    @property
+    def measures_subsets(self) -> bool:
+        """Whether ``measure(arch, metrics=[...])`` measures only those metrics (cheaper than all
+        of them); calibrate's resource-only look-ups need it."""
+        return True
+
     # ---- helpers shared by subclasses ------------------------------------------------------
     def wanted(self, metrics: Sequence[str] | None) -> list[str]:
         """The metrics a measurement asks for: all (None) or a validated subset."""

@@ -223,3 +223,17 @@ def test_at_25_networks_iqnas_is_not_behind_random_under_a_tight_budget(nb, tabl
             assert run.best.truly_feasible
             best[selection].append(run.best.measured[ACC])
     assert np.mean(best["iterative"]) >= np.mean(best["random"]), best
+
+
+# ---- 6. SCIP and enumeration agree ------------------------------------------------------------
+@pytest.mark.slow
+def test_scip_and_enumeration_select_the_same_networks_with_look_ups(nb, table, tmp_path):
+    """Every selection IQP (screened answers included) has the same answers whichever exact
+    solver runs it, so the runs train the same networks and report the same one."""
+    for device, q, seed in ((FPGA, 0.1, 0), (FPGA, 0.5, 1), (RASPI, 0.3, 2)):
+        budget = float(np.quantile(table[device], q))
+        runs = [calibrate("nb201", nb, ACC, {device: budget}, 40, seed=seed, rounds=4,
+                          solver=solver, store=tmp_path / f"{solver}{seed}.db", progress=False)
+                for solver in ("scip", "exhaustive")]
+        assert list(runs[0].samples["key"]) == list(runs[1].samples["key"]), (device, q)
+        assert runs[0].best.architecture == runs[1].best.architecture

@@ -28,9 +28,14 @@ def measured_csv(tmp_path_factory):
     return path, sub
 
 
-def _stored_keys(db) -> list[str]:
+def _stored_keys(db, trained_only: bool = True) -> list[str]:
+    """The store's sample keys: the trained networks (every metric measured), or also the
+    resource-only look-ups."""
     with sqlite3.connect(db) as con:
-        return [r[0] for r in con.execute("SELECT key FROM samples")]
+        rows = con.execute("SELECT key, metrics FROM samples").fetchall()
+    names = json.loads(sqlite3.connect(db).execute(
+        "SELECT value FROM meta WHERE name = 'metrics'").fetchone()[0])
+    return [k for k, m in rows if not trained_only or set(json.loads(m)) == set(names)]
 
 
 def test_calibrate_on_a_partial_csv_measures_only_its_rows(measured_csv, tmp_path, capsys):
@@ -44,7 +49,7 @@ def test_calibrate_on_a_partial_csv_measures_only_its_rows(measured_csv, tmp_pat
     out = json.loads(capsys.readouterr().out)
     keys = _stored_keys(db)
     assert len(keys) == len(set(keys)) == out["n_samples"] == 40
-    assert set(keys) <= set(sub.index)  # nothing outside the file was planned
+    assert set(_stored_keys(db, trained_only=False)) <= set(sub.index)  # nothing outside it
     measured = sub.loc[keys]
     ok = measured[measured["latency"] <= 3.0]
     best = out["best"]
