@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from iqnas import solvers
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
@@ -103,12 +104,27 @@ def load_sweep(path: str | os.PathLike, forms: Mapping[str, QuadraticForm], orac
     if missing:
         raise InputError(f"sweep file {path} has {len(store.rows)} of {len(points)} points; "
                          "finish it by running the same sweep with this --out file again")
-    settings = SweepSettings(**head["settings"])
+    settings = _settings(head.get("settings") or {}, path)
     truth = make_truth(oracle, problem, objective_metric, resource_metrics)
     grid = head.get("grid_budgets")
     return Sweep(problem, resource, tuple(head["budgets"]), grid_resource,
                  None if grid is None else tuple(grid), [store.rows[p.index] for p in points],
                  settings, truth, path)
+
+
+def _settings(recorded: Mapping, path: Path) -> SweepSettings:
+    """The sweep's solver settings from its header: the backend by name, configured with the
+    parameters it was run with (older files carry no ``params``)."""
+    recorded = dict(recorded)
+    params = recorded.pop("params", None) or {}
+    solver = recorded.pop("solver", "scip")
+    try:
+        backend = solvers.get(solver).set_params(**params) if params else solver
+        return SweepSettings(backend, **recorded)
+    except (InputError, TypeError) as exc:
+        shown = dict(recorded, solver=solver, params=params)
+        raise InputError(f"sweep file {path}: its solver settings {shown} cannot be rebuilt "
+                         f"({exc})") from None
 
 
 def _constraints(head: Mapping, path: Path, budgets: Mapping[str, float] | None) -> list[dict]:

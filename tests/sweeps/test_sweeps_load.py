@@ -76,3 +76,20 @@ def test_refused(written, tmp_path, params_form):
     (tmp_path / "x.jsonl").write_text('{"kind": "point"}\n')
     with pytest.raises(InputError, match="not an iqnas sweep file"):
         load_sweep(tmp_path / "x.jsonl", forms)
+
+
+def test_a_configured_backend_comes_back_with_its_parameters(linear_accuracy, fpga_form,
+                                                             tmp_path):
+    out = tmp_path / "configured.jsonl"
+    problem = iqnas.Problem(linear_accuracy.space, linear_accuracy, {RES: (fpga_form, 3.0)})
+    solver = iqnas.solvers.Scip(triangle_cuts=False)
+    sw = iqnas.sweep(problem, RES, [2.0, 4.0], solver=solver, out=out, progress=False)
+    back = load_sweep(out, {"acc": linear_accuracy, RES: fpga_form})
+    assert back.settings.backend.get_params() == solver.get_params()
+    assert back.settings.identity() == sw.settings.identity()
+    head = json.loads(out.read_text().splitlines()[0])
+    head["settings"]["params"] = {"no_such_option": 1}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join([json.dumps(head) + "\n"] + out.read_text().splitlines(True)[1:]))
+    with pytest.raises(InputError, match="solver settings .* cannot be rebuilt"):
+        load_sweep(bad, {"acc": linear_accuracy, RES: fpga_form})
