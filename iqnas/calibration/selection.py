@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
 import numpy as np
@@ -30,7 +30,7 @@ import numpy as np
 from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
-from iqnas.solve import iter_solutions, solve_top_k
+from iqnas.solve import iter_solutions
 from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
@@ -195,6 +195,32 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
     return out
 
 
+#: objectives this close (relative) are ties, ordered by option indices
+TIE_RTOL = 1e-9
+
+
+def ranked(answers: Iterable) -> Iterator[Architecture]:
+    """The architectures of verified answers (best first), each run of tied objectives (within
+    TIE_RTOL) in option-index order. Backends order tied answers as they please (enumeration by
+    index, SCIP by its search), so without this the same model gives different plans; with it,
+    SCIP and enumeration plan the same networks. Reads one answer past each run of ties."""
+    group: list = []
+    for res in answers:
+        if group and not _tied(res.objective, group[0].objective):
+            yield from (r.architecture for r in sorted(group, key=_by_choices))
+            group = []
+        group.append(res)
+    yield from (r.architecture for r in sorted(group, key=_by_choices))
+
+
+def _tied(a: float, b: float) -> bool:
+    return abs(float(a) - float(b)) <= TIE_RTOL * max(1.0, abs(float(b)))
+
+
+def _by_choices(res) -> tuple[int, ...]:
+    return res.architecture.choices
+
+
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
              taken: set[Architecture], solver: str | Backend, seed: int,
@@ -211,15 +237,15 @@ def iqp_plan(space: SearchSpace, objective: QuadraticForm,
             problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
                               exclude=sorted(taken, key=lambda a: a.choices),
                               linear_constraints=linear_constraints)
-            res = solve_top_k(problem, per, solver, seed=seed, time_limit=time_limit)
-            lists.append([r.architecture for r in res if r.feasible])
+            answers = iter_solutions(problem, solver, seed=seed, time_limit=time_limit)
+            lists.append(list(islice(ranked(answers), per)))
             continue
         problem = Problem(space, objective, dict(scen), linear_constraints=linear_constraints)
         got: list[Architecture] = []
         answers = iter_solutions(problem, solver, skip=taken, seed=seed, time_limit=time_limit)
-        for res in islice(answers, SCREEN_FACTOR * per + SCREEN_EXTRA):
-            if accept(res.architecture, j):
-                got.append(res.architecture)
+        for arch in islice(ranked(answers), SCREEN_FACTOR * per + SCREEN_EXTRA):
+            if accept(arch, j):
+                got.append(arch)
                 if len(got) == per:
                     break
         lists.append(got)
