@@ -129,3 +129,22 @@ def test_training_free_mode_refuses_a_partial_csv(measured_csv, tmp_path, capsys
                  str(path), "--key-column", "cell", "--metrics", "acc", "--samples", "20"])
     err = capsys.readouterr().err
     assert code == 2 and f"covers only {N_ROWS} of the 15625" in err
+
+
+def test_resource_samples_flag_caps_the_look_ups(tmp_path, capsys):
+    """--resource-samples N: at most N resource-only look-ups (0: none), reported with each
+    metric's chosen model in the JSON output; --samples counts trained networks only."""
+    outs = {}
+    for n in (0, 60):
+        db = tmp_path / f"r{n}.db"
+        code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                     "test_acc_c100", "--constraint", "help_lat_fpga=3.0", "--samples", "20",
+                     "--rounds", "2", "--resource-samples", str(n), "--store", str(db),
+                     "--format", "json", "--quiet"])
+        assert code == 0
+        outs[n] = json.loads(capsys.readouterr().out)
+        assert outs[n]["n_samples"] == 20 == len(_stored_keys(db))
+        assert len(_stored_keys(db, trained_only=False)) == 20 + outs[n]["resource_samples"]
+    assert outs[0]["resource_samples"] == 0 < outs[60]["resource_samples"] <= 60
+    assert outs[60]["model_choice"]["help_lat_fpga"] == "LinearResourceModel(linear)"
+    assert outs[60]["history"][-1]["lookups"] <= 60
