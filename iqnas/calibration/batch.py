@@ -70,7 +70,9 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     ``store``.
 
     ``metrics`` (None = every metric of the oracle) must be the store's metric set once it has
-    samples. Architectures the store holds are not measured again; a recorded failure is not
+    samples, or a subset of it (a partial measurement, e.g. resource-only: the samples hold only
+    those metrics). Architectures the store holds with every metric asked for are not measured
+    again; a recorded failure is not
     tried again unless ``retry_failed`` (it is then measured again; its attempts add up).
     Samples and failures are recorded with ``round`` and ``source`` (a string, or a mapping
     key -> source for per-architecture sources, "measure" for keys it lacks).
@@ -89,7 +91,8 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
                          f"space {space.name!r}")
     wanted = select_metrics(list(oracle.metrics), metrics, getattr(oracle, "name", "oracle"))
     stored = store.metrics
-    if stored and set(stored) != set(wanted):
+    partial = bool(stored) and set(wanted) < set(stored)
+    if stored and set(stored) != set(wanted) and not partial:
         raise InputError(f"store {store.path} holds metrics {', '.join(sorted(stored))}; this "
                          f"batch measures {', '.join(sorted(wanted))}; pick another store or "
                          "the same metrics")
@@ -103,7 +106,8 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     report = BatchReport(list(chosen), executor=executor.describe())
     todo: list[Architecture] = []
     for key, arch in chosen.items():
-        if key in store:
+        have = store.get(key)
+        if have is not None and set(wanted) <= set(have):
             report.cached.append(key)
         elif not retry_failed and store.failure(key) is not None:
             report.skipped_failed.append(key)
@@ -126,7 +130,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
         src = sources.get(arch.key, default_source)
         status, value = ("error", outcome.error) if not outcome.ok else outcome.value
         if status == "ok":
-            store.add(arch, value, round=round, source=src)
+            store.add(arch, value, round=round, source=src, partial=partial)
             report.measured.append(arch.key)
         else:
             log.info("measuring %s failed: %s", arch.key, value)  # one summary warning below

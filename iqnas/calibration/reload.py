@@ -8,8 +8,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from iqnas.calibration.common import best_measured
-from iqnas.calibration.run import CalibrationRun, make_estimator, onehot
+from iqnas.calibration.run import CalibrationRun, make_estimator, onehot, split_lookups
 from iqnas.calibration.store import SampleStore, open_store
 from iqnas.errors import InputError
 from iqnas.quadform import QuadraticForm
@@ -36,6 +38,7 @@ def load_run(store: str | Path | SampleStore,
                              "calibration store")
         samples = st.samples()
         units = st.units
+        choice = st.get_meta("model_choice")
     finally:
         if not isinstance(store, SampleStore):
             st.close()
@@ -43,6 +46,8 @@ def load_run(store: str | Path | SampleStore,
     if samples.empty:
         raise InputError(f"store {st.path} holds no samples yet")
     metrics = list(settings.get("metrics") or st.metrics)
+    if isinstance(choice, dict):
+        settings = {**settings, "model_choice": choice}
     given = _given(models, space, metrics)
     fitted, origin = {}, {}
     X = None
@@ -52,9 +57,12 @@ def load_run(store: str | Path | SampleStore,
             continue
         X = onehot(space, samples) if X is None else X
         est = make_estimator(space, m, settings["objective"], settings, units.get(m, ""))
-        fitted[m] = est.fit(X, samples[m].to_numpy(dtype=float)).form_
+        y = samples[m].to_numpy(dtype=float)
+        ok = np.isfinite(y)
+        fitted[m] = est.fit(X[ok], y[ok]).form_
         origin[m] = "refitted from the samples"
     objective = settings["objective"]
+    samples, lookups = split_lookups(samples, objective)
     scenarios = [dict(s) for s in settings.get("scenarios") or [{}]]
     best = [best_measured(space, samples, objective, s, fitted[objective], units)
             for s in scenarios]
@@ -64,7 +72,7 @@ def load_run(store: str | Path | SampleStore,
                         "total": int((samples["round"] <= r).sum())})
     run_settings = {**settings, "models": origin}
     return CalibrationRun(space, objective, scenarios, samples, fitted, best, Path(st.path),
-                          run_settings, history)
+                          run_settings, history, lookups=lookups)
 
 
 def _given(models, space, metrics) -> dict[str, tuple[QuadraticForm, str]]:

@@ -1,5 +1,10 @@
 """``iqnas.calibrate``: measure networks, fit the models, select more, and report what is truly
-feasible. Samples go to a SQLite store as they arrive; a rerun with the same store resumes."""
+feasible. Samples go to a SQLite store as they arrive; a rerun with the same store resumes.
+
+Two kinds of measurement: a *trained* network (every metric, the objective included: the
+expensive kind, ``n_samples`` of them) and a *resource-only* look-up of the budgeted metrics
+(cheap, at most ``resource_samples``), which decides whether a candidate near a budget is worth
+training (``iqnas.calibration.screening``)."""
 
 from __future__ import annotations
 
@@ -25,20 +30,41 @@ from iqnas.calibration.common import (
     best_measured,
     check_oracle,
     parse_scenarios,
-    resource_estimator,
     solver_spec,
 )
-from iqnas.calibration.estimators import QuadraticRegressor, cross_val_rmse, out_of_fold
+from iqnas.calibration.conformal import (
+    DEFAULT_COVERAGE,
+    Margin,
+    conformal_margin,
+    tightened,
+)
+from iqnas.calibration.estimators import clone, out_of_fold
+from iqnas.calibration.initial_design import initial_plan
 from iqnas.calibration.metrics import quality_report, report_table
+from iqnas.calibration.model_choice import (
+    Choice,
+    choose,
+    describe,
+    estimator_from,
+    objective_candidates,
+    resource_candidates,
+)
 from iqnas.calibration.provenance import record_oracle
-from iqnas.calibration.ranker import PairwiseRanker
 from iqnas.calibration.rerank import RERANKERS, GCNReranker, check_rerank
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
-from iqnas.calibration.selection import plan_round, pool_plan, round_sizes, uniform_plan
+from iqnas.calibration.screening import LOOKUP, LookupBudget, Screen
+from iqnas.calibration.selection import (
+    plan_round,
+    pool_plan,
+    round_rng,
+    round_sizes,
+    uniform_plan,
+)
 from iqnas.calibration.store import SampleStore, default_store_path, stored_meta
 from iqnas.calibration.verified import solve_measured
-from iqnas.errors import InputError
+from iqnas.errors import InputError, MeasurementError
 from iqnas.measured import MeasuredResult
+from iqnas.oracles.jobs import takes_metrics
 from iqnas.oracles.oracle import unknown_name_message
 from iqnas.quadform import QuadraticForm
 from iqnas.solvers.base import Backend
@@ -49,6 +75,15 @@ log = logging.getLogger(__name__)
 METHODS = ("pairwise", "regression")
 SELECTIONS = ("iterative", "random")
 SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
+#: ``resource_samples`` by default: this many look-ups per trained network
+LOOKUPS_PER_SAMPLE = 10
+#: share of the first round trained from the measured feasible region (the rest as drawn, so
+#: that the accuracy model sees the whole space) in runs of at most INITIAL_FEASIBLE_ROUNDS
+#: rounds, whose first round is half the budget; longer runs draw their first round from the
+#: whole space (benchmarks/NOTES.md has the variants measured)
+INITIAL_FEASIBLE_SHARE, INITIAL_FEASIBLE_ROUNDS = 0.5, 2
+#: share of the look-ups the first round may spend (screening its draws, then probing more)
+INITIAL_LOOKUP_SHARE = 0.25
 #: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
 #: name against each other)
 CALIBRATE_CONSTRAINTS = {
@@ -59,7 +94,11 @@ CALIBRATE_CONSTRAINTS = {
     "seed": [Interval("int", 0, None)],
     "rounds": [Interval("int", 1, None)],
     "top_share": [Interval("real", 0, 1, closed="right")],
-    "resource_terms": [Options(RESOURCE_TERMS)],
+    "terms": [Options(("linear", "pairwise", "auto"))],
+    "resource_terms": [Options((*RESOURCE_TERMS, "auto"))],
+    "resource_samples": [Interval("int", 0, None), None],
+    "coverage": [Interval("real", 0.5, 1, closed="left")],
+    "tighten": [Boolean()],
     "initial": [Options(tuple(SAMPLERS))],
     "explore": [Interval("real", 0, None)],
     "solver": SOLVER,
@@ -82,7 +121,11 @@ class CalibrationRun:
     ``best`` is the best measured architecture that is truly feasible under the first budget
     scenario, a :class:`~iqnas.MeasuredResult` (``best.measured`` holds its measured values;
     ``best_per_scenario`` has one per scenario); ``samples`` every measured sample;
-    ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets.
+    ``models`` the fitted QuadraticForm per metric; ``scenarios`` the budgets. ``samples``
+    holds the trained networks (every metric measured; ``n_samples`` of them), ``lookups`` the
+    resource-only measurements of networks that were not trained (the budgeted metrics only,
+    NaN elsewhere); the resource models are fitted on both. ``model_choice`` names each
+    metric's chosen model.
     """
 
     space: SearchSpace
@@ -97,23 +140,43 @@ class CalibrationRun:
     elapsed: float = 0.0
     #: the reduction Cluster the run was restricted to (None: the whole space)
     restrict: Any = None
+    #: resource-only measurements (networks looked up, not trained)
+    lookups: pd.DataFrame | None = None
 
     @property
     def best(self) -> MeasuredResult | None:
         return self.best_per_scenario[0]
 
+    @property
+    def measurements(self) -> pd.DataFrame:
+        """The trained samples and the look-ups, one table (NaN where a metric was not
+        measured)."""
+        if self.lookups is None or not len(self.lookups):
+            return self.samples
+        return pd.concat([self.samples, self.lookups], ignore_index=True)
+
+    @property
+    def model_choice(self) -> dict[str, str]:
+        """Metric -> the model the run chose for it (e.g. ``PairwiseRanker(pairwise)``)."""
+        return dict(self.settings.get("model_choice") or {})
+
     def quality(self, cv: int = 5, seed: int = 0) -> pd.DataFrame:
         """Each model's quality on held-out samples: out-of-fold predictions of a ``cv``-fold
         refit, scored by Kendall tau, Spearman, RMSE, within +/-10 % and more (one row per
-        metric; render with ``iqnas.calibration.render_reports``)."""
-        X = onehot(self.space, self.samples)
+        metric, each over the samples where it was measured; render with
+        ``iqnas.calibration.render_reports``). The ``model_choice`` column names the chosen
+        model."""
+        frame = self.measurements
+        X = onehot(self.space, frame)
         reports = {}
         for m in self.models:
-            y = self.samples[m].to_numpy(dtype=float)
+            y = frame[m].to_numpy(dtype=float)
+            ok = np.isfinite(y)
             est = make_estimator(self.space, m, self.objective, self.settings,
                                  self.models[m].units)
-            pred = out_of_fold(est, X, y, cv, seed)
-            reports[m] = quality_report(y, pred)
+            pred = out_of_fold(est, X[ok], y[ok], cv, seed)
+            reports[m] = {**quality_report(y[ok], pred),
+                          "model_choice": self.model_choice.get(m) or describe(est)}
         return report_table(reports)
 
     def problem(self, scenario: int = 0):
@@ -131,7 +194,7 @@ class CalibrationRun:
         Every measurement is added to the run's store."""
         metrics = self.settings["metrics"]
         final_round = len(self.history)
-        with SampleStore(self.store_path, self.space, settings=self.settings,
+        with SampleStore(self.store_path, self.space, settings=store_settings(self.settings),
                          seed=self.settings["seed"]) as st:
             def record(arch, values):
                 row = {m: values[m] for m in metrics}
@@ -147,24 +210,42 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
               constraints: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
               n_samples: int = 100, *, method: str = "pairwise", selection: str = "iterative",
               seed: int = 0, store: str | Path | None = None, rounds: int = 10,
-              top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "linear",
+              top_share: float = 0.5, terms: str = "pairwise", resource_terms: str = "auto",
               initial: str = "stratified", explore: float = 1.0,
               extra_metrics: Sequence[str] = (), solver: str | Backend = "auto",
               time_limit: float | None = None, progress: bool | None = None,
-              restrict=None, executor=None, rerank: str | None = None,
-              rerank_factor: int = 4, rerank_filter: bool = False,
+              restrict=None, executor=None, resource_samples: int | None = None,
+              coverage: float = DEFAULT_COVERAGE, tighten: bool = False,
+              rerank: str | None = None, rerank_factor: int = 4, rerank_filter: bool = False,
               rerank_params: Mapping | None = None) -> CalibrationRun:
     """Calibrate models of ``objective`` (maximised) and of each budgeted metric from measured
     samples, choosing what to measure by ``selection``.
+
+    ``n_samples`` counts trained networks (every metric measured). ``resource_samples``
+    (default ``10 * n_samples``; 0 for none) caps the resource-only look-ups of the budgeted
+    metrics, ``oracle.measure(arch, metrics=[...])``: a candidate whose resources are unknown
+    and not predicted safely within a budget is looked up before it is trained, and trained only
+    if it meets the budget; half of the first round is trained from the looked-up feasible
+    region (the rest as the initial sampler draws it). Oracles whose ``measure`` takes no
+    ``metrics`` get no look-ups.
+    ``coverage`` is that of the split-conformal margins of the resource models (from their
+    out-of-fold residuals): a candidate predicted within a budget minus its margin is trained
+    without a look-up, one predicted over it plus the other side's margin is passed over.
+    ``tighten=True`` plans the IQPs within the budgets minus the margins once no look-up is
+    left (or the oracle has none); by default the IQPs keep the budgets.
+    ``terms`` / ``resource_terms`` "auto" choose per metric and round between "linear" and
+    "pairwise" models by out-of-fold quality (Kendall tau for the objective, RMSE for
+    resources); the choices are recorded in the store's meta (``model_choice``), in
+    ``run.model_choice`` and in the ``model_choice`` column of ``quality()``.
 
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
     The iterative selection runs ``rounds`` rounds (fewer if a round would measure fewer than
     10 networks). ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random
     selection).
-    ``explore`` widens the random part of each round to networks predicted within a budget plus
-    ``explore`` times the resource model's cross-validated RMSE (0 = predicted feasible only);
-    the IQP solves always keep the budgets hard.
+    ``explore`` (without look-ups) widens the random part of each round to networks predicted
+    within a budget plus ``explore`` times the resource model's cross-validated RMSE (0 =
+    predicted feasible only); the IQP solves always keep the budgets hard.
     ``restrict`` (an ``iqnas.reduction.Cluster`` of ``space``) keeps the whole run inside that
     cluster: every draw is a member and every IQP gets its rows.
     ``solver`` (a backend name or a configured backend such as ``iqnas.solvers.Scip(...)``)
@@ -178,10 +259,14 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
 
     ``rerank="gcn"`` (iterative selection, spaces with a graph encoding: nb201, mobilenet, ofa)
     asks the IQP of each round for ``rerank_factor`` times its top-k candidates, all feasible
-    under the fitted resource models, and measures the k that a ``GCNRanker`` fitted on the
-    earlier rounds' samples ranks best; ``rerank_filter=True`` first sets aside candidates
-    that ``GCNRegressor`` models of the budgeted metrics predict over budget. ``rerank_params``
-    go to the GCNs (e.g. ``{"epochs": 100}``; see ``iqnas.calibration.rerank``).
+    under the fitted resource models, and trains the k that a ``GCNRanker`` fitted on the
+    earlier rounds' trained samples ranks best; ``rerank_filter=True`` first sets aside
+    candidates that ``GCNRegressor`` models of the budgeted metrics predict over budget.
+    ``rerank_params`` go to the GCNs (e.g. ``{"epochs": 100}``; see
+    ``iqnas.calibration.rerank``).
+
+    A store of the same run with fewer ``n_samples`` is extended: its rounds are kept and
+    further rounds add the difference (the look-up budget grows with it).
     """
     t0 = time.perf_counter()
     space = spaces.get(space)
@@ -193,13 +278,17 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         raise InputError(f"rerank={rerank!r} re-ranks the IQP candidates of the iterative "
                          "selection; use selection='iterative' or rerank=None")
     backend = auto_solver(solver, space, "calibrate()")
+    lookups_default = resource_samples is None
+    if resource_samples is None:
+        resource_samples = LOOKUPS_PER_SAMPLE * int(n_samples)
     _check_restrict(restrict, space)
     executor = check_executor(executor)
     settings = dict(objective=objective, scenarios=scenarios, metrics=metrics,
                     n_samples=n_samples, method=method, selection=selection, seed=seed,
                     rounds=rounds, top_share=top_share, terms=terms,
                     resource_terms=resource_terms, solver=solver_spec(backend), initial=initial,
-                    explore=explore)
+                    explore=explore, resource_samples=int(resource_samples), coverage=coverage,
+                    tighten=bool(tighten))
     if restrict is not None:
         settings["restrict"] = restrict.digest
     if callable(getattr(oracle, "settings", None)):  # what measured values depend on
@@ -209,69 +298,109 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
                               "filter": rerank_filter, "params": dict(rerank_params or {})}
     path = Path(store) if store is not None else default_store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    first_n = extended_from(path, settings)
-    if first_n is not None:
-        log.info("extending the run in %s from %d to %d samples", path, first_n, n_samples)
-        settings = {**settings, "n_samples": first_n}
+    first = extended_from(path, settings, lookups_default)
+    if first is not None:
+        log.info("extending the run in %s from %d to %d samples", path, first["n_samples"],
+                 n_samples)
+        settings = {**settings, **first}
+    first_n = None if first is None else first["n_samples"]
     with SampleStore(path, space, settings=settings, seed=seed) as st:
         if len(st):
             logging.getLogger("iqnas.resume").info(
                 "resuming %d samples from %s%s", len(st), path,
                 "" if first_n is None else f" (extending the run of {first_n} to {n_samples})")
+        st.declare_metrics(metrics)
         record_oracle(st, oracle, metrics)
         loop = _Loop(space, oracle, st, metrics, objective, scenarios, settings, progress,
                      restrict, executor, backend)
         base_n = n_samples if first_n is None else first_n
-        if selection == "random" and loop.pool is not None:
-            loop.run_round(0, base_n, lambda: pool_plan(
-                space, loop.pool, base_n, np.random.default_rng(seed), set()))
-        elif selection == "random":
-            loop.run_round(0, base_n, lambda: loop.sampler().sample(
-                space, base_n, np.random.default_rng(seed)))
+        if selection == "random":
+            loop.run_round(0, base_n, loop.random_plan(base_n))
         else:
-            for r, size in enumerate(round_sizes(base_n, rounds)):
-                loop.run_round(r, size, None)
+            sizes = round_sizes(base_n, rounds)
+            for r, size in enumerate(sizes):
+                loop.run_round(r, size, None, feasible_first=len(sizes) <= INITIAL_FEASIBLE_ROUNDS)
         if first_n is not None:
             st.set_meta("extended_to", max(n_samples, int(st.get_meta("extended_to", 0))))
+            loop.lookups = LookupBudget(int(resource_samples))
             loop.extend(n_samples - first_n, rounds,
                         1 if selection == "random" else len(round_sizes(base_n, rounds)))
-        samples = st.samples()
-        loop.check_enough(samples)
-    models = loop.fit(samples)
+        everything = st.samples()
+        loop.check_enough(everything)
+        models = loop.fit(everything)
+        st.set_meta("model_choice", {m: c.name for m, c in loop.choices.items()})
+    samples, lookups = split_lookups(everything, objective)
     best = [best_measured(space, samples, objective, scen, models[objective], oracle.units)
             for scen in scenarios]
-    run = CalibrationRun(space, objective, scenarios, samples, models, best, path, settings,
-                         loop.history, time.perf_counter() - t0, restrict)
-    log.info("calibration done: %d samples in %.1f s", len(samples), run.elapsed)
+    run_settings = {**settings, "model_choice": {m: c.name for m, c in loop.choices.items()}}
+    run = CalibrationRun(space, objective, scenarios, samples, models, best, path,
+                         run_settings, loop.history, time.perf_counter() - t0, restrict,
+                         lookups)
+    log.info("calibration done: %d trained, %d looked up in %.1f s", len(samples),
+             len(lookups), run.elapsed)
     return run
 
 
-def extended_from(path: Path, settings: Mapping[str, Any]) -> int | None:
-    """The sample count of the run a store at ``path`` was created for, when ``settings`` ask
-    for more samples of that same run (only ``n_samples`` differs, and it grew); else None
-    (a new store, the same run, or another run, which SampleStore refuses)."""
+def extended_from(path: Path, settings: Mapping[str, Any],
+                  lookups_default: bool = False) -> dict[str, int] | None:
+    """The settings that change when ``settings`` ask for more samples of the run a store at
+    ``path`` holds (only ``n_samples`` differs and grew; with ``lookups_default`` the
+    look-up budget that follows it may differ too): the stored ``n_samples`` (and
+    ``resource_samples``); else None (a new store, the same run, or another run, which
+    SampleStore refuses)."""
     stored = stored_meta(path, "settings")
     if not isinstance(stored, dict) or not isinstance(stored.get("n_samples"), int):
         return None
-    same = {k: v for k, v in stored.items() if k != "n_samples"} == \
-        json.loads(json.dumps({k: v for k, v in settings.items() if k != "n_samples"}))
+    free = ("n_samples", "resource_samples") if lookups_default else ("n_samples",)
+    same = {k: v for k, v in stored.items() if k not in free} == \
+        json.loads(json.dumps({k: v for k, v in settings.items() if k not in free}))
     if not same:
         return None
     extended = stored_meta(path, "extended_to")
     if isinstance(extended, int) and extended > settings["n_samples"]:
         raise InputError(f"store {path} holds a run extended to {extended} samples; give "
                          f"n_samples (--samples) {extended} or more to resume or extend it")
-    return stored["n_samples"] if stored["n_samples"] < settings["n_samples"] else None
+    if stored["n_samples"] >= settings["n_samples"]:
+        return None
+    return {k: stored[k] for k in free if k in stored}
+
+
+def split_lookups(samples: pd.DataFrame, objective: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trained samples, resource-only look-ups) of a store's samples: the rows with and
+    without a measured objective."""
+    trained = np.isfinite(samples[objective].to_numpy(dtype=float))
+    return (samples[trained].reset_index(drop=True),
+            samples[~trained].reset_index(drop=True))
+
+
+def store_settings(settings: Mapping) -> dict:
+    """A run's settings as its store records them (without what the run added after:
+    ``model_choice``, ``models``)."""
+    return {k: v for k, v in settings.items() if k not in ("model_choice", "models")}
 
 
 def make_estimator(space: SearchSpace, metric: str, objective: str, settings: Mapping,
                    units: str = ""):
-    """The unfitted estimator a run uses for ``metric``: the ranker (``method="pairwise"``) or
-    regressor for the objective, a linear or pairwise resource model otherwise."""
+    """The unfitted estimator a run uses for ``metric``: the one recorded in
+    ``settings["model_choice"]`` if any, else the first candidate: the ranker
+    (``method="pairwise"``) or regressor for the objective, a linear or pairwise resource model
+    otherwise."""
+    chosen = (settings.get("model_choice") or {}).get(metric)
+    if chosen:
+        est = estimator_from(space, chosen, metric, units)
+        if est is not None:
+            return est
+    return candidates(space, metric, objective, settings, units)[0]
+
+
+def candidates(space: SearchSpace, metric: str, objective: str, settings: Mapping,
+               units: str = "") -> list:
+    """The unfitted estimators a run chooses among for ``metric`` (one when nothing is
+    "auto")."""
     if metric == objective:
-        cls = PairwiseRanker if settings["method"] == "pairwise" else QuadraticRegressor
-        return cls(space, terms=settings["terms"], name=metric, units=units)
-    return resource_estimator(space, metric, settings["resource_terms"], units)
+        return objective_candidates(space, settings["method"], settings.get("terms", "pairwise"),
+                                    metric, units)
+    return resource_candidates(space, settings.get("resource_terms", "linear"), metric, units)
 
 
 def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
@@ -281,7 +410,8 @@ def onehot(space: SearchSpace, samples: pd.DataFrame) -> np.ndarray:
 
 
 class _Loop:
-    """One calibration run's state: the store, the oracle and how models are fitted."""
+    """One calibration run's state: the store, the oracle, the look-ups and how models are
+    fitted."""
 
     def __init__(self, space, oracle, store: SampleStore, metrics, objective, scenarios,
                  settings, progress, restrict=None, executor=None,
@@ -301,6 +431,19 @@ class _Loop:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+        #: the budgeted metrics, which a look-up measures
+        self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
+        total = int(settings.get("resource_samples", 0)) if self.resources else 0
+        if total and not (takes_metrics(oracle) and getattr(oracle, "measures_subsets", True)):
+            log.info("%s measures every metric at once: no resource-only look-ups",
+                     getattr(oracle, "name", "the oracle"))
+            total = 0
+        self.lookups = LookupBudget(total)
+        #: the model chosen for each metric in the latest fit
+        self.choices: dict[str, Choice] = {}
+        self._known: dict[str, dict[str, float]] = {}
+        self._round = 0
+        self.failed: set[Architecture] = set()
         rr = settings.get("rerank")
         self.reranker = None if rr is None else GCNReranker(
             space, objective, scenarios, factor=rr["factor"], use_filter=rr["filter"],
@@ -315,91 +458,218 @@ class _Loop:
         return make_estimator(self.space, metric, self.objective, self.s,
                               self.oracle.units.get(metric, ""))
 
+    # ---- fitting --------------------------------------------------------------------------
     def fit(self, samples: pd.DataFrame, X: np.ndarray | None = None
             ) -> dict[str, QuadraticForm]:
-        """Every metric's model fitted on ``samples`` (``X``: their one-hot rows, if known)."""
-        if len(samples) < 2:
-            raise InputError(f"only {len(samples)} architecture(s) measured; nothing to fit")
+        """Every metric's model fitted on the rows of ``samples`` where it was measured
+        (``X``: their one-hot rows, if known), each chosen among its candidates."""
         X = onehot(self.space, samples) if X is None else X
-        return {m: self.estimator(m).fit(X, samples[m].to_numpy(dtype=float)).form_
-                for m in self.metrics}
+        return self._fit(samples, X, self.metrics, seed=0)[0]
+
+    def _fit(self, samples: pd.DataFrame, X: np.ndarray, metrics, seed: int
+             ) -> tuple[dict[str, QuadraticForm], dict[str, Margin]]:
+        """The chosen model of each of ``metrics`` and the conformal margin of each budgeted
+        one."""
+        forms, margins = {}, {}
+        for m in metrics:
+            y = samples[m].to_numpy(dtype=float)
+            budgeted = m in self.resources
+            choice = choose(m, candidates(self.space, m, self.objective, self.s,
+                                          self.oracle.units.get(m, "")),
+                            X, y, "kendall_tau" if m == self.objective else "rmse", seed=seed,
+                            need_oof=budgeted)
+            self.choices[m] = choice
+            ok = np.isfinite(y)
+            if ok.sum() < 2:
+                raise InputError(f"metric {m!r} has fewer than 2 measured samples; measure "
+                                 "more networks (n_samples) or check the oracle")
+            forms[m] = clone(choice.estimator).fit(X[ok], y[ok]).form_
+            if budgeted:
+                margins[m] = (Margin(-math.inf, math.inf, 0, self.s["coverage"])
+                              if choice.oof is None else
+                              conformal_margin(y, choice.oof, self.s["coverage"]))
+        return forms, margins
 
     def check_enough(self, samples: pd.DataFrame) -> None:
-        """At least 2 samples to fit, else InputError saying how many measurements failed."""
-        if len(samples) >= 2:
+        """At least 2 trained samples to fit, else InputError saying how many measurements
+        failed."""
+        n = int(np.isfinite(samples[self.objective].to_numpy(dtype=float)).sum()) \
+            if len(samples) else 0
+        if n >= 2:
             return
         fails = self.store.failures()
         example = f", e.g. {fails['error'].iloc[-1]}" if len(fails) else ""
-        raise InputError(f"only {len(samples)} architecture(s) measured, {len(fails)} "
+        raise InputError(f"only {n} architecture(s) measured, {len(fails)} "
                          f"measurement(s) failed{example}; nothing to fit (the failures are "
                          f"in the store {self.store.path})")
 
-    def _fit_for_round(self, r: int):
-        samples = self.store.samples()
-        samples = samples[samples["round"] < r]
+    def _fit_for_round(self, r: int, screen: Screen | None):
+        samples = self.store.samples(before_round=r)
         self.check_enough(samples)
         X = onehot(self.space, samples)
-        models = self.fit(samples, X)
-        scen = [{m: (models[m], b) for m, b in s.items()} for s in self.scenarios]
-        margins = {}
+        forms, margins = self._fit(samples, X, [self.objective, *self.resources], seed=r)
+        looking = screen is not None and self.lookups.left > 0
+        plan, draw_margins = [], {}
+        for scen in self.scenarios:
+            budgets = tightened(scen, margins) if self.s.get("tighten") and not looking \
+                else dict(scen)
+            plan.append({m: (forms[m], b) for m, b in budgets.items()})
         explore = self.s.get("explore", 0.0)
-        if explore > 0:
-            for m in {m for s in self.scenarios for m in s}:
-                y = samples[m].to_numpy(dtype=float)
-                margins[m] = explore * cross_val_rmse(self.estimator(m), X, y, seed=r)
-        return models[self.objective], scen, margins
+        for m in margins:
+            y = samples[m].to_numpy(dtype=float)
+            oof = self.choices[m].oof
+            rmse = math.sqrt(float(np.nanmean((oof - y) ** 2))) if oof is not None else 0.0
+            draw_margins[m] = explore * rmse
+        if screen is not None:
+            screen.forms = {m: forms[m] for m in self.resources}
+            screen.margins = margins
+        self.margins = {m: mg.to_dict() for m, mg in margins.items()}
+        return forms[self.objective], plan, draw_margins
+
+    # ---- look-ups -------------------------------------------------------------------------
+    def _start_round(self, r: int) -> None:
+        """The look-ups counted and the resource values known when round ``r`` is planned:
+        everything measured before it, and this round's look-ups (a resumed round sees its
+        own earlier look-ups, not its trained networks)."""
+        self._round = r
+        frame = self.store.samples(before_round=r)
+        known: dict[str, dict[str, float]] = {}
+        for m in self.resources:
+            for k, v in zip(frame["key"], frame[m].to_numpy(dtype=float)):
+                if math.isfinite(v):
+                    known.setdefault(k, {})[m] = float(v)
+        used = in_round = 0
+        for key, event in self.store.all_measurements():
+            if event["source"] != LOOKUP:
+                continue
+            if event["round"] < r:
+                used += 1
+            elif event["round"] == r:
+                in_round += 1
+                values = self.store.get(key) or {}
+                known.setdefault(key, {}).update(
+                    {m: values[m] for m in event["metrics"] if m in values})
+        self._known = known
+        self.lookups = LookupBudget(self.lookups.total, used + in_round, None, in_round)
+
+    def _known_values(self, arch: Architecture) -> dict[str, float]:
+        return self._known.get(arch.key, {})
+
+    def _look_up(self, arch: Architecture) -> dict[str, float] | None:
+        """Measure the budgeted metrics of ``arch`` only (a look-up) into the store; None (and a
+        recorded failure) when the oracle fails or gives no finite value."""
+        try:
+            values = self.oracle.measure(arch, metrics=list(self.resources))
+            row = {m: float(values[m]) for m in self.resources}
+        except (MeasurementError, KeyError, TypeError, ValueError) as exc:
+            row, error = None, f"look-up failed: {exc}"
+        else:
+            bad = [m for m, v in row.items() if not math.isfinite(v)]
+            error = f"look-up gave no finite value for {', '.join(bad)}" if bad else ""
+        if error:
+            log.warning("%s: %s", arch.key, error)
+            self.store.add_failure(arch, error, round=self._round, source=LOOKUP)
+            self.failed.add(arch)
+            return None
+        self.store.add(arch, row, round=self._round, source=LOOKUP, partial=True)
+        self._known.setdefault(arch.key, {}).update(row)
+        return row
+
+    def _screen(self, r: int) -> Screen | None:
+        """The round's screen (None without budgets)."""
+        if not any(self.scenarios):
+            return None
+        self._start_round(r)
+        return Screen(self.scenarios, self._known_values, self._look_up, self.lookups)
+
+    # ---- rounds ---------------------------------------------------------------------------
+    def random_plan(self, n: int):
+        """The plan of ``selection="random"``: the initial sampler's draws (or the pool's),
+        screened under budgets."""
+        def plan(screen: Screen | None) -> list[Architecture]:
+            rng = np.random.default_rng(self.s["seed"])
+            if screen is None:
+                if self.pool is not None:
+                    return pool_plan(self.space, self.pool, n, rng, set())
+                return self.sampler().sample(self.space, n, rng)
+            return [a for a, _ in initial_plan(self.space, n, rng, self.sampler(), set(),
+                                               screen.accept, pool=self.pool)]
+        return plan
 
     def failures(self) -> dict[Architecture, int]:
         """The store's recorded failures: architecture -> the round it last failed in."""
         frame = self.store.failures()
         return {self.space.parse_key(k): int(rr) for k, rr in zip(frame["key"], frame["round"])}
 
-    def run_round(self, r: int, size: int, plan=None) -> None:
-        """Plan round ``r`` and measure what the store lacks. The plan excludes the samples
-        and failures of earlier rounds only, so a resumed round is planned as it was first."""
+    def run_round(self, r: int, size: int, plan=None, feasible_first: bool = False) -> None:
+        """Plan round ``r`` and train what the store lacks. The plan excludes the trained
+        samples and failures of earlier rounds only, so a resumed round is planned as it was
+        first (its own look-ups are reused, not repeated)."""
         done = self.store.samples()
         failed = self.failures()
-        taken = {self.space.parse_key(k) for k in done["key"]} | set(failed)
-        in_round = int((done["round"] == r).sum()) if len(done) else 0
+        keys = done["key"].to_numpy(dtype=object)
+        trained = np.isfinite(done[self.objective].to_numpy(dtype=float))
+        taken = {self.space.parse_key(k) for k in keys[trained]} | set(failed)
+        rounds = done["round"].to_numpy()
+        in_round = int((trained & (rounds == r)).sum())
         if in_round >= size and plan is None:
             return
-        earlier = {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"]) if rr < r}
+        earlier = {self.space.parse_key(k) for k in keys[trained & (rounds < r)]}
         earlier |= {a for a, rr in failed.items() if rr < r}
+        self.failed = set(failed)
+        screen = self._screen(r)
         info: dict = {}
-        if plan is None:
+        if plan is not None:
+            chosen = [(a, "uniform") for a in plan(screen)]
+        elif r == 0 and feasible_first and screen is not None and self.lookups.total > 0:
+            probes = max(0, math.ceil(INITIAL_LOOKUP_SHARE * self.lookups.total))
+            chosen = initial_plan(self.space, size, round_rng(self.s["seed"], 0),
+                                  self.sampler(), earlier, screen.accept,
+                                  pool=self.pool, probes=probes,
+                                  probe=lambda a: self._probe(a, probes),
+                                  feasible_share=INITIAL_FEASIBLE_SHARE)
+        else:
+            looking = screen is not None and self.lookups.left > 0
             chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r), earlier,
+                                lambda: self._fit_for_round(r, screen), earlier,
                                 solver=self.solver, top_share=self.s["top_share"],
                                 sampler=self.sampler(), pool=self.pool,
-                                restrict=self.restrict, rerank=self._rerank(r, info),
-                                rerank_pool=self._rerank_pool())
-        else:
-            chosen = [(a, "uniform") for a in plan()]
-        todo = [(a, src) for a, src in chosen if a not in taken]
+                                restrict=self.restrict,
+                                accept=screen.accept if looking else None,
+                                rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
+        todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,
                                progress=self.progress, round=r,
                                source={a.key: src for a, src in todo}, ordered=True)
+        n_trained = int(trained.sum()) + len(report.measured)
         self.history.append({"round": r, "planned": len(chosen), "measured": len(todo),
-                             "total": len(self.store), "failed": len(report.failed), **info})
-        log.info("round %d: %d planned, %d measured now, %d failed; %d samples in all", r,
-                 len(chosen), len(todo), len(report.failed), len(self.store))
+                             "total": n_trained, "failed": len(report.failed),
+                             "looked_up": self.lookups.in_round, "lookups": self.lookups.used,
+                             **info})
+        log.info("round %d: %d planned, %d trained now, %d failed, %d looked up; %d trained in "
+                 "all", r, len(chosen), len(todo), len(report.failed), self.lookups.in_round,
+                 n_trained)
 
     def extend(self, extra: int, rounds: int, first: int) -> None:
-        """``extra`` more samples after the stored run: further iterative rounds numbered from
-        ``first``, or one more random round, planned from the rounds before ``first`` only, so
-        a resumed extension plans the same."""
+        """``extra`` more trained samples after the stored run: further iterative rounds
+        numbered from ``first``, or one more random round, planned from the rounds before
+        ``first`` only, so a resumed extension plans the same."""
         if self.s["selection"] == "random":
             rng = np.random.default_rng([int(self.s["seed"]), first])
 
             def taken():
                 done = self.store.samples()
-                return {self.space.parse_key(k) for k, rr in zip(done["key"], done["round"])
-                        if rr < first} | {a for a, rr in self.failures().items() if rr < first}
+                trained = np.isfinite(done[self.objective].to_numpy(dtype=float))
+                keys = done["key"].to_numpy(dtype=object)[trained & (done["round"] < first)]
+                return {self.space.parse_key(k) for k in keys} | \
+                    {a for a, rr in self.failures().items() if rr < first}
 
-            plan = (lambda: pool_plan(self.space, self.pool, extra, rng, taken())) \
-                if self.pool is not None else \
-                (lambda: uniform_plan(self.space, extra, rng, taken(), self.restrict))
+            def plan(screen):
+                if self.pool is not None:
+                    return pool_plan(self.space, self.pool, extra, rng, taken())
+                return uniform_plan(self.space, extra, rng, taken(), self.restrict)
+
             self.run_round(first, extra, plan)
             return
         for i, size in enumerate(round_sizes(extra, rounds)):
@@ -410,19 +680,26 @@ class _Loop:
 
     def _rerank(self, r: int, info: dict):
         """Round ``r``'s re-rank hook for ``plan_round`` (None without ``rerank``): the GCNs
-        are fitted on the samples of earlier rounds, seeded by the run's seed and ``r``."""
+        are fitted on the trained samples of earlier rounds, seeded by the run's seed and
+        ``r``."""
         if self.reranker is None:
             return None
 
         def rerank(candidates: list[Architecture], k: int) -> list[Architecture]:
             samples = self.store.samples()
-            samples = samples[samples["round"] < r]
+            samples, _ = split_lookups(samples[samples["round"] < r], self.objective)
             seed = int(np.random.default_rng([self.s["seed"], r, 104729]).integers(2**31))
             out = self.reranker.order(candidates, k, samples, seed)
             info["rerank"] = dict(self.reranker.last)
             return out
 
         return rerank
+
+    def _probe(self, arch: Architecture, probes: int) -> None:
+        """A first-round look-up for the resource models only (up to ``probes`` in round 0)."""
+        if self.lookups.used < probes and arch.key not in self._known:
+            self._look_up(arch)
+            self.lookups.spend()
 
 
 def _metrics(oracle, objective, scenarios, extra) -> list[str]:

@@ -12,20 +12,25 @@ An oracle that measures only some architectures (a CSV of measurements) passes t
 ``pool``: every round then draws from the pool only, and the IQP step becomes the exact
 optimum over the pool (the fitted objective evaluated on every pool member under the predicted
 budgets), so nothing unmeasurable is ever planned.
+
+``accept(arch, scenario)`` (``iqnas.calibration.screening.Screen.accept``) filters what a round
+trains: the IQP's answers are taken best first until enough are accepted, the random draws in
+their random order; a rejected architecture is simply passed over.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 
 import numpy as np
 
 from iqnas.calibration.samplers import BaseSampler, UniformSampler
 from iqnas.problem import Problem
 from iqnas.quadform import QuadraticForm
-from iqnas.solve import solve_top_k
+from iqnas.solve import iter_solutions
 from iqnas.solvers.base import Backend
 from iqnas.space import Architecture, SearchSpace
 
@@ -38,6 +43,11 @@ CANDIDATE_SAMPLE = 20_000
 
 #: the iterative selection measures at least this many networks per round
 MIN_ROUND_SIZE = 10
+#: answers of one IQP examined by ``accept`` per architecture wanted (plus SCREEN_EXTRA)
+SCREEN_FACTOR, SCREEN_EXTRA = 20, 50
+
+#: accept(arch, scenario index or None for any) -> train it?
+Accept = Callable[[Architecture, "int | None"], bool]
 
 
 def round_sizes(n_samples: int, rounds: int) -> list[int]:
@@ -87,9 +97,9 @@ def pool_plan(space: SearchSpace, pool: np.ndarray, n: int, rng: np.random.Gener
 
 def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
                scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
-               taken: set[Architecture]) -> list[Architecture]:
+               taken: set[Architecture], accept: Accept | None = None) -> list[Architecture]:
     """The IQP step restricted to ``pool``: per scenario the best predicted members within
-    every predicted budget (hard), not in ``taken``; ``k`` in all, round robin."""
+    every predicted budget (hard), not in ``taken`` and accepted; ``k`` in all, round robin."""
     if k <= 0 or not len(pool):
         return []
     scores = objective.evaluate(choices=pool)
@@ -105,7 +115,7 @@ def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
             while pos[j] < len(lst) and len(out) < k:
                 a = Architecture(space, tuple(int(v) for v in pool[lst[pos[j]]]))
                 pos[j] += 1
-                if a not in seen:
+                if a not in seen and (accept is None or accept(a, j)):
                     seen.add(a)
                     out.append(a)
                     break
@@ -127,10 +137,12 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
                       scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], fraction: float,
                       n: int, rng: np.random.Generator, taken: set[Architecture],
                       margins: Mapping[str, float] | None = None,
-                      pool: np.ndarray | None = None, restrict=None) -> list[Architecture]:
+                      pool: np.ndarray | None = None, restrict=None,
+                      accept: Accept | None = None) -> list[Architecture]:
     """``n`` random unmeasured architectures whose predicted objective lies in the top
     ``fraction`` of the architectures that may be feasible under some scenario: predicted
-    within each budget plus its ``margins[metric]`` (the model's expected error; 0 if absent).
+    within each budget plus its ``margins[metric]`` (the model's expected error; 0 if absent),
+    and accepted by ``accept`` (for any scenario).
 
     The best truly feasible networks sit at the budget, where a model's sign errors hide half
     of them; drawing near the boundary lets measurement, not the model, decide."""
@@ -150,38 +162,93 @@ def top_fraction_plan(space: SearchSpace, objective: QuadraticForm,
     pool = pool[feasible]
     scores = objective.evaluate(choices=pool)
     threshold = np.quantile(scores, 1.0 - fraction)
-    good = pool[scores >= threshold]
+    top = scores >= threshold
+    good = pool[top]
     order = rng.permutation(len(good))
+    if accept is not None:  # screened: then the rest of the region, then anything, in order
+        good = np.concatenate([good, pool[~top]])
+        order = np.concatenate([order, len(order) + rng.permutation(int((~top).sum()))])
     out: list[Architecture] = []
     seen = set(taken)
     for i in order:
         a = Architecture(space, tuple(int(v) for v in good[i]))
         if a not in seen:
             seen.add(a)
+            if accept is not None and not accept(a, None):
+                continue
             out.append(a)
             if len(out) == n:
                 break
+    if len(out) < n and accept is not None:
+        fill = (uniform_plan(space, SCREEN_FACTOR * (n - len(out)), rng, seen, restrict)
+                if restricted is None else pool_plan(space, restricted, len(restricted), rng,
+                                                     seen))
+        for a in fill:
+            if len(out) == n:
+                break
+            if accept(a, None):
+                out.append(a)
+        return out
     if len(out) < n:  # the top fraction is exhausted: fill uniformly
         out += (uniform_plan(space, n - len(out), rng, seen, restrict) if restricted is None else
                 pool_plan(space, restricted, n - len(out), rng, seen))
     return out
 
 
+#: objectives this close (relative) are ties, ordered by option indices
+TIE_RTOL = 1e-9
+
+
+def ranked(answers: Iterable) -> Iterator[Architecture]:
+    """The architectures of verified answers (best first), each run of tied objectives (within
+    TIE_RTOL) in option-index order. Backends order tied answers as they please (enumeration by
+    index, SCIP by its search), so without this the same model gives different plans; with it,
+    SCIP and enumeration plan the same networks. Reads one answer past each run of ties."""
+    group: list = []
+    for res in answers:
+        if group and not _tied(res.objective, group[0].objective):
+            yield from (r.architecture for r in sorted(group, key=_by_choices))
+            group = []
+        group.append(res)
+    yield from (r.architecture for r in sorted(group, key=_by_choices))
+
+
+def _tied(a: float, b: float) -> bool:
+    return abs(float(a) - float(b)) <= TIE_RTOL * max(1.0, abs(float(b)))
+
+
+def _by_choices(res) -> tuple[int, ...]:
+    return res.architecture.choices
+
+
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
              taken: set[Architecture], solver: str | Backend, seed: int,
-             time_limit: float | None, linear_constraints=()) -> list[Architecture]:
-    """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin)."""
+             time_limit: float | None, linear_constraints=(),
+             accept: Accept | None = None) -> list[Architecture]:
+    """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin);
+    with ``accept``, the best accepted ones among the first answers of each scenario."""
     if k <= 0:
         return []
     per = math.ceil(k / max(1, len(scenarios)))
     lists = []
-    for scen in scenarios:
-        problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
-                          exclude=sorted(taken, key=lambda a: a.choices),
-                          linear_constraints=linear_constraints)
-        res = solve_top_k(problem, per, solver, seed=seed, time_limit=time_limit)
-        lists.append([r.architecture for r in res if r.feasible])
+    for j, scen in enumerate(scenarios):
+        if accept is None:
+            problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
+                              exclude=sorted(taken, key=lambda a: a.choices),
+                              linear_constraints=linear_constraints)
+            answers = iter_solutions(problem, solver, seed=seed, time_limit=time_limit)
+            lists.append(list(islice(ranked(answers), per)))
+            continue
+        problem = Problem(space, objective, dict(scen), linear_constraints=linear_constraints)
+        got: list[Architecture] = []
+        answers = iter_solutions(problem, solver, skip=taken, seed=seed, time_limit=time_limit)
+        for arch in islice(ranked(answers), SCREEN_FACTOR * per + SCREEN_EXTRA):
+            if accept(arch, j):
+                got.append(arch)
+                if len(got) == per:
+                    break
+        lists.append(got)
     out: list[Architecture] = []
     seen = set(taken)
     for i in range(per):
@@ -197,6 +264,7 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                taken: set[Architecture], *, solver: str | Backend = "scip", top_share: float = 0.5,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
                pool: np.ndarray | None = None, restrict=None,
+               accept: Accept | None = None,
                rerank: Callable[[list[Architecture], int], list[Architecture]] | None = None,
                rerank_pool: int = 1) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
@@ -204,7 +272,8 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
     the only architectures the oracle can measure) when given. ``fit`` returns the objective
     form, the scenarios (metric -> (form, budget)) and each budgeted model's expected error.
     ``restrict`` (a reduction Cluster) adds its rows to every IQP and keeps every draw inside
-    it (``sampler`` and ``pool`` must already be restricted).
+    it (``sampler`` and ``pool`` must already be restricted). ``accept`` screens rounds
+    ``r >= 1`` (round 0 is planned by ``initial_design.initial_plan`` when screening).
     ``rerank(candidates, k)``, when given, picks the ``k`` to measure from the IQP's
     ``rerank_pool * k`` best (hard budgets); only IQP candidates are ever kept."""
     rng = round_rng(seed, r)
@@ -218,13 +287,13 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
     n_top = k if rerank is None else k * max(1, int(rerank_pool))
     if pool is None:
         top = iqp_plan(space, objective, scenarios, n_top, taken, solver, seed, time_limit,
-                       () if restrict is None else restrict.linear_constraints)
+                       () if restrict is None else restrict.linear_constraints, accept)
     else:
-        top = pool_top_k(space, pool, objective, scenarios, n_top, taken)
+        top = pool_top_k(space, pool, objective, scenarios, n_top, taken, accept)
     tag = "iqp"
     if rerank is not None:
         proved = set(top)
         top, tag = list(dict.fromkeys(a for a in rerank(top, k) if a in proved))[:k], "iqp-rerank"
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
-                             taken | set(top), margins, pool, restrict)
+                             taken | set(top), margins, pool, restrict, accept)
     return [(a, tag) for a in top] + [(a, "top-fraction") for a in rest]

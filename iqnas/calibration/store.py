@@ -5,13 +5,24 @@ added so far. Samples are unique by canonical architecture key; re-adding a key 
 metric values is a no-op, different values raise InputError. The ``meta`` table records the space,
 seed and settings a store was created for, and the space's content hash; opening it for
 another space (by name or, for spaces of the same name, by content) or other settings is
-refused. All samples of a store carry the same metric names; values must be finite.
+refused. The store has one list of metric names; values must be finite.
+
+A sample may hold only some of the metrics (``add(..., partial=True)``): a resource-only
+measurement (latency, memory: cheap) of a network that was not trained (its accuracy: expensive).
+Each sample records its measurements (``measurements(arch)``: round, source and the metrics of
+each); a later measurement of the same key that adds metrics (training a network whose latency
+was looked up) extends the sample and moves it to the end of the insertion order with the new
+round and source.
+``samples()`` shows a metric a sample lacks as NaN; fitting uses only the rows where it is
+finite.
 
 A measurement that failed is kept apart, in the ``failures`` table (key, error text, attempts):
 ``samples()`` and everything fitted from it never see it, and a recorded failure is not measured
 again unless asked (``measure_batch(..., retry_failed=True)``). Storing a sample for a key
-removes its failure record. Schema version 2 added that table; a version-1 store is upgraded in
-place when opened (its samples are unchanged).
+removes its failure record. Schema version 2 added that table, version 3 the per-sample
+``measured`` column (a JSON list of the sample's measurements); older stores are upgraded in
+place when opened (their samples are unchanged: NULL means one measurement of every metric in
+the row's round and source).
 """
 
 from __future__ import annotations
@@ -40,9 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: older schema versions this iqnas upgrades in place when it opens a store
-_UPGRADABLE = (1,)
+_UPGRADABLE = (1, 2)
 RESERVED = ("key", "arch", "round", "source", "timestamp", "seq")
 _PROTECTED_META = ("space", "space_hash", "schema_version")
 _SCHEMA = """
@@ -53,7 +64,8 @@ CREATE TABLE IF NOT EXISTS samples (
     metrics TEXT NOT NULL,
     round INTEGER NOT NULL,
     source TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    measured TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     key TEXT PRIMARY KEY,
@@ -227,6 +239,9 @@ class SampleStore:
         elif stored.get("schema_version") in _UPGRADABLE:
             log.info("upgrading store %s from schema version %s to %s", self.path,
                      stored["schema_version"], SCHEMA_VERSION)
+            columns = {r[1] for r in cur.execute("PRAGMA table_info(samples)")}
+            if "measured" not in columns:  # NULL: one measurement of the row's metrics
+                cur.execute("ALTER TABLE samples ADD COLUMN measured TEXT")
             self._put(cur, "schema_version", SCHEMA_VERSION)
         elif stored.get("schema_version") != SCHEMA_VERSION:
             raise InputError(f"store {self.path} has schema version "
@@ -286,6 +301,20 @@ class SampleStore:
     def units(self) -> dict[str, str]:
         return dict(self.get_meta("units", {}))
 
+    def declare_metrics(self, names: Iterable[str]) -> None:
+        """Fix the store's metric names before its first sample (so that the first sample may
+        be partial); a store that has them must have the same set."""
+        names = [str(n) for n in names]
+        self._clean(dict.fromkeys(names, 0.0), "the store")
+        with self._transaction() as cur:
+            row = cur.execute("SELECT value FROM meta WHERE name = 'metrics'").fetchone()
+            if row is None:
+                self._put(cur, "metrics", names)
+            elif set(json.loads(row[0])) != set(names):
+                raise InputError(f"store {self.path} holds metrics "
+                                 f"{', '.join(sorted(json.loads(row[0])))}, not "
+                                 f"{', '.join(sorted(names))}; pick another --store path")
+
     # ---- reading --------------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
@@ -309,24 +338,56 @@ class SampleStore:
         return None if row is None else json.loads(row[0])
 
     def get(self, arch: Architecture | str) -> dict[str, float] | None:
-        """Stored metrics of one architecture, or None if it has not been measured."""
+        """Stored metrics of one architecture (those measured), or None if it has none."""
         return self._fetch(self._key(arch))
 
-    def samples(self, timestamps: bool = False) -> pd.DataFrame:
-        """Columns key, every metric, round, source (and timestamp), in insertion order."""
+    def measurements(self, arch: Architecture | str) -> list[dict[str, Any]] | None:
+        """The measurements of one architecture, oldest first: ``{"round", "source",
+        "metrics"}`` each (the metric names it measured); None when it is not stored."""
+        row = self._conn.execute("SELECT metrics, round, source, measured FROM samples "
+                                 "WHERE key = ?", (self._key(arch),)).fetchone()
+        return None if row is None else _events(*row)
+
+    def all_measurements(self) -> list[tuple[str, dict[str, Any]]]:
+        """(key, measurement) of every measurement of every sample, samples in insertion
+        order, each sample's measurements oldest first."""
+        rows = self._conn.execute("SELECT key, metrics, round, source, measured FROM samples "
+                                  "ORDER BY seq").fetchall()
+        return [(r[0], e) for r in rows for e in _events(*r[1:])]
+
+    def samples(self, timestamps: bool = False,
+                before_round: int | None = None) -> pd.DataFrame:
+        """Columns key, every metric (NaN where a sample lacks it), round, source (and
+        timestamp), in insertion order.
+
+        ``before_round=r``: the store as it was when round ``r`` started: values measured in
+        round ``r`` or later are NaN and samples left with none are dropped (a sample's round
+        is then that of its last measurement before ``r``)."""
         import pandas as pd
 
         metrics = self.metrics
-        rows = self._conn.execute(
-            "SELECT key, metrics, round, source, created FROM samples ORDER BY seq").fetchall()
-        data: dict[str, list] = {"key": [r[0] for r in rows]}
-        decoded = [json.loads(r[1]) for r in rows]
+        rows = self._conn.execute("SELECT key, metrics, round, source, created, measured "
+                                  "FROM samples ORDER BY seq").fetchall()
+        keep, values, rounds = [], [], []
+        for i, r in enumerate(rows):
+            d = json.loads(r[1])
+            when = _rounds_of(_events(r[1], r[2], r[3], r[5]))
+            if before_round is not None:
+                d = {m: v for m, v in d.items() if when[m] < before_round}
+                if not d:
+                    continue
+                rounds.append(max(when[m] for m in d))
+            else:
+                rounds.append(int(r[2]))
+            keep.append(i)
+            values.append(d)
+        data: dict[str, list] = {"key": [rows[i][0] for i in keep]}
         for m in metrics:
-            data[m] = [float(d[m]) for d in decoded]
-        data["round"] = [int(r[2]) for r in rows]
-        data["source"] = [r[3] for r in rows]
+            data[m] = [float(d.get(m, math.nan)) for d in values]
+        data["round"] = rounds
+        data["source"] = [rows[i][3] for i in keep]
         if timestamps:
-            data["timestamp"] = [r[4] for r in rows]
+            data["timestamp"] = [rows[i][4] for i in keep]
         frame = pd.DataFrame(data)
         for m in metrics:
             frame[m] = frame[m].astype(float)
@@ -335,15 +396,19 @@ class SampleStore:
 
     # ---- writing --------------------------------------------------------------------------
     def add(self, arch: Architecture | str, metrics: Mapping[str, float], round: int = 0,
-            source: str = "") -> bool:
-        """Store one sample in its own transaction; False if it was already stored."""
-        return self.add_many([(arch, metrics)], round=round, source=source) == 1
+            source: str = "", partial: bool = False) -> bool:
+        """Store one sample in its own transaction; False if it was already stored with these
+        metrics. ``partial``: ``metrics`` may be a subset of the store's metrics (declared by
+        ``declare_metrics`` or by an earlier sample); otherwise it must be all of them."""
+        return self.add_many([(arch, metrics)], round=round, source=source,
+                             partial=partial) == 1
 
     def add_many(self, records: Iterable[tuple[Architecture | str, Mapping[str, float]]],
-                 round: int = 0, source: str = "") -> int:
-        """Store many samples in one transaction (all or nothing); returns how many were new."""
+                 round: int = 0, source: str = "", partial: bool = False) -> int:
+        """Store many samples in one transaction (all or nothing); returns how many were new
+        or gained metrics."""
         rows = [(self._key(a), self._clean(m, a), round, source) for a, m in records]
-        return self._write(rows, where=None)
+        return self._write(rows, where=None, partial=partial)
 
     def _clean(self, metrics: Mapping[str, float], arch: object) -> dict[str, float]:
         if not isinstance(metrics, Mapping) or not metrics:
@@ -364,47 +429,68 @@ class SampleStore:
         return out
 
     def _write(self, rows: list[tuple[str, dict[str, float], int, str]],
-               where: list[str] | None, units: Mapping[str, str] | None = None) -> int:
-        """Insert rows in one transaction; ``where`` names each row's origin for errors."""
+               where: list[str] | None, units: Mapping[str, str] | None = None,
+               partial: bool = False) -> int:
+        """Insert rows in one transaction; ``where`` names each row's origin for errors. A row
+        whose key is stored with fewer metrics extends that sample."""
         for _, _, rnd, src in rows:
             if not isinstance(rnd, int) or isinstance(rnd, bool) or not isinstance(src, str):
                 raise InputError(f"round must be an int and source a str, got {rnd!r}, {src!r}")
         added = 0
         now = time.time()
         with self._transaction() as cur:
-            names = self._check_names(cur, rows, where)
+            names = self._check_names(cur, rows, where, partial)
             if units:
                 self._merge_units(cur, units)
             for i, (key, metrics, rnd, src) in enumerate(rows):
-                old = cur.execute("SELECT metrics FROM samples WHERE key = ?", (key,)).fetchone()
+                old = cur.execute("SELECT metrics, round, source, measured FROM samples "
+                                  "WHERE key = ?", (key,)).fetchone()
+                events: list[dict[str, Any]] = []
                 if old is not None:
-                    self._check_same(key, json.loads(old[0]), metrics, names,
-                                     where[i] if where else "")
-                    continue
-                cur.execute("INSERT INTO samples (key, metrics, round, source, created) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (key, json.dumps(metrics, allow_nan=False), rnd, src, now))
+                    stored = json.loads(old[0])
+                    self._check_same(key, stored, metrics, where[i] if where else "")
+                    if set(metrics) <= set(stored):
+                        continue
+                    events = _events(*old)
+                    merged = {**metrics, **stored}
+                    metrics = {m: merged[m] for m in names if m in merged}
+                    cur.execute("DELETE FROM samples WHERE key = ?", (key,))
+                    new = [m for m in metrics if m not in stored]
+                else:
+                    new = list(metrics)
+                events.append({"round": rnd, "source": src, "metrics": new})
+                cur.execute("INSERT INTO samples (key, metrics, round, source, created, measured) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (key, json.dumps(metrics, allow_nan=False), rnd, src, now,
+                             json.dumps(events)))
                 cur.execute("DELETE FROM failures WHERE key = ?", (key,))
                 added += 1
         return added
 
-    def _check_names(self, cur: sqlite3.Cursor, rows: list, where: list[str] | None) -> list[str]:
+    def _check_names(self, cur: sqlite3.Cursor, rows: list, where: list[str] | None,
+                     partial: bool = False) -> list[str]:
         row = cur.execute("SELECT value FROM meta WHERE name = 'metrics'").fetchone()
         names = json.loads(row[0]) if row else None
+        if partial and names is None and rows:
+            raise InputError(f"store {self.path} does not know its metrics yet: declare them "
+                             "(declare_metrics) or store a complete sample before a partial one")
         for i, (key, metrics, _, _) in enumerate(rows):
             if names is None:
                 names = list(metrics)
                 self._put(cur, "metrics", names)
-            if set(metrics) != set(names):
-                prefix = f"{where[i]}: " if where else ""
+            prefix = f"{where[i]}: " if where else ""
+            if partial and not set(metrics) <= set(names):
+                raise InputError(f"{prefix}sample {key} has metrics {sorted(metrics)}, not all "
+                                 f"of them metrics of this store ({sorted(names)})")
+            if not partial and set(metrics) != set(names):
                 raise InputError(f"{prefix}sample {key} has metrics {sorted(metrics)}, this store "
                                  f"holds {sorted(names)}; pick another --store path")
         return names or []
 
     @staticmethod
-    def _check_same(key: str, old: dict[str, float], new: dict[str, float], names: list[str],
+    def _check_same(key: str, old: dict[str, float], new: dict[str, float],
                     where: str) -> None:
-        for m in names:
+        for m in (m for m in new if m in old):
             if old[m] != new[m]:
                 prefix = f"{where}, column {m!r}: " if where else ""
                 raise InputError(f"{prefix}architecture {key} is already stored with {m} = "
@@ -459,7 +545,8 @@ class SampleStore:
 
     # ---- CSV ------------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> Path:
-        """Write columns arch, metrics..., round, source atomically (temp file + rename)."""
+        """Write columns arch, metrics..., round, source atomically (temp file + rename); a
+        metric a sample lacks is an empty cell."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         metrics = self.metrics
@@ -472,7 +559,8 @@ class SampleStore:
                 writer.writerow(["arch", *metrics, "round", "source"])
                 for key, blob, rnd, src in rows:
                     values = json.loads(blob)
-                    writer.writerow([key, *(repr(float(values[m])) for m in metrics), rnd, src])
+                    writer.writerow([key, *(repr(float(values[m])) if m in values else ""
+                                            for m in metrics), rnd, src])
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -525,6 +613,19 @@ class SampleStore:
 
     def __repr__(self) -> str:
         return f"SampleStore({str(self.path)!r}, space={self.space.name!r}, n={len(self)})"
+
+
+def _events(blob: str, round: int, source: str, measured: str | None) -> list[dict[str, Any]]:
+    """The measurements of one stored row (rows from before schema 3: one of every metric, in
+    the row's round and source)."""
+    if measured is not None:
+        return json.loads(measured)
+    return [{"round": int(round), "source": source, "metrics": list(json.loads(blob))}]
+
+
+def _rounds_of(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Metric -> the round it was measured in."""
+    return {m: int(e["round"]) for e in events for m in e["metrics"]}
 
 
 def _jsonable(value: Any, what: str) -> Any:

@@ -69,6 +69,16 @@ def register(sub) -> None:
                    help="hard budget on a measured metric (repeatable)")
     p.add_argument("--samples", type=int, default=None,
                    help="networks to measure (default 100 trained, 300 training-free)")
+    p.add_argument("--resource-samples", type=int, default=None, metavar="N",
+                   help="resource-only measurements of the budgeted metrics (cheap look-ups "
+                        "before a network is trained; default 10 x --samples, 0 for none)")
+    p.add_argument("--coverage", type=float, default=0.95,
+                   help="coverage of the conformal margins of the resource models "
+                        "(default 0.95)")
+    p.add_argument("--terms", choices=("auto", "linear", "pairwise"), default="auto",
+                   help="objective model terms (auto: chosen by out-of-fold Kendall tau)")
+    p.add_argument("--resource-terms", choices=("auto", "linear", "pairwise"), default="auto",
+                   help="resource model terms (auto: chosen by out-of-fold RMSE)")
     p.add_argument("--metrics", nargs="+", default=None, metavar="METRIC",
                    help="--mode training-free: the training-free metrics (default naswot "
                         "logsynflow skip on nb201, naswot logsynflow elsewhere); --oracle "
@@ -193,23 +203,27 @@ def run(args: argparse.Namespace) -> int:
                         progress=None if not args.quiet else False, restrict=restrict,
                         executor=executor, rerank=args.rerank,
                         rerank_factor=args.rerank_factor, rerank_filter=args.rerank_filter,
-                        rerank_params=rerank_params)
+                        rerank_params=rerank_params, resource_samples=args.resource_samples,
+                        coverage=args.coverage, terms=args.terms,
+                        resource_terms=args.resource_terms)
     best = cal.best
     quality = cal.quality()
     if args.format == "json":
         print_json({"best": None if best is None else best.to_dict(),
                     "true": None if best is None else dict(best.measured),
-                    "n_samples": len(cal.samples), "store": str(cal.store_path),
+                    "n_samples": len(cal.samples), "resource_samples": len(cal.lookups),
+                    "model_choice": cal.model_choice, "store": str(cal.store_path),
                     "history": cal.history, "elapsed_s": cal.elapsed,
                     "model_quality": _records(quality)})
     else:
         if not args.quiet:
-            t = Table("round", "planned", "measured", "total", title="calibration")
+            cols = ("round", "planned", "measured", "total", "looked_up")
+            t = Table(*cols, title="calibration")
             for h in cal.history:
-                t.add_row(*(str(h[k]) for k in ("round", "planned", "measured", "total")))
+                t.add_row(*(str(h.get(k, 0)) for k in cols))
             console.print(t)
-        console.print(f"{len(cal.samples)} samples in {cal.elapsed:.1f} s, store {cal.store_path}",
-                      markup=False)
+        console.print(f"{len(cal.samples)} trained, {len(cal.lookups)} looked up (resource "
+                      f"only) in {cal.elapsed:.1f} s, store {cal.store_path}", markup=False)
         if not args.quiet:
             console.print(render_reports(quality.to_dict(orient="index"),
                                          title="model quality (5-fold out-of-fold predictions)"))

@@ -105,6 +105,8 @@ def _samples(path: str, metric: str | None, form: QuadraticForm):
     if not metric or metric not in df.columns:
         cols = [c for c in df.columns if c != "key"]
         raise InputError(f"--samples {path}: pass --metric, one of its columns {cols}")
+    if {"round", "source"} <= set(df.columns):  # a store's export: empty = not measured
+        df = df[df[metric].notna()].reset_index(drop=True)
     return df, metric, None
 
 
@@ -123,11 +125,15 @@ def _store_samples(path: Path, metric: str | None, form: QuadraticForm):
                              f"form is over {form.space.name!r}")
         df, settings, units, metrics = st.samples(), st.get_meta("settings"), st.units, \
             st.metrics
+        choice = st.get_meta("model_choice")
     if not metric or metric not in df.columns:
         raise InputError(f"--samples {path}: pass --metric, one of the store's metrics "
                          f"{metrics}")
+    df = df[df[metric].notna()].reset_index(drop=True)  # the samples that measured it
     estimator = None
     if isinstance(settings, dict) and "objective" in settings:
+        if isinstance(choice, dict):
+            settings = {**settings, "model_choice": choice}
         estimator = make_estimator(form.space, metric, settings["objective"], settings,
                                    units.get(metric, ""))
     return df, metric, estimator

@@ -247,15 +247,21 @@ class CsvOracle(Oracle):
                              f"({len(self.data)} architectures); measure it and add a row")
         return hit
 
-    def measure(self, arch: Architecture | str) -> dict[str, float]:
-        return dict(zip(self.data.metrics, self.data.values[self.row(arch)].tolist()))
+    def measure(self, arch: Architecture | str,
+                metrics: Sequence[str] | None = None) -> dict[str, float]:
+        row = self.data.values[self.row(arch)]
+        if metrics is None:
+            return dict(zip(self.data.metrics, row.tolist()))
+        return {m: float(row[self.data.metrics.index(m)]) for m in self.wanted(metrics)}
 
-    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray) -> pd.DataFrame:
+    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray,
+                     metrics: Sequence[str] | None = None) -> pd.DataFrame:
         if isinstance(archs, np.ndarray) and archs.ndim == 2:
             archs = self.as_archs(archs)
         elif isinstance(archs, (str, Architecture)):
             archs = self.as_archs(archs)  # raises a clear error
-        return self._frame(np.fromiter((self.row(a) for a in archs), dtype=np.int64))
+        frame = self._frame(np.fromiter((self.row(a) for a in archs), dtype=np.int64))
+        return frame if metrics is None else frame[self.wanted(metrics)]
 
     def table(self) -> pd.DataFrame:
         """The measured architectures (all of the space only if ``exhaustive``)."""

@@ -56,15 +56,27 @@ def _takes_seed(fn: Callable[..., Any]) -> bool:
                for p in params)
 
 
+def _takes_keyword(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` names a keyword parameter ``name`` (``**kwargs`` does not count)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get(name)
+    return p is not None and p.kind != p.POSITIONAL_ONLY
+
+
 class FunctionOracle(Oracle):
     """Wraps ``fn(arch) -> {metric: value}`` (train and evaluate, or anything else).
 
     ``fn`` is a callable or ``"module:function"``; it receives an
     :class:`~iqnas.space.Architecture` and, if it takes a ``seed`` argument (or ``**kwargs``),
-    ``seed=arch_seed(seed, key)``. Python's ``random``, numpy's global generator and torch's
-    (when torch is imported) are seeded with the same value before each call and restored
-    after it. ``metrics`` names what ``fn`` returns (extra keys are ignored); a missing or
-    non-finite value, or an exception in ``fn``, raises :class:`~iqnas.errors.MeasurementError`
+    ``seed=arch_seed(seed, key)``; if it names a ``metrics`` parameter, a measurement of a
+    subset passes ``metrics=[...]`` (so a resource-only measurement need not train).
+    Python's ``random``, numpy's global generator and torch's (when torch is imported) are
+    seeded with the same value before each call and restored after it. ``metrics`` names what
+    ``fn`` returns (extra keys are ignored); a missing or non-finite value, or an exception
+    in ``fn``, raises :class:`~iqnas.errors.MeasurementError`
     naming the architecture: a failure is never turned into a number.
 
     ``space`` None: the space of the Architecture objects passed to ``measure``.
@@ -98,6 +110,7 @@ class FunctionOracle(Oracle):
         if name is not None:
             self.name = str(name)
         self._pass_seed = _takes_seed(self.fn)
+        self._pass_metrics = _takes_keyword(self.fn, "metrics")
 
     @property
     def space(self) -> SearchSpace:  # type: ignore[override]
@@ -116,6 +129,12 @@ class FunctionOracle(Oracle):
 
     def timed(self, metrics: Sequence[str] | None = None) -> bool:
         return self.exclusive
+
+    @property
+    def measures_subsets(self) -> bool:
+        """Whether measuring some metrics costs less than all of them: ``fn`` names a
+        ``metrics`` parameter (otherwise every measurement is a full call)."""
+        return self._pass_metrics
 
     def settings(self) -> dict[str, Any]:
         return {"oracle": self.name, "fn": self.spec or getattr(self.fn, "__qualname__", "?"),
@@ -136,12 +155,16 @@ class FunctionOracle(Oracle):
         """Call ``fn`` once (seeded) and return the metrics (all, or the subset ``metrics``)."""
         a = self._arch(arch)
         wanted = select_metrics(self._metrics, metrics, self.name)
-        return check_values(self._call(a), wanted, a.key, self.name)
+        return check_values(self._call(a, None if metrics is None else wanted), wanted, a.key,
+                            self.name)
 
-    def _call(self, a: Architecture) -> Any:
-        """``fn(a)`` seeded by ``arch_seed(seed, key)`` (MeasurementError if it raises)."""
+    def _call(self, a: Architecture, metrics: Sequence[str] | None = None) -> Any:
+        """``fn(a)`` seeded by ``arch_seed(seed, key)`` (MeasurementError if it raises); a
+        subset ``metrics`` is passed on when ``fn`` names that parameter."""
         seed = arch_seed(self.seed, a.key)
-        kw = {"seed": seed} if self._pass_seed else {}
+        kw: dict[str, Any] = {"seed": seed} if self._pass_seed else {}
+        if self._pass_metrics and metrics is not None:
+            kw["metrics"] = list(metrics)
         try:
             with seeded(seed):
                 return self.fn(a, **kw)

@@ -183,25 +183,35 @@ class NB201Oracle(Oracle):
         """Official NB201 / NATS-Bench tss index of an architecture."""
         return int(self._table.nb201_index[self.row(arch)])
 
-    def measure(self, arch: Architecture | str) -> dict[str, float]:
-        return dict(zip(self._metrics, self._values[self.row(arch)].tolist()))
+    def measure(self, arch: Architecture | str,
+                metrics: Sequence[str] | None = None) -> dict[str, float]:
+        row = self._values[self.row(arch)]
+        if metrics is None:
+            return dict(zip(self._metrics, row.tolist()))
+        return {m: float(row[self._metrics.index(m)]) for m in self.wanted(metrics)}
 
     def values(self, archs: Iterable[Architecture | str] | np.ndarray, metric: str) -> np.ndarray:
         """One metric for many architectures, as a float array."""
         col = self._metrics.index(self.check_metric(metric))
         return self._values[self.rows(archs), col]
 
-    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray) -> pd.DataFrame:
-        return self._frame(self.rows(archs))
+    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray,
+                     metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        return self._frame(self.rows(archs), metrics)
 
     def table(self) -> pd.DataFrame:
         return self._frame(np.arange(len(self._table.keys)))
 
-    def _frame(self, rows: np.ndarray) -> pd.DataFrame:
+    def _frame(self, rows: np.ndarray, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         import pandas as pd
 
         index = pd.Index(self._table.keys[rows], name="key")
-        return pd.DataFrame(self._values[rows], index=index, columns=self._metrics, copy=True)
+        if metrics is None:
+            return pd.DataFrame(self._values[rows], index=index, columns=self._metrics,
+                                copy=True)
+        wanted = self.wanted(metrics)
+        cols = [self._metrics.index(m) for m in wanted]
+        return pd.DataFrame(self._values[np.ix_(rows, cols)], index=index, columns=wanted)
 
 
 def nb201(dataset: str = "cifar100", metrics: Sequence[str] | None = None) -> NB201Oracle:

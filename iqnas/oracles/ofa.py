@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
 import numpy as np
@@ -175,23 +175,28 @@ class OFABenchmark(Oracle):
     def units(self) -> dict[str, str]:
         return {ACC: "%", LAT: "ms"}
 
-    def measure(self, arch: Architecture | str) -> dict[str, float]:
+    def measure(self, arch: Architecture | str,
+                metrics: Sequence[str] | None = None) -> dict[str, float]:
         a = self.space.to_arch(arch)
-        row = self.measure_choices(np.asarray([a.choices]))
+        row = self.measure_choices(np.asarray([a.choices]), metrics)
         return {m: float(v[0]) for m, v in row.items()}
 
-    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray) -> pd.DataFrame:
+    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray,
+                     metrics: Sequence[str] | None = None) -> pd.DataFrame:
         arch_list = self.as_archs(archs)
         C = np.asarray([a.choices for a in arch_list], dtype=np.int64).reshape(-1,
                                                                                  self.space.n_groups)
-        vals = self.measure_choices(C)
+        vals = self.measure_choices(C, metrics)
         index = pd.Index([a.key for a in arch_list], name="key")
-        return pd.DataFrame(vals, index=index, columns=self.metrics, dtype=float)
+        return pd.DataFrame(vals, index=index, columns=list(vals), dtype=float)
 
-    def measure_choices(self, choices: np.ndarray) -> dict[str, np.ndarray]:
-        """Vectorised metrics of an (n, n_groups) array of canonical option indices."""
+    def measure_choices(self, choices: np.ndarray,
+                        metrics: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Vectorised metrics (all, or the subset ``metrics``) of an (n, n_groups) array of
+        canonical option indices."""
         C = self._check(choices)
-        return {ACC: self.accuracy_choices(C), LAT: self.latency_choices(C)}
+        compute = {ACC: self.accuracy_choices, LAT: self.latency_choices}
+        return {m: compute[m](C) for m in self.wanted(metrics)}
 
     def predictor_features(self, choices: np.ndarray) -> np.ndarray:
         """OFA's 128-dim predictor input for each row (float64 zeros and ones)."""

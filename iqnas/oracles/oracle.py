@@ -22,6 +22,10 @@ class Oracle(ABC):
 
     Subclasses set ``space``, ``metrics`` and ``units`` and implement ``measure``. Oracles that
     can list every architecture of their space (benchmark tables) also implement ``table``.
+
+    ``measure(arch, metrics=[...])`` measures only those metrics: a resource-only measurement
+    (latency, memory) is cheap where a trained accuracy is not, and it reveals nothing else
+    (the table oracles return exactly the metrics asked for).
     """
 
     name: str = "oracle"
@@ -38,17 +42,22 @@ class Oracle(ABC):
         return {m: "" for m in self.metrics}
 
     @abstractmethod
-    def measure(self, arch: Architecture | str) -> dict[str, float]:
-        """Every metric of one architecture (an Architecture or its key)."""
+    def measure(self, arch: Architecture | str,
+                metrics: Sequence[str] | None = None) -> dict[str, float]:
+        """The metrics of one architecture (an Architecture or its key): all of them, or only
+        the subset ``metrics``."""
 
-    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray) -> pd.DataFrame:
-        """One row per architecture, indexed by key, one column per metric (loops ``measure``)."""
+    def measure_many(self, archs: Iterable[Architecture | str] | np.ndarray,
+                     metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per architecture, indexed by key, one column per metric (all, or the subset
+        ``metrics``; loops ``measure``)."""
         import pandas as pd
 
+        wanted = self.wanted(metrics)
         arch_list = self.as_archs(archs)
-        rows = [self.measure(a) for a in arch_list]
+        rows = [self.measure(a, metrics=wanted) for a in arch_list]
         index = pd.Index([a.key for a in arch_list], name="key")
-        return pd.DataFrame(rows, index=index, columns=self.metrics, dtype=float)
+        return pd.DataFrame(rows, index=index, columns=wanted, dtype=float)
 
     def table(self) -> pd.DataFrame:
         """Every architecture the oracle knows, indexed by key, one column per metric."""
@@ -64,7 +73,17 @@ class Oracle(ABC):
         measure, or None when it measures any architecture of its space."""
         return None
 
+    @property
+    def measures_subsets(self) -> bool:
+        """Whether ``measure(arch, metrics=[...])`` measures only those metrics (cheaper than all
+        of them); calibrate's resource-only look-ups need it."""
+        return True
+
     # ---- helpers shared by subclasses ------------------------------------------------------
+    def wanted(self, metrics: Sequence[str] | None) -> list[str]:
+        """The metrics a measurement asks for: all (None) or a validated subset."""
+        return select_metrics(self.metrics, metrics, self.name)
+
     def check_metric(self, metric: str) -> str:
         """Return ``metric`` if the oracle has it, else raise InputError naming close matches."""
         if metric in self.metrics:

@@ -109,24 +109,26 @@ class ProxyOracle(Oracle):
             self._inputs = x
         return self._inputs
 
-    def measure(self, arch: Architecture | str | Any) -> dict[str, float]:
-        """Metrics of one architecture, averaged over the initialisations (timings recorded)."""
+    def measure(self, arch: Architecture | str | Any,
+                metrics: Sequence[str] | None = None) -> dict[str, float]:
+        """Metrics of one architecture (all, or only the subset ``metrics``), averaged over the
+        initialisations (timings recorded)."""
         import torch
 
         a = self.space.to_arch(arch)
+        wanted = self.wanted(metrics)
         if self.num_threads is None:
-            return self._measure(a)
+            return self._measure(a, wanted)
         old = torch.get_num_threads()
         torch.set_num_threads(self.num_threads)
         try:
-            return self._measure(a)
+            return self._measure(a, wanted)
         finally:
             torch.set_num_threads(old)
 
-    def _measure(self, a: Architecture) -> dict[str, float]:
+    def _measure(self, a: Architecture, metrics: list[str]) -> dict[str, float]:
         import torch
 
-        metrics = self._metrics
         values: dict[str, list[float]] = {m: [] for m in metrics}
         times = dict.fromkeys(metrics, 0.0)
         t0 = time.perf_counter()

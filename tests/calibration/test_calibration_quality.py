@@ -21,11 +21,14 @@ def test_quality_is_the_report_of_out_of_fold_predictions(run):
     q = run.quality(cv=5, seed=2)
     assert list(q.index) == ["test_acc_c100", "help_lat_fpga"]
     space = run.space
-    X = space.choices_to_onehot(np.array([space.parse_key(k).choices
-                                          for k in run.samples["key"]]))
-    for metric, est in (("test_acc_c100", PairwiseRanker(space)),
-                        ("help_lat_fpga", LinearResourceModel(space))):
-        y = run.samples[metric].to_numpy()
+    assert run.model_choice["help_lat_fpga"] == "LinearResourceModel(linear)"
+    # the accuracy model is fitted on the trained networks, the latency model on them and the
+    # resource-only look-ups
+    for metric, est, frame in (("test_acc_c100", PairwiseRanker(space), run.samples),
+                               ("help_lat_fpga", LinearResourceModel(space), run.measurements)):
+        X = space.choices_to_onehot(np.array([space.parse_key(k).choices
+                                              for k in frame["key"]]))
+        y = frame[metric].to_numpy()
         want = quality_report(y, out_of_fold(est, X, y, cv=5, seed=2))
         for k, v in want.items():
             assert q.loc[metric, k] == pytest.approx(v, nan_ok=True), (metric, k)

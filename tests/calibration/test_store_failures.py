@@ -59,7 +59,7 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_samples(tmp_path):
     con.commit()
     con.close()
     with SampleStore(path, SPACE) as st:
-        assert st.get_meta("schema_version") == SCHEMA_VERSION == 2
+        assert st.get_meta("schema_version") == SCHEMA_VERSION == 3
         assert st.samples()[["key", "score", "round"]].values.tolist() == [[a.key, 3.5, 1]]
         assert st.failed_keys() == []
 

@@ -28,9 +28,14 @@ def measured_csv(tmp_path_factory):
     return path, sub
 
 
-def _stored_keys(db) -> list[str]:
+def _stored_keys(db, trained_only: bool = True) -> list[str]:
+    """The store's sample keys: the trained networks (every metric measured), or also the
+    resource-only look-ups."""
     with sqlite3.connect(db) as con:
-        return [r[0] for r in con.execute("SELECT key FROM samples")]
+        rows = con.execute("SELECT key, metrics FROM samples").fetchall()
+    names = json.loads(sqlite3.connect(db).execute(
+        "SELECT value FROM meta WHERE name = 'metrics'").fetchone()[0])
+    return [k for k, m in rows if not trained_only or set(json.loads(m)) == set(names)]
 
 
 def test_calibrate_on_a_partial_csv_measures_only_its_rows(measured_csv, tmp_path, capsys):
@@ -44,7 +49,7 @@ def test_calibrate_on_a_partial_csv_measures_only_its_rows(measured_csv, tmp_pat
     out = json.loads(capsys.readouterr().out)
     keys = _stored_keys(db)
     assert len(keys) == len(set(keys)) == out["n_samples"] == 40
-    assert set(keys) <= set(sub.index)  # nothing outside the file was planned
+    assert set(_stored_keys(db, trained_only=False)) <= set(sub.index)  # nothing outside it
     measured = sub.loc[keys]
     ok = measured[measured["latency"] <= 3.0]
     best = out["best"]
@@ -124,3 +129,22 @@ def test_training_free_mode_refuses_a_partial_csv(measured_csv, tmp_path, capsys
                  str(path), "--key-column", "cell", "--metrics", "acc", "--samples", "20"])
     err = capsys.readouterr().err
     assert code == 2 and f"covers only {N_ROWS} of the 15625" in err
+
+
+def test_resource_samples_flag_caps_the_look_ups(tmp_path, capsys):
+    """--resource-samples N: at most N resource-only look-ups (0: none), reported with each
+    metric's chosen model in the JSON output; --samples counts trained networks only."""
+    outs = {}
+    for n in (0, 60):
+        db = tmp_path / f"r{n}.db"
+        code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                     "test_acc_c100", "--constraint", "help_lat_fpga=3.0", "--samples", "20",
+                     "--rounds", "2", "--resource-samples", str(n), "--store", str(db),
+                     "--format", "json", "--quiet"])
+        assert code == 0
+        outs[n] = json.loads(capsys.readouterr().out)
+        assert outs[n]["n_samples"] == 20 == len(_stored_keys(db))
+        assert len(_stored_keys(db, trained_only=False)) == 20 + outs[n]["resource_samples"]
+    assert outs[0]["resource_samples"] == 0 < outs[60]["resource_samples"] <= 60
+    assert outs[60]["model_choice"]["help_lat_fpga"] == "LinearResourceModel(linear)"
+    assert outs[60]["history"][-1]["lookups"] <= 60
