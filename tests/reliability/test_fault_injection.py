@@ -171,7 +171,10 @@ def test_a_full_disk_keeps_what_was_stored_and_the_run_resumes(monkeypatch, tmp_
                    "samples stored before are kept: free some space (or fix the file's "
                    "permissions) and run again to resume\n")
     monkeypatch.setattr(store_module.sqlite3, "connect", real_connect)
-    assert _check_store(path) == reference_keys[:24]
+    kept = _check_store(path)
+    # nothing lost: every sample stored before the disk filled is one of the reference run's
+    # (a sample completed after its resource-only look-up moves to the end, so not a prefix)
+    assert 0 < len(kept) <= 24 and set(kept) <= set(reference_keys)
     assert main([*CALIBRATE, "--store", str(path)]) == 0
     capsys.readouterr()
     assert _check_store(path) == reference_keys
@@ -211,7 +214,7 @@ def _kill_and_resume(path: Path, kills: int, seed: int, duration: float, log: Pa
         code = proc.wait(timeout=120)
         if path.exists():
             keys = _check_store(path)  # reopens after every kill, nothing duplicated
-            assert keys == reference[:len(keys)]  # nothing lost: a prefix of the reference
+            assert set(keys) <= set(reference)  # nothing foreign, nothing twice
         if not hit:
             assert code == 0, log.read_text()
             assert _check_store(path) == reference
