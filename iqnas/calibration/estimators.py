@@ -74,6 +74,16 @@ class BaseEstimator(Parameterized):
             raise InputError(f"{type(self).__name__} needs at least 2 samples, got {C.shape[0]}")
         return C, y
 
+    def score(self, X, y) -> float:
+        """Coefficient of determination R^2 of ``predict(X)`` against ``y``."""
+        C, y = self._xy(X, y)
+        return quality_report(y, self.predict(C))["r2"]
+
+    def report(self, X, y) -> dict[str, float]:
+        """``quality_report(y, predict(X))``."""
+        C, y = self._xy(X, y)
+        return quality_report(y, self.predict(C))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._non_default_params().items()
                          if k != "space")
@@ -120,16 +130,6 @@ class QuadraticModel(BaseEstimator):
         """Predicted values: ``form_.evaluate`` of the architectures."""
         self._check_fitted()
         return self.form_.evaluate(choices=as_choices(self.space, X))
-
-    def score(self, X, y) -> float:
-        """Coefficient of determination R^2 of ``predict(X)`` against ``y``."""
-        C, y = self._xy(X, y)
-        return quality_report(y, self.predict(C))["r2"]
-
-    def report(self, X, y) -> dict[str, float]:
-        """``quality_report(y, predict(X))``."""
-        C, y = self._xy(X, y)
-        return quality_report(y, self.predict(C))
 
 
 class RidgePath:

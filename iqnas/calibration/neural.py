@@ -18,7 +18,6 @@ from iqnas._progress import progress_bar
 from iqnas._validation import Boolean, Interval
 from iqnas.calibration.estimators import SPACE, BaseEstimator
 from iqnas.calibration.features import as_choices
-from iqnas.calibration.metrics import quality_report
 from iqnas.errors import InputError, NotFittedError
 
 if TYPE_CHECKING:
@@ -176,16 +175,6 @@ class NeuralEstimator(BaseEstimator):
 
     def _to_units(self, raw: np.ndarray) -> np.ndarray:
         return raw * self.y_scale_ + self.y_mean_
-
-    def score(self, X, y) -> float:
-        """Coefficient of determination R^2 of ``predict(X)`` against ``y``."""
-        C, y = self._xy(X, y)
-        return quality_report(y, self.predict(C))["r2"]
-
-    def report(self, X, y) -> dict[str, float]:
-        """``quality_report(y, predict(X))``."""
-        C, y = self._xy(X, y)
-        return quality_report(y, self.predict(C))
 
 
 __all__ = ["NEURAL_CONSTRAINTS", "NeuralEstimator", "require_torch", "torch_session"]

@@ -647,9 +647,9 @@ class _Loop:
                              "total": n_trained, "failed": len(report.failed),
                              "looked_up": self.lookups.in_round, "lookups": self.lookups.used,
                              **info})
-        log.info("round %d: %d planned, %d trained now, %d failed, %d looked up; %d trained in "
-                 "all", r, len(chosen), len(todo), len(report.failed), self.lookups.in_round,
-                 n_trained)
+        log.info("round %d: %d planned, %d trained now, %d failed, %d looked up; %d samples in "
+                 "all (trained)", r, len(chosen), len(todo), len(report.failed),
+                 self.lookups.in_round, n_trained)
 
     def extend(self, extra: int, rounds: int, first: int) -> None:
         """``extra`` more trained samples after the stored run: further iterative rounds

@@ -25,7 +25,7 @@ import numpy as np
 from iqnas import spaces
 from iqnas.calibration import calibrate
 from iqnas.calibration.batch import measure_batch
-from iqnas.calibration.run import CalibrationRun
+from iqnas.calibration.run import CalibrationRun, store_settings
 from iqnas.calibration.store import SampleStore
 from iqnas.errors import InputError
 from iqnas.problem import LinearConstraint, Problem, within_budget
@@ -142,7 +142,8 @@ def run_data_aware(flash_budgets: Sequence[float] = DEFAULT_FLASH_BUDGETS,
                     extra_metrics=["test_acc"], progress=progress, executor=executor)
     model = cal.models[OBJECTIVE]
     rows, problems = [], {}
-    with SampleStore(cal.store_path, space, settings=cal.settings, seed=seed) as st:
+    with SampleStore(cal.store_path, space, settings=store_settings(cal.settings),
+                     seed=seed) as st:
         for budget in budgets:
             for mode in ("architecture-only", "data-aware"):  # data-aware sees both's networks
                 problem = problem_for(space, model, forms, budget, ram_budget, mode)
