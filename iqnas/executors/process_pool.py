@@ -71,9 +71,19 @@ class ProcessExecutor(Executor):
         attempts = [0] * len(jobs)
         running: dict[Future, int] = {}
 
-        def submit(i: int) -> None:
+        def submit(i: int) -> bool:
+            """Start job ``i``; False when the pool broke under jobs still running (their
+            futures report it, and the job waits for the restart)."""
+            try:
+                fut = self._get_pool().submit(fn, *jobs[i])
+            except BrokenProcessPool:
+                if running:
+                    return False
+                self._restart()
+                fut = self._get_pool().submit(fn, *jobs[i])
             attempts[i] += 1
-            running[self._get_pool().submit(fn, *jobs[i])] = i
+            running[fut] = i
+            return True
 
         try:
             while queue or alone or running:
@@ -82,7 +92,10 @@ class ProcessExecutor(Executor):
                         submit(alone.popleft())
                 else:
                     while queue and len(running) < self.workers:
-                        submit(queue.popleft())
+                        i = queue.popleft()
+                        if not submit(i):
+                            queue.appendleft(i)
+                            break
                 self.in_flight = len(running)
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 died: list[int] = []
