@@ -104,6 +104,9 @@ def run_save(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise InputError(f"OUT {out}: the folder {out.parent} does not exist")
     space.save(out)
-    if not args.quiet:
+    if args.format == "json":
+        print_json({"out": str(out), "space": space.name, "size": space.size,
+                    "content_hash": space.content_hash()})
+    elif not args.quiet:
         console.print(f"wrote space {space.name!r} ({space.size:,} architectures) to {out}")
     return EXIT_OK

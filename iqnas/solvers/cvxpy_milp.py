@@ -3,11 +3,8 @@ by :class:`iqnas.solvers.Cvxpy`)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import os
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +14,7 @@ from iqnas import formulations
 from iqnas._optional import install_hint, require
 from iqnas.errors import BackendUnavailableError, InputError, SolverError
 from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.c_output import c_stdout_redirected
 from iqnas.status import Status
 
 if TYPE_CHECKING:
@@ -37,23 +35,6 @@ _STATUS = {
     "infeasible_or_unbounded": Status.INF_OR_UNBD,
     "solver_error": Status.ERROR,
 }
-
-
-@contextlib.contextmanager
-def _silenced_stdout(active: bool):
-    """Some MILP libraries print a banner from C; hide it unless the user asked for output."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,7 +100,7 @@ def solve(problem, options: SolveOptions, requested: str | None,
     build = cpb.build_time + time.perf_counter() - t0
     t1 = time.perf_counter()
     try:
-        with _silenced_stdout(not options.verbose):
+        with c_stdout_redirected("stderr" if options.verbose else "null"):
             prob.solve(solver=solver, verbose=options.verbose, **_limits(solver, options),
                        **solver_options)
     except cp.error.SolverError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -30,6 +31,7 @@ from iqnas.formulations.triangles import (
 from iqnas.result import TracePoint
 from iqnas.solvers import interruptible, scip_reuse
 from iqnas.solvers.base import RawSolution, SolveOptions
+from iqnas.solvers.c_output import c_stdout_redirected
 from iqnas.solvers.start import local_search
 from iqnas.status import from_scip
 
@@ -221,9 +223,10 @@ def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
         built.model.resetParams()
     m, v = built.model, built.variables
     try:
-        build, trace = _prepare(problem, built, cp, cfg, options, t0)
-        t1 = time.perf_counter()
-        interruptible.optimize(m)
+        with _log_to_stderr(options.verbose):
+            build, trace = _prepare(problem, built, cp, cfg, options, t0)
+            t1 = time.perf_counter()
+            interruptible.optimize(m)
     except KeyboardInterrupt:
         raise  # SCIP may still be stopping in its helper thread: the model is dropped, not freed
     except BaseException:
@@ -253,6 +256,11 @@ def solve(problem, options: SolveOptions, cfg: dict[str, Any]) -> RawSolution:
     else:
         m.freeProb()
     return res
+
+
+def _log_to_stderr(verbose: bool):
+    """A verbose solve's SCIP log (written by SCIP's C code to stdout) goes to stderr."""
+    return c_stdout_redirected("stderr") if verbose else contextlib.nullcontext()
 
 
 def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: dict,
