@@ -28,6 +28,7 @@ the row's round and source).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import math
@@ -35,11 +36,11 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from iqnas import spaces
 from iqnas.errors import InputError
@@ -76,6 +77,23 @@ CREATE TABLE IF NOT EXISTS failures (
     created REAL NOT NULL
 );
 """
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _reads(method: _Method) -> _Method:
+    """A read of the store: pages damaged after it was opened show only when they are read;
+    they are a one-line InputError naming the file, not a raw sqlite3 error."""
+
+    @functools.wraps(method)
+    def read(self: SampleStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+            raise self._unreadable(exc) from None
+
+    return read  # type: ignore[return-value]
 
 
 def default_store_path(run_dir: str | Path = "runs") -> Path:
@@ -202,10 +220,16 @@ class SampleStore:
                 raise InputError(f"writing the store {self.path} failed ({exc}); the samples "
                                  "stored before are kept: free some space (or fix the file's "
                                  "permissions) and run again to resume") from None
-            if isinstance(exc, sqlite3.DatabaseError) and self._opened:
-                raise InputError(f"the store {self.path} is damaged ({exc}); check it with "
-                                 f"`iqnas doctor --store {self.path}`") from None
+            if isinstance(exc, (sqlite3.DatabaseError, json.JSONDecodeError)) and self._opened:
+                raise self._unreadable(exc) from None
             raise
+
+    def _unreadable(self, exc: Exception) -> InputError:
+        """The one-line error of a store whose pages (or stored JSON) are damaged."""
+        what = f"({exc})" if isinstance(exc, sqlite3.Error) else f"(a stored value: {exc})"
+        return InputError(f"the store {self.path} is damaged {what}; check it with "
+                          f"`iqnas doctor --store {self.path}`, then restore a copy or pick "
+                          "another --store path")
 
     def _check_foreign(self, cur: sqlite3.Cursor) -> None:
         """Refuse to add tables to a SQLite file that is not an iqnas store."""
@@ -275,11 +299,13 @@ class SampleStore:
 
     # ---- metadata -------------------------------------------------------------------------
     @property
+    @_reads
     def meta(self) -> dict[str, Any]:
         """Every metadata entry (space, schema_version, created, settings, seed, metrics, ...)."""
         rows = self._conn.execute("SELECT name, value FROM meta ORDER BY name")
         return {n: json.loads(v) for n, v in rows}
 
+    @_reads
     def get_meta(self, name: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return default if row is None else json.loads(row[0])
@@ -316,9 +342,11 @@ class SampleStore:
                                  f"{', '.join(sorted(names))}; pick another --store path")
 
     # ---- reading --------------------------------------------------------------------------
+    @_reads
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
 
+    @_reads
     def keys(self) -> list[str]:
         """Architecture keys in insertion order."""
         return [r[0] for r in self._conn.execute("SELECT key FROM samples ORDER BY seq")]
@@ -333,6 +361,7 @@ class SampleStore:
             return False
         return self._fetch(key) is not None
 
+    @_reads
     def _fetch(self, key: str) -> dict[str, float] | None:
         row = self._conn.execute("SELECT metrics FROM samples WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
@@ -341,6 +370,7 @@ class SampleStore:
         """Stored metrics of one architecture (those measured), or None if it has none."""
         return self._fetch(self._key(arch))
 
+    @_reads
     def measurements(self, arch: Architecture | str) -> list[dict[str, Any]] | None:
         """The measurements of one architecture, oldest first: ``{"round", "source",
         "metrics"}`` each (the metric names it measured); None when it is not stored."""
@@ -348,6 +378,7 @@ class SampleStore:
                                  "WHERE key = ?", (self._key(arch),)).fetchone()
         return None if row is None else _events(*row)
 
+    @_reads
     def all_measurements(self) -> list[tuple[str, dict[str, Any]]]:
         """(key, measurement) of every measurement of every sample, samples in insertion
         order, each sample's measurements oldest first."""
@@ -355,6 +386,7 @@ class SampleStore:
                                   "ORDER BY seq").fetchall()
         return [(r[0], e) for r in rows for e in _events(*r[1:])]
 
+    @_reads
     def samples(self, timestamps: bool = False,
                 before_round: int | None = None) -> pd.DataFrame:
         """Columns key, every metric (NaN where a sample lacks it), round, source (and
@@ -522,6 +554,7 @@ class SampleStore:
                         (key, error.strip(), attempts, round, source, time.time()))
         return True
 
+    @_reads
     def failure(self, arch: Architecture | str) -> dict[str, Any] | None:
         """``{"error", "attempts", "round", "source"}`` of a recorded failure, or None."""
         row = self._conn.execute("SELECT error, attempts, round, source FROM failures "
@@ -531,10 +564,12 @@ class SampleStore:
         return {"error": row[0], "attempts": int(row[1]), "round": int(row[2]),
                 "source": row[3]}
 
+    @_reads
     def failed_keys(self) -> list[str]:
         """Keys of the recorded failures, oldest first."""
         return [r[0] for r in self._conn.execute("SELECT key FROM failures ORDER BY created")]
 
+    @_reads
     def failures(self) -> pd.DataFrame:
         """Columns key, error, attempts, round, source of the recorded failures."""
         import pandas as pd
@@ -544,6 +579,7 @@ class SampleStore:
         return pd.DataFrame(rows, columns=["key", "error", "attempts", "round", "source"])
 
     # ---- CSV ------------------------------------------------------------------------------
+    @_reads
     def export_csv(self, path: str | Path) -> Path:
         """Write columns arch, metrics..., round, source atomically (temp file + rename); a
         metric a sample lacks is an empty cell."""
@@ -612,7 +648,11 @@ class SampleStore:
         self._put(cur, "units", {**current, **{n: u for n, u in units.items() if u}})
 
     def __repr__(self) -> str:
-        return f"SampleStore({str(self.path)!r}, space={self.space.name!r}, n={len(self)})"
+        try:
+            n: int | str = len(self)
+        except InputError:
+            n = "? (damaged)"
+        return f"SampleStore({str(self.path)!r}, space={self.space.name!r}, n={n})"
 
 
 def _events(blob: str, round: int, source: str, measured: str | None) -> list[dict[str, Any]]:

@@ -179,6 +179,81 @@ def test_a_store_with_corrupted_pages_is_one_line(files, capsys, tmp_path):
     assert code == 1 and json.loads(out)["store"]["ok"] is False
 
 
+def _damage_samples(path) -> None:
+    """Overwrite every page but the schema's and the meta table's: the samples, failures and
+    their indexes (a store open elsewhere notices only when it reads them)."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = con.execute("PRAGMA page_size").fetchone()[0]
+    pages = [r[0] for r in con.execute(
+        "SELECT pageno FROM dbstat WHERE name NOT IN ('sqlite_schema', 'meta', "
+        "'sqlite_autoindex_meta_1')")]
+    con.close()
+    data = bytearray(path.read_bytes())
+    for page in pages:
+        data[(page - 1) * size: page * size] = b"\x5a" * size
+    path.write_bytes(bytes(data))
+
+
+def test_a_store_damaged_after_it_was_opened_is_one_line_on_every_read(tmp_path):
+    from iqnas.calibration.store import SampleStore
+
+    path = tmp_path / "s.db"
+    keys = list(dict.fromkeys(a.key for a in SPACE.sample(0, n=300)))
+    with SampleStore(path, SPACE) as st:
+        st.add_many([(k, {"acc": float(i), "lat": 1.0}) for i, k in enumerate(keys)])
+        st.add_failure(SPACE.sample(1), "boom")
+    store = SampleStore(path, SPACE)
+    _damage_samples(path)
+    reads = {"len": lambda: len(store), "keys": store.keys, "samples": store.samples,
+             "samples(before_round=1)": lambda: store.samples(before_round=1),
+             "all_measurements": store.all_measurements, "get": lambda: store.get(keys[-1]),
+             "measurements": lambda: store.measurements(keys[-1]),
+             "contains": lambda: keys[-1] in store, "failures": store.failures,
+             "failed_keys": store.failed_keys, "failure": lambda: store.failure(keys[0]),
+             "export_csv": lambda: store.export_csv(tmp_path / "out.csv"),
+             "add": lambda: store.add(keys[0], {"acc": 0.0, "lat": 1.0})}
+    for name, read in reads.items():
+        with pytest.raises(InputError, match="is damaged") as info:
+            read()
+        text = str(info.value)
+        assert str(path) in text and "iqnas doctor --store" in text and "\n" not in text, name
+    assert "damaged" in repr(store) and not (tmp_path / "out.csv").exists()
+    store.close()
+
+
+def test_a_store_with_a_damaged_stored_value_is_one_line(tmp_path):
+    from iqnas.calibration.store import SampleStore
+
+    path = tmp_path / "s.db"
+    a, b = list(dict.fromkeys(SPACE.sample(0, n=3)))[:2]
+    with SampleStore(path, SPACE) as st:
+        st.add(a, {"acc": 1.0})
+        st.add(b, {"acc": 2.0})
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE samples SET metrics = '{oops' WHERE key = ?", (b.key,))
+    with SampleStore(path, SPACE) as st:
+        assert st.get(a) == {"acc": 1.0}
+        for read in (st.samples, lambda: st.get(b), lambda: st.add(b, {"acc": 2.0})):
+            with pytest.raises(InputError, match=f"the store {path} is damaged"):
+                read()
+
+
+@pytest.mark.parametrize("command", ["calibrate", "report"])
+def test_cli_on_a_store_whose_sample_pages_are_damaged_exits_2(command, capsys, tmp_path):
+    store = tmp_path / "s.db"
+    calibrate = ["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                 "test_acc_c100", "--samples", "60", "--store", store]
+    assert _cli(capsys, *calibrate, "-q")[0] == 0
+    _damage_samples(store)
+    argv = calibrate if command == "calibrate" else ["report", "--store", store, "--out",
+                                                     tmp_path / "r.html"]
+    code, _, err = _cli(capsys, *argv, "-q")
+    assert code == 2 and _one_line(err).startswith(f"error: the store {store} is damaged")
+    assert f"iqnas doctor --store {store}" in err
+    assert not (tmp_path / "r.html").exists()
+
+
 # ---- 5: validation before side effects -----------------------------------------------------------
 def test_a_bad_solver_leaves_no_store(capsys, tmp_path):
     store = tmp_path / "t.db"
