@@ -11,8 +11,12 @@ A sample may hold only some of the metrics (``add(..., partial=True)``): a resou
 measurement (latency, memory: cheap) of a network that was not trained (its accuracy: expensive).
 Each sample records its measurements (``measurements(arch)``: round, source and the metrics of
 each); a later measurement of the same key that adds metrics (training a network whose latency
-was looked up) extends the sample and moves it to the end of the insertion order with the new
-round and source.
+was looked up) extends the sample in place with the new round and source: it keeps its place
+in the insertion order (``keys()``; so an interrupted store is a prefix of the uninterrupted
+one), while ``samples()``, the rows the calibration rounds fit on, lists the samples in the
+order of their latest measurement (each extending measurement takes the next value of the
+samples' sequence as its place; stores of earlier versions, which moved the row instead,
+read the same).
 ``samples()`` shows a metric a sample lacks as NaN; fitting uses only the rows where it is
 finite.
 
@@ -348,7 +352,7 @@ class SampleStore:
 
     @_reads
     def keys(self) -> list[str]:
-        """Architecture keys in insertion order."""
+        """Architecture keys in insertion order (an extended sample keeps its place)."""
         return [r[0] for r in self._conn.execute("SELECT key FROM samples ORDER BY seq")]
 
     def _key(self, arch: Architecture | str) -> str:
@@ -376,7 +380,7 @@ class SampleStore:
         "metrics"}`` each (the metric names it measured); None when it is not stored."""
         row = self._conn.execute("SELECT metrics, round, source, measured FROM samples "
                                  "WHERE key = ?", (self._key(arch),)).fetchone()
-        return None if row is None else _events(*row)
+        return None if row is None else [_public(e) for e in _events(*row)]
 
     @_reads
     def all_measurements(self) -> list[tuple[str, dict[str, Any]]]:
@@ -384,35 +388,42 @@ class SampleStore:
         order, each sample's measurements oldest first."""
         rows = self._conn.execute("SELECT key, metrics, round, source, measured FROM samples "
                                   "ORDER BY seq").fetchall()
-        return [(r[0], e) for r in rows for e in _events(*r[1:])]
+        return [(r[0], _public(e)) for r in rows for e in _events(*r[1:])]
 
     @_reads
     def samples(self, timestamps: bool = False,
                 before_round: int | None = None) -> pd.DataFrame:
         """Columns key, every metric (NaN where a sample lacks it), round, source (and
-        timestamp), in insertion order.
+        timestamp), in the order of each sample's latest measurement (the insertion order
+        when no sample was extended; the calibration rounds fit on the rows in this order).
 
         ``before_round=r``: the store as it was when round ``r`` started: values measured in
         round ``r`` or later are NaN and samples left with none are dropped (a sample's round
-        is then that of its last measurement before ``r``)."""
+        is then that of its last measurement before ``r``, its place that of that
+        measurement)."""
         import pandas as pd
 
         metrics = self.metrics
-        rows = self._conn.execute("SELECT key, metrics, round, source, created, measured "
+        rows = self._conn.execute("SELECT key, metrics, round, source, created, measured, seq "
                                   "FROM samples ORDER BY seq").fetchall()
-        keep, values, rounds = [], [], []
+        keep, values, rounds, places = [], [], [], []
         for i, r in enumerate(rows):
             d = json.loads(r[1])
-            when = _rounds_of(_events(r[1], r[2], r[3], r[5]))
+            events = _events(r[1], r[2], r[3], r[5])
+            when = _rounds_of(events)
             if before_round is not None:
                 d = {m: v for m, v in d.items() if when[m] < before_round}
                 if not d:
                     continue
                 rounds.append(max(when[m] for m in d))
+                events = [e for e in events if int(e["round"]) < before_round]
             else:
                 rounds.append(int(r[2]))
+            places.append(max(int(e.get("order", r[6])) for e in events))
             keep.append(i)
             values.append(d)
+        by_place = sorted(range(len(keep)), key=places.__getitem__)
+        keep, values, rounds = ([seq[j] for j in by_place] for seq in (keep, values, rounds))
         data: dict[str, list] = {"key": [rows[i][0] for i in keep]}
         for m in metrics:
             data[m] = [float(d.get(m, math.nan)) for d in values]
@@ -486,15 +497,20 @@ class SampleStore:
                     events = _events(*old)
                     merged = {**metrics, **stored}
                     metrics = {m: merged[m] for m in names if m in merged}
-                    cur.execute("DELETE FROM samples WHERE key = ?", (key,))
                     new = [m for m in metrics if m not in stored]
                 else:
                     new = list(metrics)
-                events.append({"round": rnd, "source": src, "metrics": new})
-                cur.execute("INSERT INTO samples (key, metrics, round, source, created, measured) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (key, json.dumps(metrics, allow_nan=False), rnd, src, now,
-                             json.dumps(events)))
+                event: dict[str, Any] = {"round": rnd, "source": src, "metrics": new}
+                if old is not None:
+                    event["order"] = _next_order(cur)
+                events.append(event)
+                values = (json.dumps(metrics, allow_nan=False), rnd, src, now, json.dumps(events))
+                if old is None:
+                    cur.execute("INSERT INTO samples (metrics, round, source, created, measured, "
+                                "key) VALUES (?, ?, ?, ?, ?, ?)", (*values, key))
+                else:  # extended in place: the sample keeps its position
+                    cur.execute("UPDATE samples SET metrics = ?, round = ?, source = ?, "
+                                "created = ?, measured = ? WHERE key = ?", (*values, key))
                 cur.execute("DELETE FROM failures WHERE key = ?", (key,))
                 added += 1
         return added
@@ -661,6 +677,20 @@ def _events(blob: str, round: int, source: str, measured: str | None) -> list[di
     if measured is not None:
         return json.loads(measured)
     return [{"round": int(round), "source": source, "metrics": list(json.loads(blob))}]
+
+
+def _public(event: dict[str, Any]) -> dict[str, Any]:
+    """A measurement as ``measurements()`` shows it (its place in ``samples()`` left out)."""
+    return {k: v for k, v in event.items() if k != "order"}
+
+
+def _next_order(cur: sqlite3.Cursor) -> int:
+    """The place of a measurement that extends a stored sample in the order of ``samples()``:
+    the next value of the samples' sequence, which it takes (so later samples come after it),
+    as if the sample were stored anew; the sample itself keeps its ``seq``."""
+    cur.execute("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'samples'")
+    return int(cur.execute("SELECT seq FROM sqlite_sequence WHERE name = 'samples'")
+               .fetchone()[0])
 
 
 def _rounds_of(events: list[dict[str, Any]]) -> dict[str, int]:

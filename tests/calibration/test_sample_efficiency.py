@@ -4,6 +4,9 @@ checked against the NB201 tables."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -79,12 +82,61 @@ def test_a_store_extends_a_looked_up_sample_when_the_network_is_trained(nb, tabl
         assert st.measurements(a) == [{"round": 0, "source": "lookup", "metrics": [FPGA]},
                                       {"round": 2, "source": "iqp", "metrics": [ACC]}]
         frame = st.samples()
-        assert list(frame["key"]) == [b, a]          # the trained sample moved to the end
+        assert list(frame["key"]) == [b, a]          # fitted in the order of the measurements
+        assert st.keys() == [a, b]                   # but the sample kept its place
         assert frame.set_index("key").at[a, ACC] == table.at[a, ACC]
-        before = st.samples(before_round=1).set_index("key")
+        assert frame.set_index("key").at[a, "round"] == 2
+        before = st.samples(before_round=1)
+        assert list(before["key"]) == [a, b] and before["round"].tolist() == [0, 0]
+        before = before.set_index("key")
         assert np.isnan(before.at[a, ACC]) and before.at[a, FPGA] == table.at[a, FPGA]
         with pytest.raises(iqnas.InputError):      # a partial sample must not break the store
             st.add(a, {FPGA: table.at[a, FPGA] + 1.0}, partial=True)
+
+
+def test_an_extended_sample_keeps_its_place_and_later_samples_follow_it(nb, table, tmp_path):
+    a, b, c, d = table.index[:4]
+    full = {k: {ACC: table.at[k, ACC], FPGA: table.at[k, FPGA]} for k in (a, b, c, d)}
+    path = tmp_path / "s.db"
+    with SampleStore(path, nb.space) as st:
+        st.declare_metrics([ACC, FPGA])
+        st.add(a, {FPGA: full[a][FPGA]}, round=0, source="lookup", partial=True)
+        st.add(b, {FPGA: full[b][FPGA]}, round=0, source="lookup", partial=True)
+        st.add(c, full[c], round=0, source="initial")
+        st.add(b, full[b], round=1, source="iqp")    # b trained: after c
+        st.add(d, full[d], round=1, source="iqp")    # d: after b
+        st.add(a, full[a], round=2, source="iqp")    # a trained last
+        assert st.keys() == [a, b, c, d] and len(st) == 4
+        assert list(st.samples()["key"]) == [c, b, d, a]
+        assert list(st.samples(before_round=1)["key"]) == [a, b, c]
+        assert list(st.samples(before_round=2)["key"]) == [a, c, b, d]
+        assert [k for k, _ in st.all_measurements()] == [a, a, b, b, c, d]
+        with sqlite3.connect(path) as con:               # no row was written twice
+            assert con.execute("SELECT seq FROM samples ORDER BY seq").fetchall() == [
+                (1,), (2,), (3,), (5,)]
+
+
+def test_a_store_whose_extended_samples_were_moved_reads_as_before(nb, table, tmp_path):
+    """Stores of earlier iqnas moved an extended sample to the end (a new seq, no place in its
+    measurements): their order is kept."""
+    a, b = table.index[:2]
+    path = tmp_path / "old.db"
+    with SampleStore(path, nb.space) as st:
+        st.declare_metrics([ACC, FPGA])
+        st.add(a, {FPGA: table.at[a, FPGA]}, round=0, source="lookup", partial=True)
+        st.add(b, {ACC: table.at[b, ACC], FPGA: table.at[b, FPGA]}, round=0, source="initial")
+    events = [{"round": 0, "source": "lookup", "metrics": [FPGA]},
+              {"round": 1, "source": "iqp", "metrics": [ACC]}]
+    with sqlite3.connect(path) as con:                   # what the earlier DELETE + INSERT left
+        con.execute("DELETE FROM samples WHERE key = ?", (a,))
+        con.execute("INSERT INTO samples (key, metrics, round, source, created, measured) "
+                    "VALUES (?, ?, 1, 'iqp', 0, ?)",
+                    (a, json.dumps({ACC: table.at[a, ACC], FPGA: table.at[a, FPGA]}),
+                     json.dumps(events)))
+    with SampleStore(path, nb.space) as st:
+        assert st.keys() == [b, a] and list(st.samples()["key"]) == [b, a]
+        assert list(st.samples(before_round=1)["key"]) == [b, a]
+        assert st.measurements(a) == events
 
 
 def test_calibrate_counts_trained_networks_and_looks_up_resources_only(nb, table, tmp_path):
