@@ -1,9 +1,10 @@
 """``load_sweep``: a sweep file (``iqnas.sweep(..., out=FILE)``, ``iqnas sweep --out FILE``)
 read back as a :class:`Sweep`, with the forms it was solved with.
 
-The file's header records the problem's fingerprint and, since this version, the objective's
-name and each constraint's name, units and fixed budget; the problem is rebuilt from ``forms``
-and checked against the fingerprint, so a file is never shown with forms it was not solved with.
+The file's header records the problem's fingerprint, the objective's name and each
+constraint's name, units and fixed budget, and (since this version) the space's content hash;
+the problem is rebuilt from ``forms`` and checked against them, so a file is never shown with
+forms it was not solved with. Older files (without those fields) still load.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def load_sweep(path: str | os.PathLike, forms: Mapping[str, QuadraticForm], orac
         if form.space.name != space:
             raise InputError(f"sweep file {path} is over space {space!r}, form {name!r} over "
                              f"{form.space.name!r}; give the forms the sweep was solved with")
+        recorded = head.get("space_hash")  # not in files from before it was recorded
+        if recorded is not None and form.space.content_hash() != recorded:
+            raise InputError(f"sweep file {path} was solved on another space named {space!r} "
+                             f"(content hash {recorded}), form {name!r} is over "
+                             f"{form.space.content_hash()} (its groups or options differ); give "
+                             "the forms of the space file the sweep was solved on")
     obj_name = (head.get("objective") or {}).get("name") or objective
     if obj_name not in forms:
         raise InputError(f"sweep file {path}: no form named {obj_name!r} for its objective "
@@ -96,10 +103,9 @@ def load_sweep(path: str | os.PathLike, forms: Mapping[str, QuadraticForm], orac
                          "ones given (the problem fingerprint differs); give the models the "
                          "sweep used")
     points = make_points(head["budgets"], head.get("grid_budgets"))
-    store = SweepStore(path, {k: head.get(k) for k in ("problem", "space", "sense", "resource",
-                                                     "budgets", "grid_resource",
-                                                     "grid_budgets", "settings")},
-                       {p.index: p for p in points})
+    fields = ("problem", "space", "space_hash", "sense", "resource", "budgets",
+              "grid_resource", "grid_budgets", "settings")
+    store = SweepStore(path, {k: head.get(k) for k in fields}, {p.index: p for p in points})
     missing = [p.index for p in points if p.index not in store.rows]
     if missing:
         raise InputError(f"sweep file {path} has {len(store.rows)} of {len(points)} points; "

@@ -80,7 +80,8 @@ def sweep(problem: Problem, resource: str, budgets, solver: str | Backend = "sci
         base = base.with_budget(grid_resource, grid_budgets[0])
     swept = [resource] + ([grid_resource] if grid_resource else [])
     header = {"problem": problem_fingerprint(base, swept), "space": problem.space.name,
-              "sense": problem.sense, "resource": resource, "budgets": budgets,
+              "space_hash": problem.space.content_hash(), "sense": problem.sense,
+              "resource": resource, "budgets": budgets,
               "grid_resource": grid_resource, "grid_budgets": grid_budgets,
               "settings": settings.identity(), **problem_record(base, swept)}
     store = None if out is None else SweepStore(out, header, {p.index: p for p in points})

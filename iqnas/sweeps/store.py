@@ -64,6 +64,8 @@ class SweepStore:
             raise InputError(f"{self.path} is not an iqnas sweep file (no header line); give "
                              "another out path or delete it")
         differ = [k for k in IDENTITY if head.get(k) != self.header.get(k)]
+        if "space_hash" in head and head["space_hash"] != self.header.get("space_hash"):
+            differ.insert(0, "space_hash")  # files from before it was recorded still resume
         if differ:
             raise InputError(f"{self.path} belongs to a different sweep ({', '.join(differ)} "
                              "differ); give another out path, or delete the file to start over")

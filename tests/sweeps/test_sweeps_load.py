@@ -93,3 +93,48 @@ def test_a_configured_backend_comes_back_with_its_parameters(linear_accuracy, fp
     bad.write_text("".join([json.dumps(head) + "\n"] + out.read_text().splitlines(True)[1:]))
     with pytest.raises(InputError, match="solver settings .* cannot be rebuilt"):
         load_sweep(bad, {"acc": linear_accuracy, RES: fpga_form})
+
+
+def _toy_forms(options: list[int]) -> dict[str, iqnas.QuadraticForm]:
+    """Forms over a user space named "toy": the same coefficients whatever ``options`` are."""
+    space = iqnas.SearchSpace.from_dict({"name": "toy", "groups": [
+        {"name": "width", "options": options}, {"name": "kernel", "options": [3, 5]}]})
+    return {"acc": iqnas.QuadraticForm(space, 1.0, [1.0, 2.0, 3.0, 0.5, 1.5], name="acc"),
+            "lat": iqnas.QuadraticForm(space, 0.0, [1.0, 2.0, 4.0, 1.0, 2.0], name="lat")}
+
+
+def test_a_sweep_file_of_another_space_with_the_same_name_is_refused(tmp_path):
+    forms, other = _toy_forms([8, 16, 32]), _toy_forms([8, 16, 64])
+    space = forms["acc"].space
+    assert space.content_hash() != other["acc"].space.content_hash()
+    problem = iqnas.Problem(space, forms["acc"], {"lat": (forms["lat"], 3.0)})
+    out = tmp_path / "toy.jsonl"
+    sw = iqnas.sweep(problem, "lat", [2.0, 3.0, 5.0], out=out, progress=False)
+    head = json.loads(out.read_text().splitlines()[0])
+    assert head["space_hash"] == space.content_hash()
+    back = load_sweep(out, forms)
+    assert back.to_dataframe()["key"].tolist() == sw.to_dataframe()["key"].tolist()
+    with pytest.raises(InputError) as info:
+        load_sweep(out, other)
+    text = str(info.value)
+    assert text.startswith(f"sweep file {out} was solved on another space named 'toy' "
+                           f"(content hash {space.content_hash()})") and "\n" not in text
+    other_problem = iqnas.Problem(other["acc"].space, other["acc"], {"lat": (other["lat"], 3.0)})
+    with pytest.raises(InputError, match="space_hash"):  # nor resumed on the other space
+        iqnas.sweep(other_problem, "lat", [2.0, 3.0, 5.0], out=out, progress=False)
+
+
+def test_a_sweep_file_from_before_the_space_hash_still_loads_and_resumes(tmp_path):
+    forms = _toy_forms([8, 16, 32])
+    problem = iqnas.Problem(forms["acc"].space, forms["acc"], {"lat": (forms["lat"], 3.0)})
+    out = tmp_path / "toy.jsonl"
+    sw = iqnas.sweep(problem, "lat", [2.0, 3.0, 5.0], out=out, progress=False)
+    lines = out.read_text().splitlines(keepends=True)
+    head = json.loads(lines[0])
+    del head["space_hash"]
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps(head) + "\n" + "".join(lines[1:-1]))  # the last point missing
+    again = iqnas.sweep(problem, "lat", [2.0, 3.0, 5.0], out=old, progress=False)
+    assert again.resumed == 2
+    back = load_sweep(old, _toy_forms([8, 16, 64]))  # nothing recorded to tell them apart
+    assert back.to_dataframe()["objective"].tolist() == sw.to_dataframe()["objective"].tolist()
