@@ -34,11 +34,10 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
     limit_blas_threads,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -170,12 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     add_output_options(ap, RESULTS / "data_aware_bench.jsonl", record="demo run")
     args = ap.parse_args(argv)
     if args.report_only:
-        header, runs = read_results(args.report_only)
-        info, command = header.get("info", {}), header.get("command", "")
+        runs, info, command, _ = read_run(args.report_only)
     else:
         limit_blas_threads()
-        info = machine_info()
-        command = command_line("data_aware_bench", argv, as_module=bool(__package__))
+        info, command = new_run("data_aware_bench", argv, as_module=bool(__package__))
         runs = []
         with results_writer(args.jsonl, info, command) as write:
             for seed in args.seeds:

@@ -52,10 +52,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -385,11 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.report_only:
-        header, runs = read_results(args.report_only)
-        info, command = header.get("info", {}), header.get("command", "")
+        runs, info, command, _ = read_run(args.report_only)
     else:
-        info = machine_info()
-        command = command_line("efficiency_bench", argv, as_module=bool(__package__))
+        info, command = new_run("efficiency_bench", argv, as_module=bool(__package__))
         runs = []
         scenarios = [Scenario(s) for s in args.scenarios]
         with results_writer(args.jsonl, info, command) as write, \

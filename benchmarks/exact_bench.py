@@ -44,10 +44,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     read_section,
     results_writer,
     section_head,
@@ -316,11 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
-        header, runs = read_results(args.report_only)
-        info, command = header.get("info", {}), header.get("command", "")
+        runs, info, command, _ = read_run(args.report_only)
     else:
-        info = machine_info()
-        command = command_line("exact_bench", argv, as_module=bool(__package__))
+        info, command = new_run("exact_bench", argv, as_module=bool(__package__))
         jobs = []
         if "solve" in args.parts:
             jobs += [("solve", f, s, "scip") for f in args.families for s in range(args.seeds)]

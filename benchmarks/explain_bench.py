@@ -41,10 +41,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -283,8 +282,8 @@ def headline(runs: list[dict]) -> Headline:
 
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
-    header, runs = read_results(path)
-    return resolve_keys(runs), header.get("info", {}), header.get("command", "")
+    runs, info, command, _ = read_run(path)
+    return resolve_keys(runs), info, command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,8 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.seeds < 2:
             raise SystemExit("need --seeds >= 2 to compare seeds")
-        info = machine_info()
-        command = command_line("explain_bench", argv, as_module=bool(__package__))
+        info, command = new_run("explain_bench", argv, as_module=bool(__package__))
         oracles = {s: oracle_of(s) for s in SPACES}
         runs, last = [], {}
         todo = [c for c in cases(args.ofa_sizes, args.nb201_sizes)

@@ -48,10 +48,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -283,16 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
-        header, runs = read_results(args.report_only)
-        info, command, settings = header["info"], header["command"], header["settings"]
+        runs, info, command, header = read_run(args.report_only)
+        settings = header["settings"]
     else:
         if not 2 <= args.calibrate < args.networks:
             raise SystemExit("--calibrate must be >= 2 and smaller than --networks")
         import torch
 
         torch.set_num_threads(1)
-        info = machine_info()
-        command = command_line("lut_bench", argv, as_module=bool(__package__))
+        info, command = new_run("lut_bench", argv, as_module=bool(__package__))
         settings = {k: getattr(args, k) for k in ("networks", "input_size", "warmup", "repeats",
                                                    "workers", "calibrate", "seed")}
         runs = []

@@ -57,10 +57,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -341,10 +340,10 @@ def headline(runs: list[dict], scenarios: list[dict]) -> Headline:
 
 def load_jsonl(path: Path) -> tuple[list[dict], list[dict], dict, str]:
     """(runs, scenarios, machine info, command) of a results file."""
-    header, records = read_results(path)
+    records, info, command, _ = read_run(path)
     scenarios = [r for r in records if r.get("type") == "scenario"]
     runs = [r for r in records if r.get("type") != "scenario"]
-    return runs, scenarios, header.get("info", {}), header.get("command", "")
+    return runs, scenarios, info, command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,8 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             if q != "none" and not 0 < float(q) < 1:
                 raise SystemExit(f"bad quantile {q!r}: use 'none' or a number in (0, 1)")
         datasets = [resolve_dataset(d) for d in args.datasets]
-        info = machine_info()
-        command = command_line("nb201_search_bench", argv, as_module=bool(__package__))
+        info, command = new_run("nb201_search_bench", argv, as_module=bool(__package__))
         runs, scenarios = [], []
         with results_writer(args.jsonl, info, command) as write, \
                 tempfile.TemporaryDirectory() as tmp:

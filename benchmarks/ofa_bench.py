@@ -40,11 +40,10 @@ from benchmarks.report import (  # noqa: E402
     Headline,
     add_output_options,
     command_block,
-    command_line,
-    machine_info,
     machine_line,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     summary_row,
 )
@@ -212,8 +211,8 @@ def headline(runs: list[dict]) -> Headline:
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
     """(runs, machine info, command) of a results file."""
-    header, runs = read_results(path)
-    return runs, header.get("info", {}), header.get("command", "")
+    runs, info, command, _ = read_run(path)
+    return runs, info, command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.n_train < 10 or args.n_test < 2 or args.seeds < 1:
             raise SystemExit("need --n-train >= 10, --n-test >= 2 and --seeds >= 1")
-        info = machine_info()
-        command = command_line("ofa_bench", argv, as_module=bool(__package__))
+        info, command = new_run("ofa_bench", argv, as_module=bool(__package__))
         oracle = iqnas.oracles.ofa()
         runs = []
         with results_writer(args.jsonl, info, command) as write:

@@ -49,11 +49,11 @@ from benchmarks.report import (  # noqa: E402
     Headline,
     add_output_options,
     command_block,
-    command_line,
-    machine_info,
     machine_line,
+    new_run,
     publish_section,
     read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -608,8 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
-        header, recs = read_results(args.report_only)
-        info, command = header.get("info", {}), header.get("command", "")
+        recs, info, command, header = read_run(args.report_only)
         if args.merge:
             header, recs = fold_results(header, recs, args.merge)
             write_results(args.jsonl, header, recs)
@@ -622,8 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    info = machine_info()
-    command = command_line("predictors_bench", argv, as_module=bool(__package__))
+    info, command = new_run("predictors_bench", argv, as_module=bool(__package__))
     old: list[dict] = []
     if args.resume and args.jsonl.exists():
         header, old = read_results(args.jsonl)

@@ -54,10 +54,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -372,12 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.report_only:
-        header, records = read_results(args.report_only)
-        info, command, meta = header.get("info", {}), header.get("command", ""), \
-            header.get("meta", {})
+        records, info, command, header = read_run(args.report_only)
+        meta = header.get("meta", {})
     else:
-        info = machine_info()
-        command = command_line("reduce_bench", argv, as_module=bool(__package__))
+        info, command = new_run("reduce_bench", argv, as_module=bool(__package__))
         table = Table()
         objective, text = build_objective(table, args.model)
         meta = {"objective": text}

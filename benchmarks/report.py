@@ -86,6 +86,20 @@ def command_line(script: str, argv: list[str] | None, as_module: bool) -> str:
     return (prog + " " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
 
 
+# ---- one run: read back or measured now --------------------------------------------------------
+def read_run(path: Path) -> tuple[list[dict], dict, str, dict]:
+    """A run read back from its results file (``--report-only FILE``): its records, the machine
+    record and the command of the run that wrote them, and the whole header record (for the
+    fields a script adds to it)."""
+    header, records = read_results(path)
+    return records, header.get("info", {}), header.get("command", ""), header
+
+
+def new_run(script: str, argv: list[str] | None, as_module: bool) -> tuple[dict, str]:
+    """The machine record and the command line (see ``command_line``) of a run measured now."""
+    return machine_info(), command_line(script, argv, as_module)
+
+
 # ---- raw results (JSON lines) ------------------------------------------------------------------
 def read_results(path: Path) -> tuple[dict, list[dict]]:
     """The header record of a results file ({} if it has none) and every other record, in

@@ -40,11 +40,10 @@ from benchmarks.report import (  # noqa: E402
     Headline,
     add_output_options,
     command_block,
-    command_line,
-    machine_info,
     machine_line,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     summary_row,
 )
@@ -313,9 +312,8 @@ def headline(runs: list[dict], multiplier: float) -> Headline:
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str, float]:
     """(runs, machine info, command, time multiplier) of a results file."""
-    header, runs = read_results(path)
-    return (runs, header.get("info", {}), header.get("command", ""),
-            header.get("multiplier", 5.0))
+    runs, info, command, header = read_run(path)
+    return runs, info, command, header.get("multiplier", 5.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,8 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         runs, info, command, mult = load_jsonl(args.report_only)
     else:
         make(args.family, 0)  # fail fast on a bad family
-        info = machine_info()
-        command = command_line("searchers_bench", argv, as_module=True)
+        info, command = new_run("searchers_bench", argv, as_module=True)
         mult = args.multiplier
         runs = []
         with results_writer(args.jsonl, info, command, multiplier=mult) as write:

@@ -34,10 +34,9 @@ from benchmarks.report import (  # noqa: E402
     Headline,
     add_output_options,
     command_block,
-    command_line,
-    machine_info,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     read_section,
     results_writer,
     summary_row,
@@ -222,8 +221,8 @@ def current_notes(path: Path) -> str:
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str]:
     """(runs, machine info, command) of a results file."""
-    header, runs = read_results(path)
-    return runs, header.get("info", {}), header.get("command", "")
+    runs, info, command, _ = read_run(path)
+    return runs, info, command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in args.families:
             name, n = parse_family(f)
             make(name, 0, n)  # fail fast on a bad family name
-        info = machine_info()
-        command = command_line("solver_bench", argv, as_module=bool(__package__))
+        info, command = new_run("solver_bench", argv, as_module=bool(__package__))
         runs = []
         with results_writer(args.jsonl, info, command) as write:
             for family in args.families:

@@ -47,11 +47,10 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
-    command_line,
-    machine_info,
     machine_line,
+    new_run,
     publish_section,
-    read_results,
+    read_run,
     results_writer,
     summary_row,
 )
@@ -274,8 +273,8 @@ def _distinct(values: list[float]) -> int:
 
 def load_jsonl(path: Path) -> tuple[list[dict], dict, str, dict]:
     """(runs, machine info, command, model description) of a results file."""
-    header, runs = read_results(path)
-    return runs, header.get("info", {}), header.get("command", ""), header.get("model", {})
+    runs, info, command, header = read_run(path)
+    return runs, info, command, header.get("model", {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,8 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         runs, info, command, model = load_jsonl(args.report_only)
     else:
-        info = machine_info()
-        command = command_line("sweep_bench", argv, as_module=bool(__package__))
+        info, command = new_run("sweep_bench", argv, as_module=bool(__package__))
         problem, budgets, model = build_problem(args.points)
         print(f"fitted in {model['fit_time']:.1f} s; {len(budgets)} budgets "
               f"{budgets[0]:.4g}..{budgets[-1]:.4g} ms", flush=True)

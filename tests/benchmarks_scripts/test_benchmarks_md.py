@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -33,3 +36,28 @@ def test_the_summary_links_every_section_once():
     links = re.findall(r"^\| \[(.*?)\]\(#(.*?)\) \|", summary, flags=re.M)
     assert sorted(links) == sorted((title, anchor(title)) for title in sections)
     assert len(sections) == len(SCRIPTS) and "issue" not in " ".join(sections).lower()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_and_report_only_to_no_file(script, capsys):
+    module = importlib.import_module(f"benchmarks.{script}")
+    with pytest.raises(SystemExit) as info:
+        module.main(["--help"])
+    assert info.value.code == 0 and "--report-only" in capsys.readouterr().out
+    before = BENCHMARKS_MD.read_text()
+    assert module.main(["--report-only", str(RESULTS / f"{script}.jsonl"), "--out", "-"]) == 0
+    assert BENCHMARKS_MD.read_text() == before  # '-': no file written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_each_script_runs_as_a_file_outside_the_repository(script, tmp_path):
+    """``python benchmarks/<script>.py`` from another folder: the script makes the repository
+    importable itself."""
+    path = BENCHMARKS_MD.parent / "benchmarks" / f"{script}.py"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for argv in (["--help"], ["--report-only", str(RESULTS / f"{script}.jsonl"), "--out", "-"]):
+        proc = subprocess.run([sys.executable, str(path), *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert argv != ["--help"] or proc.stdout.startswith(f"usage: {script}.py")

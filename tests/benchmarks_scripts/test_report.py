@@ -13,6 +13,7 @@ from benchmarks.report import (
     Headline,
     anchor,
     read_results,
+    read_run,
     read_section,
     results_writer,
     summary_row,
@@ -64,6 +65,9 @@ def test_results_round_trip_and_keep_records_of_an_interrupted_run(tmp_path: Pat
     assert header["info"] == {"nproc": 2} and header["command"] == "python -m x"
     assert header["model"] == {"k": 1}
     assert records == [{"a": 1}, {"a": 2}]
+    assert read_run(path) == (records, {"nproc": 2}, "python -m x", header)
+    (tmp_path / "bare.jsonl").write_text('{"a": 3}\n')  # no header record
+    assert read_run(tmp_path / "bare.jsonl") == ([{"a": 3}], {}, "", {})
 
 
 def test_summary_rows_are_added_replaced_in_place_and_kept(tmp_path: Path) -> None:
