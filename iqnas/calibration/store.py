@@ -689,6 +689,9 @@ def _next_order(cur: sqlite3.Cursor) -> int:
     the next value of the samples' sequence, which it takes (so later samples come after it),
     as if the sample were stored anew; the sample itself keeps its ``seq``."""
     cur.execute("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'samples'")
+    if cur.rowcount == 0:  # its sequence row was removed: after the last sample
+        cur.execute("INSERT INTO sqlite_sequence (name, seq) "
+                    "SELECT 'samples', COALESCE(MAX(seq), 0) + 1 FROM samples")
     return int(cur.execute("SELECT seq FROM sqlite_sequence WHERE name = 'samples'")
                .fetchone()[0])
 

@@ -137,6 +137,17 @@ def test_a_store_whose_extended_samples_were_moved_reads_as_before(nb, table, tm
         assert st.keys() == [b, a] and list(st.samples()["key"]) == [b, a]
         assert list(st.samples(before_round=1)["key"]) == [b, a]
         assert st.measurements(a) == events
+        c = table.index[2]
+        st.add(c, {FPGA: table.at[c, FPGA]}, round=1, source="lookup", partial=True)
+    with sqlite3.connect(path) as con:                   # a store without its sequence row
+        con.execute("DELETE FROM sqlite_sequence")
+    with SampleStore(path, nb.space) as st:
+        st.add(b, {FPGA: table.at[b, FPGA]}, partial=True)  # nothing new: no place taken
+        st.add(c, {ACC: table.at[c, ACC], FPGA: table.at[c, FPGA]}, round=2, source="iqp")
+        assert st.keys() == [b, a, c] and list(st.samples()["key"]) == [b, a, c]
+        st.add(table.index[3], {FPGA: table.at[table.index[3], FPGA]}, partial=True)
+        assert st.keys()[-1] == table.index[3]
+        assert list(st.samples()["key"]) == [b, a, c, table.index[3]]
 
 
 def test_calibrate_counts_trained_networks_and_looks_up_resources_only(nb, table, tmp_path):
