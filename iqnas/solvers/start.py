@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from iqnas.problem import Problem
-from iqnas.solvers.moves import apply_moves, move_targets
+from iqnas.solvers.context import SearchContext
+from iqnas.solvers.moves import apply_moves, move_targets, repair
 from iqnas.space import Architecture
 
 #: budgets are met with this relative margin, so the solver's own tolerances accept the start
@@ -30,29 +31,64 @@ PAIR_CHECK = 64
 
 
 def local_search(problem: Problem, n_samples: int = 256, starts: int = 4, seed: int = 0,
-                 time_limit: float = 1.0, pair_moves: bool = True) -> Architecture | None:
-    """A good feasible architecture (or None if none was found). ``pair_moves``: when no
-    one-group move improves, try moves that change two groups at once (needed when several
-    budgets are tight: a gain in one group must be paid for in another)."""
+                 time_limit: float = 1.0, pair_moves: bool = True,
+                 patience: int = 0, max_climbs: int = 0) -> Architecture | None:
+    """A good feasible architecture (or None if none was found).
+
+    Climbs from the best of ``n_samples`` sampled architectures (and of the least violating ones,
+    repaired, when fewer than ``starts`` samples are feasible). ``starts`` climbs, or with
+    ``patience`` > 0: climbs from ever new samples until ``patience`` climbs in a row end no
+    higher than the best so far (at most ``max_climbs``, 0 = no limit), within ``time_limit``
+    seconds. ``pair_moves``: when no one-group move improves, try moves that change two groups
+    at once (needed when several budgets are tight: a gain in one group must be paid for in
+    another)."""
     t_end = time.perf_counter() + time_limit
     space = problem.space
     sign = 1.0 if problem.sense == "maximize" else -1.0
     rng = np.random.default_rng(seed)
-    C = np.vstack([np.zeros((1, space.n_groups), dtype=np.int64),
-                   space.sample_choices(rng, n_samples)])
-    C = C[problem.feasible(C, margin=MARGIN)]
-    if not len(C):
-        return None
-    vals = sign * problem.objective_values(C)
+    first = np.zeros((1, space.n_groups), dtype=np.int64)
     best, best_val = None, -np.inf
     pairs = _PairMoves(problem, sign) if pair_moves and _PairMoves.fits(problem) else None
-    for k in np.argsort(-vals)[:starts]:
-        choices, val = _climb(problem, sign, C[k], float(vals[k]), t_end, pairs)
-        if val > best_val:
-            best, best_val = choices, val
+    climbs = since_best = 0
+    while time.perf_counter() < t_end:
+        C = _starts(problem, np.vstack([first, space.sample_choices(rng, n_samples)]),
+                    starts, t_end)
+        first = first[:0]
+        if not len(C):
+            break
+        vals = sign * problem.objective_values(C)
+        for k in np.argsort(-vals)[:starts]:
+            choices, val = _climb(problem, sign, C[k], float(vals[k]), t_end, pairs)
+            climbs += 1
+            since_best += 1
+            if val > best_val + MIN_GAIN:
+                best, best_val, since_best = choices, val, 0
+            if time.perf_counter() > t_end:
+                break
+        if patience <= 0 or since_best >= patience or 0 < max_climbs <= climbs:
+            break
+    if best is None:
+        return None
+    return Architecture(space, tuple(int(v) for v in best))
+
+
+def _starts(problem: Problem, C: np.ndarray, k: int, t_end: float) -> np.ndarray:
+    """The feasible rows of ``C`` and, when there are fewer than ``k``, up to that many rows
+    repaired (greedy one-group moves, ``moves.repair``) from the rows that break the budgets
+    least."""
+    feasible = problem.feasible(C, margin=MARGIN)
+    if feasible.sum() >= k:
+        return C[feasible]
+    ctx = SearchContext(problem, None)
+    out = [C[feasible]]
+    bad = C[~feasible]
+    for c in bad[np.argsort(ctx.violation(bad), kind="stable")][:k - int(feasible.sum())]:
         if time.perf_counter() > t_end:
             break
-    return Architecture(space, tuple(int(v) for v in best))
+        r = repair(ctx, c)
+        if r is not None and problem.feasible(r[None, :], margin=MARGIN)[0]:
+            out.append(r[None, :])
+    return np.vstack(out)
 
 
 def _climb(problem: Problem, sign: float, choices: np.ndarray, value: float,
