@@ -9,6 +9,7 @@ solver an early incumbent.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -51,44 +52,43 @@ def local_search(problem: Problem, n_samples: int = 256, starts: int = 4, seed: 
     pairs = _PairMoves(problem, sign) if pair_moves and _PairMoves.fits(problem) else None
     climbs = since_best = 0
     while time.perf_counter() < t_end:
-        C = _starts(problem, np.vstack([first, space.sample_choices(rng, n_samples)]),
-                    starts, t_end)
+        C = np.vstack([first, space.sample_choices(rng, n_samples)])
         first = first[:0]
-        if not len(C):
-            break
-        vals = sign * problem.objective_values(C)
-        for k in np.argsort(-vals)[:starts]:
-            choices, val = _climb(problem, sign, C[k], float(vals[k]), t_end, pairs)
+        feasible = problem.feasible(C, margin=MARGIN)
+        F = C[feasible]
+        vals = sign * problem.objective_values(F)
+        rows = [(F[k], float(vals[k])) for k in np.argsort(-vals)[:starts]]
+        if len(rows) < starts:  # tight budgets: climb repaired samples too, after these
+            rows = itertools.chain(rows, _repaired(problem, C[~feasible], starts - len(rows),
+                                                   sign, t_end))
+        found = False
+        for row, val0 in rows:
+            choices, val = _climb(problem, sign, row, val0, t_end, pairs)
+            found = True
             climbs += 1
             since_best += 1
             if val > best_val + MIN_GAIN:
                 best, best_val, since_best = choices, val, 0
             if time.perf_counter() > t_end:
                 break
-        if patience <= 0 or since_best >= patience or 0 < max_climbs <= climbs:
+        if not found or patience <= 0 or since_best >= patience or 0 < max_climbs <= climbs:
             break
     if best is None:
         return None
     return Architecture(space, tuple(int(v) for v in best))
 
 
-def _starts(problem: Problem, C: np.ndarray, k: int, t_end: float) -> np.ndarray:
-    """The feasible rows of ``C`` and, when there are fewer than ``k``, up to that many rows
-    repaired (greedy one-group moves, ``moves.repair``) from the rows that break the budgets
-    least."""
-    feasible = problem.feasible(C, margin=MARGIN)
-    if feasible.sum() >= k:
-        return C[feasible]
+def _repaired(problem: Problem, C: np.ndarray, k: int, sign: float, t_end: float):
+    """Up to ``k`` feasible rows (with their sign-adjusted objective) repaired by greedy
+    one-group moves (``moves.repair``) from the rows of ``C`` that break the budgets least,
+    one at a time."""
     ctx = SearchContext(problem, None)
-    out = [C[feasible]]
-    bad = C[~feasible]
-    for c in bad[np.argsort(ctx.violation(bad), kind="stable")][:k - int(feasible.sum())]:
+    for c in C[np.argsort(ctx.violation(C), kind="stable")][:k]:
         if time.perf_counter() > t_end:
-            break
+            return
         r = repair(ctx, c)
         if r is not None and problem.feasible(r[None, :], margin=MARGIN)[0]:
-            out.append(r[None, :])
-    return np.vstack(out)
+            yield r, sign * float(problem.objective_values(r[None, :])[0])
 
 
 def _climb(problem: Problem, sign: float, choices: np.ndarray, value: float,
