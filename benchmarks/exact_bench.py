@@ -7,6 +7,7 @@ side by side on the same instances; a budget sweep on one built SCIP model again
     python -m benchmarks.exact_bench --report-only benchmarks/results/exact_bench.jsonl
 
 Peers (``--peers``): ``scip`` = ``iqnas.solve(products="auto")`` (the default backend);
+``scip-patient`` = the same with ``Scip(local_search_patience=64)`` (a longer MIP-start search);
 ``highs`` = the ``cvxpy`` backend with HiGHS on the same linearised formulation; ``cpsat`` =
 OR-Tools CP-SAT on that formulation with coefficients scaled to integers
 (``benchmarks/peers.py``, one worker). Times include compiling and building the model (instance
@@ -26,6 +27,7 @@ import logging
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from statistics import median
 
@@ -65,7 +67,7 @@ FAMILIES = ("ofa-fitted", "ofa-fitted/2c", "ofa-fitted-rank", "ofa-fitted-pwlat"
             "scale-40", "scale-80")
 PEER_FAMILIES = ("chain-0.1", "dense-0.01", "nb201-fitted", "ofa-fitted")
 SWEEP_FAMILIES = ("nb201-fitted", "chain-0.1", "ofa-fitted")
-PEERS = ("scip", "highs", "cpsat")
+PEERS = ("scip", "highs", "cpsat", "scip-patient")
 SWEEP_POINTS = 40
 #: the notes after this line of the section are kept when the section is rewritten
 NOTES_MARK = ("<!-- notes: kept when exact_bench.py rewrites this section; "
@@ -87,6 +89,8 @@ def run_solve(family: str, seed: int, peer: str, time_limit: float) -> dict:
         rec.update(solve_cpsat(problem, time_limit))
     else:
         solver = (iqnas.solvers.Scip(reuse_model=False) if peer == "scip"
+                  else iqnas.solvers.Scip(reuse_model=False, local_search_patience=64)
+                  if peer == "scip-patient"
                   else iqnas.solvers.Cvxpy(solver="HIGHS", solver_options={"threads": 1}))
         res = iqnas.solve(problem, solver, time_limit=time_limit, products="auto", seed=0)
         rec.update(status=str(res.status), objective=res.objective, gap=res.gap,
@@ -96,6 +100,68 @@ def run_solve(family: str, seed: int, peer: str, time_limit: float) -> dict:
     rec["total_time"] = rec["build_time"] + rec["solve_time"]
     rec["wall_time"] = time.perf_counter() - t0
     return rec
+
+
+# ---- calibrate ------------------------------------------------------------------------------
+class RecordingScip(iqnas.solvers.Scip):
+    """The default SCIP backend that records every solve (status, gap, times) and caps each at
+    ``cap`` seconds (None: no cap), so that an unproven round shows its gap instead of running
+    for hours."""
+
+    cap: float | None = None
+    solves: list[dict] = []
+
+    def solve(self, problem, options):
+        if self.cap is not None:
+            limit = self.cap if options.time_limit is None else min(self.cap, options.time_limit)
+            options = replace(options, time_limit=limit)
+        raw = super().solve(problem, options)
+        self.solves.append({"status": str(raw.status), "gap": raw.gap, "nodes": raw.nodes,
+                            "build_time": raw.build_time, "solve_time": raw.solve_time,
+                            "excluded": len(problem.exclude)})
+        print(f"  IQP {len(self.solves)}: {raw.status} gap {_gap(raw.gap)} "
+              f"{raw.build_time + raw.solve_time:.2f} s", flush=True)
+        return raw
+
+
+def run_calibrate(seed: int, n_samples: int, cap: float | None) -> dict:
+    """``iqnas.calibrate`` on ``ofa`` (pairwise terms, ``n_samples`` trained networks, one
+    Note10 latency budget at the 20 % quantile of ``ofa_budget_sample(seed)``), every selection
+    IQP solved by SCIP and recorded."""
+    import tempfile
+
+    from iqnas.testing.instances import ofa_budget_sample
+
+    oracle = iqnas.oracles.ofa()
+    _, truth = ofa_budget_sample(seed)
+    budget = float(np.quantile(truth["latency"], 0.2))
+    solver = RecordingScip()
+    RecordingScip.cap, RecordingScip.solves = cap, []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        iqnas.calibrate("ofa", oracle, "acc_ofa_pred", {"lat_note10_ms": budget}, n_samples,
+                        terms="pairwise", seed=seed, solver=solver, progress=False,
+                        store=Path(tmp) / "run.sqlite")
+    wall = time.perf_counter() - t0
+    solves = RecordingScip.solves
+    gaps = [s["gap"] for s in solves if s["status"] != "optimal" and s["gap"] is not None]
+    return {"part": "calibrate", "family": f"calibrate-ofa-{n_samples}", "seed": seed,
+            "budget": budget, "cap": cap, "wall": wall, "n_solves": len(solves),
+            "proven": sum(s["status"] in ("optimal", "infeasible") for s in solves),
+            "solver_time": sum(s["build_time"] + s["solve_time"] for s in solves),
+            "max_gap": max(gaps) if gaps else 0.0, "solves": solves}
+
+
+def calibrate_table(runs: list[dict]) -> str:
+    lines = ["| run | seed | IQP solves | proven | solver s (total) | slowest solve s | worst gap "
+             "| calibrate wall s |", "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        slow = max((s["build_time"] + s["solve_time"] for s in r["solves"]), default=0.0)
+        name = r["family"] + (" (stopped early)" if r.get("stopped") else "")
+        lines.append(f"| {name} | {r['seed']} | {r['n_solves']} | {r['proven']}/"
+                     f"{r['n_solves']} | **{_t(r['solver_time'])}** | {_t(slow)} "
+                     f"| {_gap(r['max_gap'])} | {'-' if r['wall'] is None else _t(r['wall'])} |")
+    return "\n".join(lines)
 
 
 # ---- one sweep ------------------------------------------------------------------------------
@@ -130,6 +196,14 @@ def run_sweep(family: str, seed: int, strategy: str, time_limit: float) -> dict:
             "wall": wall, "solved": solved, "points": len(statuses),
             "proven": sum(s in ("optimal", "infeasible") for s in statuses),
             "objectives": objectives}
+
+
+CALIBRATE_DOC = ("`iqnas.calibrate(\"ofa\", iqnas.oracles.ofa(), \"acc_ofa_pred\", "
+                 "{\"lat_note10_ms\": b}, N, terms=\"pairwise\", seed=s)` with `b` the 20 % "
+                 "quantile of the true Note10 latency; every selection IQP (each answer of each "
+                 "round's top-k) is solved by the default SCIP backend, capped per solve "
+                 "(`--calibrate-cap`), and recorded: solver s = build + solve time summed over "
+                 "the solves.")
 
 
 # ---- summaries ------------------------------------------------------------------------------
@@ -261,6 +335,9 @@ def section(runs: list[dict], info: dict, command: str, notes: str) -> str:
                       ""]
     if sweeps:
         parts += [f"### A {SWEEP_POINTS}-budget sweep on one model", "", sweep_table(sweeps), ""]
+    cals = [r for r in runs if r.get("part") == "calibrate"]
+    if cals:
+        parts += ["### `calibrate` on `ofa`", "", CALIBRATE_DOC, "", calibrate_table(cals), ""]
     if notes:
         parts += [NOTES_MARK, "", notes.strip(), ""]
     return "\n".join(parts)
@@ -301,15 +378,20 @@ def headline(runs: list[dict]) -> Headline:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", nargs="+", default=["solve", "peers", "sweep"],
-                    choices=["solve", "peers", "sweep"])
+                    choices=["solve", "peers", "sweep", "calibrate"])
     ap.add_argument("--families", nargs="+", default=list(FAMILIES))
     ap.add_argument("--peer-families", nargs="+", default=list(PEER_FAMILIES))
     ap.add_argument("--sweep-families", nargs="+", default=list(SWEEP_FAMILIES))
-    ap.add_argument("--peers", nargs="+", default=list(PEERS[1:]), choices=list(PEERS))
+    ap.add_argument("--peers", nargs="+", default=list(PEERS[1:3]), choices=list(PEERS))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     ap.add_argument("--sweep-time-limit", type=float, default=10.0,
                     help="seconds per solve of a sweep point")
+    ap.add_argument("--calibrate-samples", type=int, default=200,
+                    help="trained networks of the calibrate part")
+    ap.add_argument("--calibrate-seeds", type=int, default=1)
+    ap.add_argument("--calibrate-cap", type=float, default=60.0,
+                    help="seconds at most per selection IQP of the calibrate part (0: no cap)")
     ap.add_argument("--notes", type=Path, default=None, help="markdown appended to the section")
     add_output_options(ap, RESULTS / "exact_bench.jsonl")
     args = ap.parse_args(argv)
@@ -327,12 +409,19 @@ def main(argv: list[str] | None = None) -> int:
         if "sweep" in args.parts:
             jobs += [("sweep", f, s, k) for f in args.sweep_families for s in range(args.seeds)
                      for k in ("cold", "one model", "sweep")]
+        if "calibrate" in args.parts:
+            jobs += [("calibrate", "ofa", s, args.calibrate_samples)
+                     for s in range(args.calibrate_seeds)]
         runs = []
         with results_writer(args.jsonl, info, command) as write:
             for part, family, seed, what in jobs:
                 if part == "solve":
                     rec = run_solve(family, seed, what, args.time_limit)
                     msg = f"{rec['status']:9s} {rec['total_time']:7.2f} s gap {_gap(rec['gap'])}"
+                elif part == "calibrate":
+                    rec = run_calibrate(seed, what, args.calibrate_cap or None)
+                    msg = (f"{rec['solver_time']:7.2f} s solver, {rec['proven']}/"
+                           f"{rec['n_solves']} proven, worst gap {_gap(rec['max_gap'])}")
                 else:
                     rec = run_sweep(family, seed, what, args.sweep_time_limit)
                     msg = f"{rec['wall']:7.2f} s, {rec['proven']}/{rec['points']} proven"
@@ -341,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{part} {family:16s} seed {seed} {what:9s} {msg}", flush=True)
     print(solve_table([r for r in runs if r.get("part") == "solve"]))
     print(sweep_table([r for r in runs if r.get("part") == "sweep"]))
+    print(calibrate_table([r for r in runs if r.get("part") == "calibrate"]))
     if str(args.out) != "-":
         notes = args.notes.read_text() if args.notes else current_notes(args.out)
         publish_section(args.out, SECTION, section(runs, info, command, notes),

@@ -38,7 +38,8 @@ class Scip(Backend):
 
     * ``local_search``: a MIP start from :func:`iqnas.solvers.start.local_search`;
       ``local_search_starts`` its climbs (0 = automatic: 64 on large models, 16 on small dense
-      ones, none otherwise).
+      ones, none otherwise); ``local_search_patience`` > 0: climbs from ever new samples until
+      that many in a row find nothing better (within ``LOCAL_SEARCH_PATIENT_SECONDS``).
     * ``triangle_cuts``: separate triangle inequalities on the product variables of the
       linearised form (:mod:`iqnas.formulations.triangles`); True, False or "auto" (on except
       for small dense models). ``triangle_max_cuts``: at most this many per round;
@@ -66,6 +67,7 @@ class Scip(Backend):
     _parameter_constraints = {
         "local_search": [Boolean()],
         "local_search_starts": [Interval("int", 0, None)],
+        "local_search_patience": [Interval("int", 0, None)],
         "triangle_cuts": [Boolean(), Options(("auto",))],
         "triangle_max_cuts": [Interval("int", 1, None)],
         "triangle_force": [Boolean()],
@@ -82,6 +84,7 @@ class Scip(Backend):
     }
 
     def __init__(self, *, local_search: bool = True, local_search_starts: int = 0,
+                 local_search_patience: int = 0,
                  triangle_cuts: bool | str = "auto", triangle_max_cuts: int = 2500,
                  triangle_force: bool = True, triangle_freq: int = 0,
                  triangle_priority: int = 1000, triangle_per_triple: int = 0,
@@ -91,6 +94,7 @@ class Scip(Backend):
                  reuse_cuts_max: int = 10000) -> None:
         self.local_search = local_search
         self.local_search_starts = local_search_starts
+        self.local_search_patience = local_search_patience
         self.triangle_cuts = triangle_cuts
         self.triangle_max_cuts = triangle_max_cuts
         self.triangle_force = triangle_force

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: products (y variables or quadratic terms) from which a model counts as large (64 local-search
 #: climbs, SCIP restarts allowed)
 LOCAL_SEARCH_MIN_PRODUCTS = 5000
+#: the local search's time limit with ``Scip(local_search_patience=k)`` (k > 0; 1 s otherwise)
+LOCAL_SEARCH_PATIENT_SECONDS = 5.0
 #: a model with at most this many binaries and fewer than LOCAL_SEARCH_MIN_PRODUCTS products is
 #: "small dense" (nb201-like): no root cut loop, a 16-climb local search
 SMALL_DENSE_BINARIES = 64
@@ -182,7 +184,8 @@ def build_model(cp: CompiledProblem) -> tuple[Model, list]:
 
 def _carry_cuts(m: Model, v: list, extra: dict, limit: int) -> None:
     """Start this solve with the triangle cuts the earlier solves of the model found (valid for
-    every architecture, whatever the budgets): the last ``limit`` of them as removable rows."""
+    every architecture, whatever the budgets): the last ``limit`` of them as removable rows that
+    SCIP separates when the LP violates them (not rows of the first LP, which they slowed)."""
     sepa = extra["sepa"]
     pool = extra.setdefault("pool", {})
     for cols, coefs, rhs in sepa.found:
@@ -194,7 +197,7 @@ def _carry_cuts(m: Model, v: list, extra: dict, limit: int) -> None:
         m.delCons(cons)
     extra["carried"] = [
         m.addCons(quicksum(a * v[c] for c, a in zip(cols, coefs)) <= rhs, name="triangle",
-                  initial=True, separate=False, removable=True)
+                  initial=False, separate=True, removable=True)
         for cols, coefs, rhs in pool]
 
 
@@ -276,7 +279,10 @@ def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: di
         if n_starts <= 0:
             n_starts = 64 if large else 16 if small_dense else 0
         if n_starts > 0:
-            found = local_search(problem, starts=n_starts, seed=options.seed or 0)
+            patience = cfg["local_search_patience"]
+            found = local_search(problem, starts=n_starts, seed=options.seed or 0,
+                                 patience=patience,
+                                 time_limit=LOCAL_SEARCH_PATIENT_SECONDS if patience else 1.0)
             if found is not None:
                 starts.append(found)
     for arch in starts:

@@ -9,12 +9,14 @@ solver an early incumbent.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 
 from iqnas.problem import Problem
-from iqnas.solvers.moves import apply_moves, move_targets
+from iqnas.solvers.context import SearchContext
+from iqnas.solvers.moves import apply_moves, move_targets, repair
 from iqnas.space import Architecture
 
 #: budgets are met with this relative margin, so the solver's own tolerances accept the start
@@ -30,29 +32,63 @@ PAIR_CHECK = 64
 
 
 def local_search(problem: Problem, n_samples: int = 256, starts: int = 4, seed: int = 0,
-                 time_limit: float = 1.0, pair_moves: bool = True) -> Architecture | None:
-    """A good feasible architecture (or None if none was found). ``pair_moves``: when no
-    one-group move improves, try moves that change two groups at once (needed when several
-    budgets are tight: a gain in one group must be paid for in another)."""
+                 time_limit: float = 1.0, pair_moves: bool = True,
+                 patience: int = 0, max_climbs: int = 0) -> Architecture | None:
+    """A good feasible architecture (or None if none was found).
+
+    Climbs from the best of ``n_samples`` sampled architectures (and of the least violating ones,
+    repaired, when fewer than ``starts`` samples are feasible). ``starts`` climbs, or with
+    ``patience`` > 0: climbs from ever new samples until ``patience`` climbs in a row end no
+    higher than the best so far (at most ``max_climbs``, 0 = no limit), within ``time_limit``
+    seconds. ``pair_moves``: when no one-group move improves, try moves that change two groups
+    at once (needed when several budgets are tight: a gain in one group must be paid for in
+    another)."""
     t_end = time.perf_counter() + time_limit
     space = problem.space
     sign = 1.0 if problem.sense == "maximize" else -1.0
     rng = np.random.default_rng(seed)
-    C = np.vstack([np.zeros((1, space.n_groups), dtype=np.int64),
-                   space.sample_choices(rng, n_samples)])
-    C = C[problem.feasible(C, margin=MARGIN)]
-    if not len(C):
-        return None
-    vals = sign * problem.objective_values(C)
+    first = np.zeros((1, space.n_groups), dtype=np.int64)
     best, best_val = None, -np.inf
     pairs = _PairMoves(problem, sign) if pair_moves and _PairMoves.fits(problem) else None
-    for k in np.argsort(-vals)[:starts]:
-        choices, val = _climb(problem, sign, C[k], float(vals[k]), t_end, pairs)
-        if val > best_val:
-            best, best_val = choices, val
-        if time.perf_counter() > t_end:
+    climbs = since_best = 0
+    while time.perf_counter() < t_end:
+        C = np.vstack([first, space.sample_choices(rng, n_samples)])
+        first = first[:0]
+        feasible = problem.feasible(C, margin=MARGIN)
+        F = C[feasible]
+        vals = sign * problem.objective_values(F)
+        rows = [(F[k], float(vals[k])) for k in np.argsort(-vals)[:starts]]
+        if len(rows) < starts:  # tight budgets: climb repaired samples too, after these
+            rows = itertools.chain(rows, _repaired(problem, C[~feasible], starts - len(rows),
+                                                   sign, t_end))
+        found = False
+        for row, val0 in rows:
+            choices, val = _climb(problem, sign, row, val0, t_end, pairs)
+            found = True
+            climbs += 1
+            since_best += 1
+            if val > best_val + MIN_GAIN:
+                best, best_val, since_best = choices, val, 0
+            if time.perf_counter() > t_end:
+                break
+        if not found or patience <= 0 or since_best >= patience or 0 < max_climbs <= climbs:
             break
+    if best is None:
+        return None
     return Architecture(space, tuple(int(v) for v in best))
+
+
+def _repaired(problem: Problem, C: np.ndarray, k: int, sign: float, t_end: float):
+    """Up to ``k`` feasible rows (with their sign-adjusted objective) repaired by greedy
+    one-group moves (``moves.repair``) from the rows of ``C`` that break the budgets least,
+    one at a time."""
+    ctx = SearchContext(problem, None)
+    for c in C[np.argsort(ctx.violation(C), kind="stable")][:k]:
+        if time.perf_counter() > t_end:
+            return
+        r = repair(ctx, c)
+        if r is not None and problem.feasible(r[None, :], margin=MARGIN)[0]:
+            yield r, sign * float(problem.objective_values(r[None, :])[0])
 
 
 def _climb(problem: Problem, sign: float, choices: np.ndarray, value: float,
