@@ -417,9 +417,11 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "resource-only look-ups screening the candidates and the latency model chosen "
              "by out-of-fold RMSE); `+ gcn rerank`: `rerank=\"gcn\"` (the IQP proposes 4 x k "
              "candidates, screened as the k of `iqp` are, and a GCNRanker fitted on the "
-             "trained samples picks k); `+ filter`: also "
-             "`rerank_filter=True` (a GCNRegressor of the latency sets aside candidates it "
-             "predicts over budget). Best truly feasible test accuracy found, mean (std) over "
+             "trained samples picks k)"
+             + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
+                "aside candidates it predicts over budget)"
+                if any(r["variant"].endswith("filter") for r in rr) else "")
+             + ". Best truly feasible test accuracy found, mean (std) over "
              "the seeds, and per seed; `change`: mean (std) over the seeds of the "
              "difference to `iqp` with the same seed. "
              + ("Devices: the columns where the GCN's lead over the quadratic latency model "
@@ -455,7 +457,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                 summary.append(f"{_short(dev)} {v}: {np.mean(cmp):+.2f}")
             if v == "iqp + gcn rerank" and cmp:
                 verdict.append(f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} "
-                               f"seeds ({'improves' if np.mean(cmp) > 0 else 'no improvement'}"
+                               f"seeds ({_verdict(cmp)}"
                                f"{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
     if summary:
         lines += ["", "Mean change of the best accuracy found against `iqp`, same seeds: "
@@ -463,12 +465,22 @@ def rerank_lines(recs: list[dict]) -> list[str]:
     if pooled:
         lines += ["", f"`iqp + gcn rerank` over all {len(pooled)} device-seed pairs: "
                   f"{np.mean(pooled):+.2f} points (std {np.std(pooled):.2f}), "
-                  f"wins/ties/losses {_wins_ties_losses(pooled)}."]
+                  f"wins/ties/losses {_wins_ties_losses(pooled)}; {_verdict(pooled)}."]
     if verdict:
         lines += ["", "Acceptance (`--rerank gcn` improves the mean best accuracy found with "
                   "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
                   "quadratic one): " + "; ".join(verdict) + "."]
     return lines + [""]
+
+
+def _verdict(diffs: list[float]) -> str:
+    """"improves" / "worse" when the mean paired change is more than two standard errors
+    from 0, else "within seed noise"."""
+    mean = float(np.mean(diffs))
+    se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else np.inf
+    if abs(mean) > 2 * se:
+        return "improves" if mean > 0 else "worse"
+    return f"within seed noise, 2 standard errors {2 * se:.2f}"
 
 
 def _wins_ties_losses(diffs: list[float]) -> str:
