@@ -291,6 +291,7 @@ def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
     return {**case, "budget": budget, "optimum": float(opt["test_acc_c100"]), "best": best,
             "truly_feasible": bool(feasible), "n_samples": len(run.samples),
             "filtered_out": sum(h.get("rerank", {}).get("filtered_out", 0) for h in run.history),
+            "lookups": max((int(h.get("lookups", 0)) for h in run.history), default=0),
             "time": time.perf_counter() - t0}
 
 
@@ -411,22 +412,27 @@ def rerank_lines(recs: list[dict]) -> list[str]:
     lines = ["### GCN re-ranking inside calibration", "",
              "`iqnas.calibrate(\"nb201\", oracle, \"test_acc_c100\", {device: budget}, "
              f"{rr[0]['samples']}, rounds={rr[0]['rounds']})`, the budget the "
-             f"{rr[0]['quantile']:.0%} quantile of the device's latencies; `iqp`: as is "
-             "(linear latency model, pairwise ranker, IQP top-k); `+ gcn rerank`: "
-             "`rerank=\"gcn\"` (the IQP proposes 4 x k candidates feasible under the fitted "
-             "model, a GCNRanker picks k); `+ filter`: also "
-             "`rerank_filter=True` (a GCNRegressor of the latency sets aside candidates it "
-             "predicts over budget). Best truly feasible test accuracy found, mean (std) over "
-             "the seeds, and per seed. "
+             f"{rr[0]['quantile']:.0%} quantile of the device's latencies; `iqp`: "
+             "calibrate's defaults (pairwise ranker, IQP top-k; since issue 12 also "
+             "resource-only look-ups screening the candidates and the latency model chosen "
+             "by out-of-fold RMSE); `+ gcn rerank`: `rerank=\"gcn\"` (the IQP proposes 4 x k "
+             "candidates, screened as the k of `iqp` are, and a GCNRanker fitted on the "
+             "trained samples picks k)"
+             + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
+                "aside candidates it predicts over budget)"
+                if any(r["variant"].endswith("filter") for r in rr) else "")
+             + ". Best truly feasible test accuracy found, mean (std) over "
+             "the seeds, and per seed; `change`: mean (std) over the seeds of the "
+             "difference to `iqp` with the same seed. "
              + ("Devices: the columns where the GCN's lead over the quadratic latency model "
                 "(within +/-10 %, above) is largest, LatBench's desktop CPU column (a "
                 "near-duplicate of its GPU column) left out."
                 if rr[0].get("chosen") == "auto" else "Devices as given on the command line."),
              "",
              "| device | budget ms | optimum | variant | mean best | seeds | per seed | "
-             "vs iqp (wins/ties/losses) | truly feasible | median s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    summary, verdict = [], []
+             "change | vs iqp (wins/ties/losses) | truly feasible | median s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    summary, verdict, pooled = [], [], []
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
         for v in RERANK_VARIANTS:
@@ -437,28 +443,49 @@ def rerank_lines(recs: list[dict]) -> list[str]:
             vals = [r["best"] if r["best"] is not None else float("nan") for r in rs]
             cmp = [(r["best"] or 0) - (base.get(r["seed"]) or 0) for r in rs
                    if r["seed"] in base]
-            wtl = "-" if v == "iqp" else (f"{sum(c > 1e-9 for c in cmp)}/"
-                                          f"{sum(abs(c) <= 1e-9 for c in cmp)}/"
-                                          f"{sum(c < -1e-9 for c in cmp)}")
+            wtl = "-" if v == "iqp" else _wins_ties_losses(cmp)
+            change = ("-" if v == "iqp" or not cmp
+                      else f"{np.mean(cmp):+.2f} ({np.std(cmp):.2f})")
+            if v == "iqp + gcn rerank":
+                pooled += cmp
             lines.append(f"| {_short(dev)} | {rs[0]['budget']:.3f} | {rs[0]['optimum']:.2f} | "
                          f"{v} | {np.nanmean(vals):.2f} ({np.nanstd(vals):.2f}) | {len(rs)} | "
-                         f"{' '.join(f'{x:.2f}' for x in vals)} | {wtl} | "
+                         f"{' '.join(f'{x:.2f}' for x in vals)} | {change} | {wtl} | "
                          f"{sum(r['truly_feasible'] for r in rs)}/{len(rs)} | "
                          f"{np.median([r['time'] for r in rs]):.0f} |")
             if v != "iqp" and cmp:
                 summary.append(f"{_short(dev)} {v}: {np.mean(cmp):+.2f}")
             if v == "iqp + gcn rerank" and cmp:
                 verdict.append(f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} "
-                               f"seeds ({'improves' if np.mean(cmp) > 0 else 'no improvement'}"
+                               f"seeds ({_verdict(cmp)}"
                                f"{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
     if summary:
         lines += ["", "Mean change of the best accuracy found against `iqp`, same seeds: "
                   + "; ".join(summary) + "."]
+    if pooled:
+        lines += ["", f"`iqp + gcn rerank` over all {len(pooled)} device-seed pairs: "
+                  f"{np.mean(pooled):+.2f} points (std {np.std(pooled):.2f}), "
+                  f"wins/ties/losses {_wins_ties_losses(pooled)}; {_verdict(pooled)}."]
     if verdict:
         lines += ["", "Acceptance (`--rerank gcn` improves the mean best accuracy found with "
                   "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
                   "quadratic one): " + "; ".join(verdict) + "."]
     return lines + [""]
+
+
+def _verdict(diffs: list[float]) -> str:
+    """"improves" / "worse" when the mean paired change is more than two standard errors
+    from 0, else "within seed noise"."""
+    mean = float(np.mean(diffs))
+    se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else np.inf
+    if abs(mean) > 2 * se:
+        return "improves" if mean > 0 else "worse"
+    return f"within seed noise, 2 standard errors {2 * se:.2f}"
+
+
+def _wins_ties_losses(diffs: list[float]) -> str:
+    return (f"{sum(c > 1e-9 for c in diffs)}/{sum(abs(c) <= 1e-9 for c in diffs)}/"
+            f"{sum(c < -1e-9 for c in diffs)}")
 
 
 def _settings_line(settings: dict) -> list[str]:
@@ -509,13 +536,18 @@ def headline(recs: list[dict]) -> Headline:
         ran = {r["column"] for r in lat if r["model"] == "gcn"}
         parts.append(f"GCN beats quadratic on {len(wins)}/{len(ran)} columns")
     rr = [r for r in recs if r["part"] == "rerank"]
+    pooled, n_devices = [], 0
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
         cmp = [(r["best"] or 0) - (base[r["seed"]] or 0) for r in rr if r["device"] == dev
                and r["variant"] == "iqp + gcn rerank" and r["seed"] in base]
         if cmp:
+            pooled, n_devices = pooled + cmp, n_devices + 1
             parts.append(f"--rerank gcn {np.mean(cmp):+.2f} points on {_short(dev)} "
                          f"({len(cmp)} seeds)")
+    if n_devices > 1:
+        parts.append(f"--rerank gcn over all {len(pooled)} device-seeds {np.mean(pooled):+.2f} "
+                     f"points (wins/ties/losses {_wins_ties_losses(pooled)})")
     return Headline(MEASURES, "; ".join(parts) or "-", TARGET)
 
 

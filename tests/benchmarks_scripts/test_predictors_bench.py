@@ -95,3 +95,37 @@ def test_graph_ceiling_by_hand():
     groups = np.array([0, 1, 0, 0, 0, 1])
     assert graph_ceiling(y, groups) == pytest.approx(4 / 5)
     assert graph_ceiling(y, np.arange(6)) == 1.0  # one cell per graph: any value is reachable
+
+
+def test_rerank_lines_paired_change_by_hand():
+    from benchmarks.predictors_bench import rerank_lines
+
+    def rec(dev, seed, variant, best):
+        return {"part": "rerank", "device": dev, "seed": seed, "variant": variant, "best": best,
+                "budget": 1.0, "optimum": 72.0, "samples": 100, "rounds": 5, "quantile": 0.5,
+                "chosen": "given", "truly_feasible": True, "time": 1.0}
+
+    # device a: changes +1.0, 0.0, -0.5 (win, tie, loss); device b: +0.5
+    recs = [rec("help_lat_a", s, "iqp", b) for s, b in enumerate([70.0, 71.0, 70.5])]
+    recs += [rec("help_lat_a", s, "iqp + gcn rerank", b) for s, b in enumerate([71.0, 71.0, 70.0])]
+    recs += [rec("help_lat_b", 0, "iqp", 69.0), rec("help_lat_b", 0, "iqp + gcn rerank", 69.5)]
+    text = "\n".join(rerank_lines(recs))
+    diffs = np.array([1.0, 0.0, -0.5])
+    row = next(line for line in text.splitlines()
+               if line.startswith("| HELP a |") and "gcn rerank" in line)
+    assert f"| +{diffs.mean():.2f} ({diffs.std():.2f}) | 1/1/1 |" in row
+    pooled = np.array([1.0, 0.0, -0.5, 0.5])
+    assert (f"over all 4 device-seed pairs: +{pooled.mean():.2f} points (std "
+            f"{pooled.std():.2f}), wins/ties/losses 2/1/1") in text
+    se = diffs.std(ddof=1) / np.sqrt(3)  # 0.44: the +0.17 is within the noise
+    assert (f"HELP a: +0.17 points over 3 seeds (within seed noise, 2 standard errors "
+            f"{2 * se:.2f}, fewer than 10 seeds)") in text
+    assert "HELP b: +0.50 points over 1 seeds (within seed noise" in text  # no spread known
+    steady = [rec("help_lat_c", s, v, 70.0 + s + (0.3 + 0.02 * s) * (v != "iqp"))
+              for s in range(10) for v in ("iqp", "iqp + gcn rerank")]
+    assert "HELP c: +0.39 points over 10 seeds (improves)" in "\n".join(rerank_lines(steady))
+    from benchmarks.predictors_bench import headline
+
+    figure = headline(recs).figure
+    assert "--rerank gcn +0.17 points on HELP a (3 seeds)" in figure
+    assert "--rerank gcn over all 4 device-seeds +0.25 points (wins/ties/losses 2/1/1)" in figure
