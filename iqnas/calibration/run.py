@@ -637,15 +637,14 @@ class _Loop:
                                   probe=lambda a: self._probe(a, probes),
                                   feasible_share=INITIAL_FEASIBLE_SHARE)
         else:
-            looking = screen is not None and self.lookups.left > 0
-            chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r, screen), earlier,
-                                solver=self.solver,
-                                top_share=self._top_share(r),
-                                sampler=self.sampler(), pool=self.pool,
-                                restrict=self.restrict,
-                                accept=screen.accept if looking else None,
-                                rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
+            chosen = self._plan_iterative(r, size, screen, earlier, info)
+            if len(chosen) < size and screen is not None and self.lookups.left > 0 \
+                    and screen.counts["dropped"]:
+                # the resource models ruled out too many candidates: look them up instead
+                log.info("round %d: %d of %d planned, the rest predicted over budget; "
+                         "planned again with look-ups deciding", r, len(chosen), size)
+                screen.predict = False
+                chosen = self._plan_iterative(r, size, screen, earlier, info)
         todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,
@@ -683,6 +682,16 @@ class _Loop:
             return
         for i, size in enumerate(round_sizes(extra, rounds)):
             self.run_round(first + i, size, None)
+
+    def _plan_iterative(self, r: int, size: int, screen: Screen | None,
+                        earlier: set[Architecture], info: dict) -> list:
+        looking = screen is not None and self.lookups.left > 0
+        return plan_round(r, size, self.space, self.s["seed"],
+                          lambda: self._fit_for_round(r, screen), earlier,
+                          solver=self.solver, top_share=self._top_share(r),
+                          sampler=self.sampler(), pool=self.pool, restrict=self.restrict,
+                          accept=screen.accept if looking else None,
+                          rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
 
     def _top_share(self, r: int) -> float:
         """The share of round ``r`` taken from the IQP's answers (1 in the last round of a run
