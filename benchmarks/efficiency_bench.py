@@ -373,18 +373,39 @@ def headline(runs: list[dict]) -> Headline:
                     "<= 0.25")
 
 
+def merged_results(paths: list[Path]) -> tuple[dict, str, list[dict]]:
+    """The runs of several results files, one per (scenario, method, N, seed) (the last file
+    that has it wins), with the first file's machine info and every file's command joined by
+    ``&&`` (a file without a header adds none)."""
+    info, commands, by_cell = {}, [], {}
+    for path in paths:
+        header, runs = read_results(path)
+        info = info or header.get("info", {})
+        if header.get("command"):
+            commands.append(header["command"])
+        for r in runs:
+            by_cell[(r["scenario"], r["method"], r["n"], r["seed"])] = r
+    return info, " && ".join(dict.fromkeys(commands)), list(by_cell.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenarios", nargs="+", default=C100 + C10)
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    ap.add_argument("--seeds", type=int, default=10,
+                    help="how many seeds (default 10), from --seed-start on")
+    ap.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0)")
     ap.add_argument("--n", type=int, nargs="+", default=list(DEFAULT_N),
                     help="trained networks per run (default 25 50 100 200)")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     add_output_options(ap, RESULTS / "efficiency_bench.jsonl", record="run")
+    ap.add_argument("--merge", type=Path, nargs="+", default=[],
+                    help="with --report-only: more results files (e.g. runs of other seeds or "
+                         "methods made apart) read after it; a later run of the same scenario, "
+                         "method, N and seed replaces an earlier one")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.report_only:
-        runs, info, command, _ = read_run(args.report_only)
+        info, command, runs = merged_results([args.report_only, *args.merge])
     else:
         info, command = new_run("efficiency_bench", argv, as_module=bool(__package__))
         runs = []
@@ -392,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         with results_writer(args.jsonl, info, command) as write, \
                 tempfile.TemporaryDirectory() as tmp:
             for sc in scenarios:
-                for seed in range(args.seeds):
+                for seed in range(args.seed_start, args.seed_start + args.seeds):
                     for n in args.n:
                         for m in args.methods:
                             rec = run_one(sc, m, n, seed, Path(tmp))

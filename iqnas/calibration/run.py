@@ -84,6 +84,9 @@ LOOKUPS_PER_SAMPLE = 10
 INITIAL_FEASIBLE_SHARE, INITIAL_FEASIBLE_ROUNDS = 0.5, 2
 #: share of the look-ups the first round may spend (screening its draws, then probing more)
 INITIAL_LOOKUP_SHARE = 0.25
+#: in runs of more than INITIAL_FEASIBLE_ROUNDS rounds the last round trains the IQP's answers
+#: only (top_share 1): what a round explores pays off in later rounds, and the last has none
+EXPLOIT_LAST_ROUND = True
 #: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
 #: name against each other)
 CALIBRATE_CONSTRAINTS = {
@@ -241,8 +244,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
     The iterative selection runs ``rounds`` rounds (fewer if a round would measure fewer than
-    10 networks). ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random
-    selection).
+    10 networks): ``top_share`` of each round after the first are the IQP's best answers, the
+    rest random draws from the predicted top; the last round of a run of more than 2 rounds
+    trains the IQP's answers only (what it would explore could help no later round).
+    ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random selection).
     ``explore`` (without look-ups) widens the random part of each round to networks predicted
     within a budget plus ``explore`` times the resource model's cross-validated RMSE (0 =
     predicted feasible only); the IQP solves always keep the budgets hard.
@@ -318,6 +323,7 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
             loop.run_round(0, base_n, loop.random_plan(base_n))
         else:
             sizes = round_sizes(base_n, rounds)
+            loop.n_rounds = len(sizes)
             for r, size in enumerate(sizes):
                 loop.run_round(r, size, None, feasible_first=len(sizes) <= INITIAL_FEASIBLE_ROUNDS)
         if first_n is not None:
@@ -431,6 +437,8 @@ class _Loop:
             log.info("the oracle measures %d of the space's %d architectures: selection is "
                      "restricted to them", len(self.pool), space.size)
         self.history: list[dict] = []
+        #: rounds of the run's iterative selection (0: not known, e.g. an extension)
+        self.n_rounds = 0
         #: the budgeted metrics, which a look-up measures
         self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
         total = int(settings.get("resource_samples", 0)) if self.resources else 0
@@ -629,14 +637,14 @@ class _Loop:
                                   probe=lambda a: self._probe(a, probes),
                                   feasible_share=INITIAL_FEASIBLE_SHARE)
         else:
-            looking = screen is not None and self.lookups.left > 0
-            chosen = plan_round(r, size, self.space, self.s["seed"],
-                                lambda: self._fit_for_round(r, screen), earlier,
-                                solver=self.solver, top_share=self.s["top_share"],
-                                sampler=self.sampler(), pool=self.pool,
-                                restrict=self.restrict,
-                                accept=screen.accept if looking else None,
-                                rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
+            chosen = self._plan_iterative(r, size, screen, earlier, info)
+            if len(chosen) < size and screen is not None and self.lookups.left > 0 \
+                    and screen.counts["dropped"]:
+                # the resource models ruled out too many candidates: look them up instead
+                log.info("round %d: %d of %d planned, the rest predicted over budget; "
+                         "planned again with look-ups deciding", r, len(chosen), size)
+                screen.predict = False
+                chosen = self._plan_iterative(r, size, screen, earlier, info)
         todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,
@@ -674,6 +682,24 @@ class _Loop:
             return
         for i, size in enumerate(round_sizes(extra, rounds)):
             self.run_round(first + i, size, None)
+
+    def _plan_iterative(self, r: int, size: int, screen: Screen | None,
+                        earlier: set[Architecture], info: dict) -> list:
+        looking = screen is not None and self.lookups.left > 0
+        return plan_round(r, size, self.space, self.s["seed"],
+                          lambda: self._fit_for_round(r, screen), earlier,
+                          solver=self.solver, top_share=self._top_share(r),
+                          sampler=self.sampler(), pool=self.pool, restrict=self.restrict,
+                          accept=screen.accept if looking else None,
+                          rerank=self._rerank(r, info), rerank_pool=self._rerank_pool())
+
+    def _top_share(self, r: int) -> float:
+        """The share of round ``r`` taken from the IQP's answers (1 in the last round of a run
+        of more than INITIAL_FEASIBLE_ROUNDS rounds)."""
+        last = self.n_rounds - 1
+        if EXPLOIT_LAST_ROUND and r == last and self.n_rounds > INITIAL_FEASIBLE_ROUNDS:
+            return 1.0
+        return float(self.s["top_share"])
 
     def _rerank_pool(self) -> int:
         return 1 if self.reranker is None else self.reranker.factor

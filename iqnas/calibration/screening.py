@@ -65,6 +65,9 @@ class Screen:
     budget: LookupBudget
     forms: Mapping[str, QuadraticForm] = field(default_factory=dict)
     margins: Mapping[str, Margin] = field(default_factory=dict)
+    #: False: predictions decide nothing, every unknown candidate is looked up while the
+    #: budget lasts (the fallback when predictions ruled a round's candidates out)
+    predict: bool = True
     #: counts of decisions, for the round's history
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("known", "safe", "looked_up", "dropped", "blind"), 0))
@@ -103,7 +106,7 @@ class Screen:
         if all(all(m in values for m in b) for b in budgets):
             self.counts["known"] += 1
             return False
-        if not self.forms:
+        if not self.forms or not self.predict:
             return None
         possible = False
         for b in budgets:

@@ -327,7 +327,8 @@ def test_calibrate_with_gcn_rerank(nb201, tmp_path):
     assert src["iqp-rerank"] > 0 and "iqp" not in src
     assert run.settings["rerank"] == {"method": "gcn", "factor": 4, "filter": False,
                                       "params": TINY}
-    assert [h["rerank"]["candidates"] for h in run.history[1:]] == [32, 32]  # 8 x 4
+    # 8 x 4, then the last round trains the IQP's answers only: 15 x 4
+    assert [h["rerank"]["candidates"] for h in run.history[1:]] == [32, 60]
     assert run.best is not None and run.best.measured["params_M_c100"] <= 0.4
     # the store resumes with the same settings and refuses others
     again = iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,

@@ -274,6 +274,55 @@ def test_trained_networks_are_feasible_from_the_first_round(nb, table, tmp_path)
     assert shares[0][0] < 0.5 and shares[0][1] < shares[250][1], shares
 
 
+def test_rounds_stay_full_when_the_resource_model_rules_everything_out(nb, table, tmp_path):
+    """raspi4's 10 % budget, seed 8: the latency model fitted on the first 10 networks (none
+    within the budget) predicts every network over it (its minimum 26 ms against 8.0 ms), so
+    the screen passed every candidate over and the run stopped at 10 trained networks, none
+    feasible (before the fallback: rounds of 10, 0 and 0 networks). The round is planned again with look-ups deciding: every round is full and the
+    run reports a truly feasible network."""
+    budget = float(np.quantile(table[RASPI], 0.1))
+    run = calibrate("nb201", nb, ACC, {RASPI: budget}, 30, seed=8, rounds=3,
+                    store=tmp_path / "r.db", progress=False)
+    assert [h["planned"] for h in run.history] == [10, 10, 10]
+    assert len(run.samples) == 30 and len(run.lookups) > 0
+    ok = run.samples[RASPI].to_numpy() <= budget * (1 + iqnas.problem.BUDGET_RTOL)
+    assert not ok[run.samples["round"].to_numpy() == 0].any() and ok.sum() >= 10
+    assert run.best is not None and run.best.truly_feasible
+
+
+def test_the_last_round_trains_the_iqps_answers_only(nb, table, tmp_path, monkeypatch):
+    """In a run of 4 rounds the last trains the IQP's best screened answers only, every one
+    truly feasible; the earlier rounds (random draws from the predicted top included) are those
+    of a run without the rule. Runs of 2 rounds keep their random draws in the last round."""
+    import iqnas.calibration.run as run_module
+
+    budget = float(np.quantile(table[FPGA], 0.3))
+    ok = float(budget * (1 + iqnas.problem.BUDGET_RTOL))
+
+    def sources(run, r):
+        return set(run.samples.loc[run.samples["round"] == r, "source"])
+
+    runs = {}
+    for rule in (True, False):
+        monkeypatch.setattr(run_module, "EXPLOIT_LAST_ROUND", rule)
+        runs[rule] = calibrate("nb201", nb, ACC, {FPGA: budget}, 40, seed=0, rounds=4,
+                               store=tmp_path / f"x{rule}.db", progress=False)
+    last = runs[True].samples[runs[True].samples["round"] == 3]
+    assert sources(runs[True], 3) == {"iqp"} and len(last) == 10
+    assert (last[FPGA] <= ok).all()
+    assert sources(runs[False], 3) == {"iqp", "top-fraction"}
+    assert all("top-fraction" in sources(runs[True], r) for r in (1, 2))
+    early = [list(runs[rule].samples.loc[runs[rule].samples["round"] < 3, "key"])
+             for rule in (True, False)]
+    assert early[0] == early[1]
+    assert set(last["key"]) != set(runs[False].samples.loc[runs[False].samples["round"] == 3,
+                                                                 "key"])
+    monkeypatch.setattr(run_module, "EXPLOIT_LAST_ROUND", True)
+    two = calibrate("nb201", nb, ACC, {FPGA: budget}, 20, seed=0, rounds=2,
+                    store=tmp_path / "two.db", progress=False)
+    assert "top-fraction" in sources(two, 1)
+
+
 @pytest.mark.slow
 def test_at_25_networks_iqnas_is_not_behind_random_under_a_tight_budget(nb, table, tmp_path):
     budget = float(np.quantile(table[FPGA], 0.1))
