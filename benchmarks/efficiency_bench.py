@@ -379,10 +379,10 @@ def merged_results(paths: list[Path]) -> tuple[dict, str, list[dict]]:
     ``&&`` (a file without a header adds none)."""
     info, commands, by_cell = {}, [], {}
     for path in paths:
-        header, runs = read_results(path)
-        info = info or header.get("info", {})
-        if header.get("command"):
-            commands.append(header["command"])
+        runs, file_info, command, _ = read_run(path)
+        info = info or file_info
+        if command:
+            commands.append(command)
         for r in runs:
             by_cell[(r["scenario"], r["method"], r["n"], r["seed"])] = r
     return info, " && ".join(dict.fromkeys(commands)), list(by_cell.values())
