@@ -416,8 +416,9 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "calibrate's defaults (pairwise ranker, IQP top-k; since issue 12 also "
              "resource-only look-ups screening the candidates and the latency model chosen "
              "by out-of-fold RMSE); `+ gcn rerank`: `rerank=\"gcn\"` (the IQP proposes 4 x k "
-             "candidates, screened as the k of `iqp` are, and a GCNRanker fitted on the "
-             "trained samples picks k)"
+             "candidates, a GCNRanker fitted on the trained samples orders them, and they "
+             "are screened in that order until k pass, as `iqp` screens its own k in the "
+             "IQP's order)"
              + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
                 "aside candidates it predicts over budget)"
                 if any(r["variant"].endswith("filter") for r in rr) else "")
@@ -430,8 +431,8 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                 if rr[0].get("chosen") == "auto" else "Devices as given on the command line."),
              "",
              "| device | budget ms | optimum | variant | mean best | seeds | per seed | "
-             "change | vs iqp (wins/ties/losses) | truly feasible | median s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "change | vs iqp (wins/ties/losses) | truly feasible | mean look-ups | median s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary, verdict, pooled = [], [], []
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
@@ -452,7 +453,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                          f"{v} | {np.nanmean(vals):.2f} ({np.nanstd(vals):.2f}) | {len(rs)} | "
                          f"{' '.join(f'{x:.2f}' for x in vals)} | {change} | {wtl} | "
                          f"{sum(r['truly_feasible'] for r in rs)}/{len(rs)} | "
-                         f"{np.median([r['time'] for r in rs]):.0f} |")
+                         f"{_mean_lookups(rs)} | {np.median([r['time'] for r in rs]):.0f} |")
             if v != "iqp" and cmp:
                 summary.append(f"{_short(dev)} {v}: {np.mean(cmp):+.2f}")
             if v == "iqp + gcn rerank" and cmp:
@@ -471,6 +472,12 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                   "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
                   "quadratic one): " + "; ".join(verdict) + "."]
     return lines + [""]
+
+
+def _mean_lookups(rs: list[dict]) -> str:
+    """The mean look-ups of the runs that recorded them ("-" if none did)."""
+    vals = [r["lookups"] for r in rs if r.get("lookups") is not None]
+    return f"{np.mean(vals):.0f}" if vals else "-"
 
 
 def _verdict(diffs: list[float]) -> str:

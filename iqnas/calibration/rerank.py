@@ -2,9 +2,11 @@
 
 Each selection round the IQP proves ``factor * k`` candidates feasible under the fitted resource
 models (hard budgets); a ``GCNRanker`` fitted on the objective of the earlier rounds' samples
-orders them and the best ``k`` are measured. With ``use_filter``, a ``GCNRegressor`` per budgeted
-metric first moves the candidates it predicts over every scenario's budgets to the end (they
-are measured only if fewer than ``k`` pass). The measurement still decides feasibility.
+orders them and the best ``k`` are measured; with look-ups they are screened in that order until
+``k`` pass (``iqnas.calibration.selection.iqp_plan``), so the re-ranked run looks up no more than
+the plain one. With ``use_filter``, a ``GCNRegressor`` per budgeted metric first moves the
+candidates it predicts over every scenario's budgets to the end (they are measured only if
+fewer than ``k`` pass). The measurement still decides feasibility.
 """
 
 from __future__ import annotations

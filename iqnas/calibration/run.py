@@ -265,7 +265,9 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``rerank="gcn"`` (iterative selection, spaces with a graph encoding: nb201, mobilenet, ofa)
     asks the IQP of each round for ``rerank_factor`` times its top-k candidates, all feasible
     under the fitted resource models, and trains the k that a ``GCNRanker`` fitted on the
-    earlier rounds' trained samples ranks best; ``rerank_filter=True`` first sets aside
+    earlier rounds' trained samples ranks best; with look-ups the candidates are screened in
+    the GCN's order until k pass (then the IQP's further answers), so only those are looked
+    up, as the plain run screens its own; ``rerank_filter=True`` first sets aside
     candidates that ``GCNRegressor`` models of the budgeted metrics predict over budget.
     ``rerank_params`` go to the GCNs (e.g. ``{"epochs": 100}``; see
     ``iqnas.calibration.rerank``).
@@ -705,17 +707,17 @@ class _Loop:
         return 1 if self.reranker is None else self.reranker.factor
 
     def _rerank(self, r: int, info: dict):
-        """Round ``r``'s re-rank hook for ``plan_round`` (None without ``rerank``): the GCNs
-        are fitted on the trained samples of earlier rounds, seeded by the run's seed and
-        ``r``."""
+        """Round ``r``'s re-rank hook for ``plan_round`` (None without ``rerank``): orders the
+        IQP's candidates by GCNs fitted on the trained samples of earlier rounds, seeded by the
+        run's seed and ``r``; the round screens them in that order (``iqp_plan``)."""
         if self.reranker is None:
             return None
 
-        def rerank(candidates: list[Architecture], k: int) -> list[Architecture]:
+        def rerank(candidates: list[Architecture]) -> list[Architecture]:
             samples = self.store.samples()
             samples, _ = split_lookups(samples[samples["round"] < r], self.objective)
             seed = int(np.random.default_rng([self.s["seed"], r, 104729]).integers(2**31))
-            out = self.reranker.order(candidates, k, samples, seed)
+            out = self.reranker.order(candidates, len(candidates), samples, seed)
             info["rerank"] = dict(self.reranker.last)
             return out
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from itertools import chain, islice
 
 import numpy as np
 
@@ -48,6 +48,8 @@ SCREEN_FACTOR, SCREEN_EXTRA = 20, 50
 
 #: accept(arch, scenario index or None for any) -> train it?
 Accept = Callable[[Architecture, "int | None"], bool]
+#: rerank(candidates) -> the same candidates, best first
+Rerank = Callable[[list[Architecture]], list[Architecture]]
 
 
 def round_sizes(n_samples: int, rounds: int) -> list[int]:
@@ -97,28 +99,38 @@ def pool_plan(space: SearchSpace, pool: np.ndarray, n: int, rng: np.random.Gener
 
 def pool_top_k(space: SearchSpace, pool: np.ndarray, objective: QuadraticForm,
                scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
-               taken: set[Architecture], accept: Accept | None = None) -> list[Architecture]:
+               taken: set[Architecture], accept: Accept | None = None,
+               rerank: Rerank | None = None, rerank_pool: int = 1) -> list[Architecture]:
     """The IQP step restricted to ``pool``: per scenario the best predicted members within
-    every predicted budget (hard), not in ``taken`` and accepted; ``k`` in all, round robin."""
+    every predicted budget (hard), not in ``taken`` and accepted; ``k`` in all, round robin.
+    ``rerank`` reorders the first ``rerank_pool * ceil(k / scenarios)`` of each scenario's
+    list (see ``reranked``)."""
     if k <= 0 or not len(pool):
         return []
     scores = objective.evaluate(choices=pool)
-    lists = []
+    streams: list[Iterator[Architecture]] = []
     for scen in scenarios:
         idx = np.flatnonzero(Problem(space, objective, dict(scen)).feasible(pool))
-        lists.append(idx[np.argsort(-scores[idx], kind="stable")])
+        lst = idx[np.argsort(-scores[idx], kind="stable")]
+        streams.append(a for a in (Architecture(space, tuple(int(v) for v in pool[i]))
+                                   for i in lst) if a not in taken)
+    if rerank is not None:
+        per = math.ceil(k / max(1, len(streams)))
+        streams = reranked(streams, max(1, int(rerank_pool)) * per, rerank)
     out: list[Architecture] = []
     seen = set(taken)
-    pos = [0] * len(lists)
-    while len(out) < k and any(p < len(lst) for p, lst in zip(pos, lists)):
-        for j, lst in enumerate(lists):
-            while pos[j] < len(lst) and len(out) < k:
-                a = Architecture(space, tuple(int(v) for v in pool[lst[pos[j]]]))
-                pos[j] += 1
+    live = list(range(len(streams)))
+    while len(out) < k and live:
+        for j in list(live):
+            for a in streams[j]:
                 if a not in seen and (accept is None or accept(a, j)):
                     seen.add(a)
                     out.append(a)
                     break
+            else:
+                live.remove(j)
+            if len(out) >= k:
+                break
     return out
 
 
@@ -221,29 +233,63 @@ def _by_choices(res) -> tuple[int, ...]:
     return res.architecture.choices
 
 
+def reranked(streams: Sequence[Iterable[Architecture]], head: int,
+             rerank: Rerank) -> list[Iterator[Architecture]]:
+    """Each stream of candidates with its first ``head`` reordered by ``rerank``, the rest
+    following in the stream's order. ``rerank`` is called once, on the heads' union (in
+    stream order); it returns them best first, and any it leaves out or adds are kept last
+    (in their order) or ignored: only the streams' candidates are ever proposed. A ``rerank``
+    that returns its input (the identity) leaves a single stream as it was."""
+    iters = [iter(s) for s in streams]
+    heads = [list(islice(it, head)) for it in iters]
+    union = list(dict.fromkeys(a for h in heads for a in h))
+    order = {a: i for i, a in enumerate(dict.fromkeys(
+        a for a in rerank(list(union)) if a in set(union)))}
+    last = len(order)
+    out = []
+    for h, it in zip(heads, iters):
+        ranked_head = sorted(range(len(h)), key=lambda i: (order.get(h[i], last), i))
+        out.append(chain((h[i] for i in ranked_head), it))
+    return out
+
+
 def iqp_plan(space: SearchSpace, objective: QuadraticForm,
              scenarios: Sequence[dict[str, tuple[QuadraticForm, float]]], k: int,
              taken: set[Architecture], solver: str | Backend, seed: int,
              time_limit: float | None, linear_constraints=(),
-             accept: Accept | None = None) -> list[Architecture]:
+             accept: Accept | None = None, rerank: Rerank | None = None,
+             rerank_pool: int = 1) -> list[Architecture]:
     """The IQP's ``k`` best unmeasured architectures, spread over the scenarios (round robin);
-    with ``accept``, the best accepted ones among the first answers of each scenario."""
+    with ``accept``, the best accepted ones among the first answers of each scenario.
+    ``rerank`` reorders each scenario's first ``rerank_pool * ceil(k / scenarios)`` answers
+    (all feasible under the fitted models) before they are taken or screened, lazily: they are
+    screened in the re-ranked order until enough pass, then the IQP's further answers in its
+    order, so re-ranking with the identity plans (and looks up) exactly what the plain step
+    does."""
     if k <= 0:
         return []
     per = math.ceil(k / max(1, len(scenarios)))
-    lists = []
-    for j, scen in enumerate(scenarios):
+    streams: list[Iterator[Architecture]] = []
+    for scen in scenarios:
         if accept is None:
             problem = Problem(space, objective, {m: fb for m, fb in scen.items()},
                               exclude=sorted(taken, key=lambda a: a.choices),
                               linear_constraints=linear_constraints)
             answers = iter_solutions(problem, solver, seed=seed, time_limit=time_limit)
-            lists.append(list(islice(ranked(answers), per)))
+        else:
+            problem = Problem(space, objective, dict(scen), linear_constraints=linear_constraints)
+            answers = iter_solutions(problem, solver, skip=taken, seed=seed,
+                                     time_limit=time_limit)
+        streams.append(ranked(answers))
+    if rerank is not None:
+        streams = reranked(streams, max(1, int(rerank_pool)) * per, rerank)
+    lists = []
+    for j, stream in enumerate(streams):
+        if accept is None:
+            lists.append(list(islice(stream, per)))
             continue
-        problem = Problem(space, objective, dict(scen), linear_constraints=linear_constraints)
         got: list[Architecture] = []
-        answers = iter_solutions(problem, solver, skip=taken, seed=seed, time_limit=time_limit)
-        for arch in islice(ranked(answers), SCREEN_FACTOR * per + SCREEN_EXTRA):
+        for arch in islice(stream, SCREEN_FACTOR * per + SCREEN_EXTRA):
             if accept(arch, j):
                 got.append(arch)
                 if len(got) == per:
@@ -265,7 +311,7 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
                time_limit: float | None = None, sampler: BaseSampler | None = None,
                pool: np.ndarray | None = None, restrict=None,
                accept: Accept | None = None,
-               rerank: Callable[[list[Architecture], int], list[Architecture]] | None = None,
+               rerank: Rerank | None = None,
                rerank_pool: int = 1) -> list[tuple[Architecture, str]]:
     """The architectures round ``r`` measures, in order, each with its source tag; round 0
     draws from ``sampler`` (uniform by default), or uniformly from ``pool`` (the choices of
@@ -274,8 +320,9 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
     ``restrict`` (a reduction Cluster) adds its rows to every IQP and keeps every draw inside
     it (``sampler`` and ``pool`` must already be restricted). ``accept`` screens rounds
     ``r >= 1`` (round 0 is planned by ``initial_design.initial_plan`` when screening).
-    ``rerank(candidates, k)``, when given, picks the ``k`` to measure from the IQP's
-    ``rerank_pool * k`` best (hard budgets); only IQP candidates are ever kept."""
+    ``rerank(candidates)``, when given, orders the IQP's ``rerank_pool * k`` best (hard
+    budgets; per scenario) before they are taken or screened (``iqp_plan``); only IQP
+    candidates are ever kept."""
     rng = round_rng(seed, r)
     if r == 0:
         if pool is not None:
@@ -284,16 +331,14 @@ def plan_round(r: int, size: int, space: SearchSpace, seed: int,
         return [(a, "initial") for a in drawn if a not in taken]
     objective, scenarios, margins = fit()
     k = int(round(size * top_share))
-    n_top = k if rerank is None else k * max(1, int(rerank_pool))
     if pool is None:
-        top = iqp_plan(space, objective, scenarios, n_top, taken, solver, seed, time_limit,
-                       () if restrict is None else restrict.linear_constraints, accept)
+        top = iqp_plan(space, objective, scenarios, k, taken, solver, seed, time_limit,
+                       () if restrict is None else restrict.linear_constraints, accept,
+                       rerank, rerank_pool)
     else:
-        top = pool_top_k(space, pool, objective, scenarios, n_top, taken, accept)
-    tag = "iqp"
-    if rerank is not None:
-        proved = set(top)
-        top, tag = list(dict.fromkeys(a for a in rerank(top, k) if a in proved))[:k], "iqp-rerank"
+        top = pool_top_k(space, pool, objective, scenarios, k, taken, accept, rerank,
+                         rerank_pool)
+    tag = "iqp" if rerank is None else "iqp-rerank"
     rest = top_fraction_plan(space, objective, scenarios, 0.5 ** r, size - len(top), rng,
                              taken | set(top), margins, pool, restrict, accept)
     return [(a, tag) for a in top] + [(a, "top-fraction") for a in rest]

@@ -114,6 +114,11 @@ def test_rerank_lines_paired_change_by_hand():
     row = next(line for line in text.splitlines()
                if line.startswith("| HELP a |") and "gcn rerank" in line)
     assert f"| +{diffs.mean():.2f} ({diffs.std():.2f}) | 1/1/1 |" in row
+    assert row.endswith("| 3/3 | - | 1 |")  # no look-ups recorded
+    counted = [{**r, "lookups": 100 + 10 * r["seed"]} for r in recs]
+    row = next(line for line in rerank_lines(counted)
+               if line.startswith("| HELP a |") and "gcn rerank" in line)
+    assert row.endswith("| 3/3 | 110 | 1 |")  # mean of 100, 110, 120
     pooled = np.array([1.0, 0.0, -0.5, 0.5])
     assert (f"over all 4 device-seed pairs: +{pooled.mean():.2f} points (std "
             f"{pooled.std():.2f}), wins/ties/losses 2/1/1") in text

@@ -286,7 +286,7 @@ def test_plan_round_keeps_only_iqp_candidates_whatever_the_rerank_returns(nb201)
     assert par(outside) > 0.3
     seen = {}
 
-    def rerank(cands, k):
+    def rerank(cands):
         seen["cands"] = list(cands)
         return [outside] + cands[::-1]
 
@@ -337,6 +337,42 @@ def test_calibrate_with_gcn_rerank(nb201, tmp_path):
     with pytest.raises(InputError, match="different settings"):
         iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,
                         store=tmp_path / "r.db", **kw)
+
+
+def test_identity_rerank_reproduces_the_plain_run(nb201, tmp_path, monkeypatch):
+    """Re-ranking screens lazily: with the identity as re-ranker (the IQP's order kept) the run
+    trains the same networks in the same order and spends the same look-ups as the plain
+    run, under a near-median latency budget where screening looks candidates up."""
+    oracle, _, table = nb201
+    budget = {LAT: float(table[LAT].quantile(0.5))}
+    kw = dict(rounds=4, seed=3, progress=False)
+    plain = iqnas.calibrate("nb201", oracle, "test_acc_c100", budget, 40,
+                            store=tmp_path / "p.db", **kw)
+
+    def identity(self, candidates, k, samples, seed):
+        self.last = {"candidates": len(candidates), "filtered_out": 0}
+        return list(candidates)[:k]
+
+    monkeypatch.setattr(GCNReranker, "order", identity)
+    same = iqnas.calibrate("nb201", oracle, "test_acc_c100", budget, 40,
+                           store=tmp_path / "i.db", rerank="gcn", rerank_params=TINY, **kw)
+    assert list(same.samples["key"]) == list(plain.samples["key"])
+    assert list(same.lookups["key"]) == list(plain.lookups["key"])
+    assert [h["lookups"] for h in same.history] == [h["lookups"] for h in plain.history]
+    assert sum(h["looked_up"] for h in plain.history[1:]) > 0  # the rounds did screen
+    # 4 x the IQP share of each round: 5 of 10, and all 10 in the last round (which trains
+    # the IQP's answers only)
+    assert [h["rerank"]["candidates"] for h in same.history[1:]] == [20, 20, 40]
+    assert same.best.architecture == plain.best.architecture
+
+    def reverse(self, candidates, k, samples, seed):
+        self.last = {"candidates": len(candidates), "filtered_out": 0}
+        return list(candidates)[::-1][:k]
+
+    monkeypatch.setattr(GCNReranker, "order", reverse)
+    other = iqnas.calibrate("nb201", oracle, "test_acc_c100", budget, 40,
+                            store=tmp_path / "r.db", rerank="gcn", rerank_params=TINY, **kw)
+    assert list(other.samples["key"]) != list(plain.samples["key"])  # the order matters
 
 
 @pytest.mark.parametrize("kw, needle", [
