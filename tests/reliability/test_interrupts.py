@@ -39,9 +39,17 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT handled and unblocked as in a terminal, whatever an
+    earlier test left in the test process (an ignored or blocked SIGINT is inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _start(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "iqnas", *map(str, argv)], cwd=cwd,
-                            env=_env(), stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+                            env=_env(), stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                            preexec_fn=_default_sigint)
 
 
 def _interrupt(proc: subprocess.Popen) -> float:
