@@ -243,8 +243,9 @@ def reranked(streams: Sequence[Iterable[Architecture]], head: int,
     iters = [iter(s) for s in streams]
     heads = [list(islice(it, head)) for it in iters]
     union = list(dict.fromkeys(a for h in heads for a in h))
+    members = set(union)
     order = {a: i for i, a in enumerate(dict.fromkeys(
-        a for a in rerank(list(union)) if a in set(union)))}
+        a for a in rerank(list(union)) if a in members))}
     last = len(order)
     out = []
     for h, it in zip(heads, iters):
