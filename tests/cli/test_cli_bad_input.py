@@ -1,0 +1,67 @@
+"""Bad input found by trying the CLI as a new user would: each is one line on stderr naming the
+flag or file, exit 2, before any work starts, and nothing written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import iqnas
+from iqnas.cli import main
+
+KEYS = ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+
+
+@pytest.fixture(scope="module")
+def forms(tmp_path_factory):
+    d = tmp_path_factory.mktemp("forms")
+    space = iqnas.spaces.get("nb201")
+    rng = np.random.default_rng(0)
+    acc = iqnas.QuadraticForm(space, 0, rng.normal(size=30), name="acc")
+    lat = iqnas.QuadraticForm(space, 1.0, np.abs(rng.normal(size=30)), units="ms")
+    return {"acc": acc.save(d / "acc.json"), "lat": lat.save(d / "lat.json")}
+
+
+def _refused(capsys, argv, *fragments) -> str:
+    """``argv`` exits 2 with one line on stderr holding every fragment and prints nothing."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    assert all(f in err for f in fragments), err
+    assert out == ""
+    return err
+
+
+# ---- solve --write-model -----------------------------------------------------------------------
+@pytest.mark.parametrize("where, fragment", [
+    ("nodir/m.lp", "the folder nodir does not exist"),
+    ("{acc}/m.lp", "is a file, not a folder"),
+])
+def test_solve_write_model_path_is_checked_before_the_solve(forms, capsys, tmp_path,
+                                                            monkeypatch, where, fragment):
+    """It was written after the solve, with a traceback for a missing folder."""
+    monkeypatch.chdir(tmp_path)
+    _refused(capsys, ["solve", "--space", "nb201", "--objective", forms["acc"],
+                      "--write-model", where.format(acc=forms["acc"])],
+             "--write-model", fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- explain --samples ---------------------------------------------------------------------------
+def test_explain_samples_csv_with_a_word_for_a_number(forms, capsys, tmp_path):
+    """A CSV cell that is not a number: it was a pandas traceback."""
+    csv = tmp_path / "s.csv"
+    csv.write_text(f"key,acc\n{KEYS[0]},1.5\n{KEYS[1]},abc\n{KEYS[2]},2.5\n")
+    _refused(capsys, ["explain", forms["acc"], "--samples", csv, "--bootstrap", "5"],
+             "samples['acc'][1] is 'abc', not a number", "drop rows")
+
+
+# ---- lut --threads -------------------------------------------------------------------------------
+def test_lut_negative_threads(capsys):
+    """--threads -1 reached torch.set_num_threads (a RuntimeError traceback)."""
+    pytest.importorskip("torch")
+    _refused(capsys, ["lut", "--space", "mobilenet", "--threads", "-1", "--repeats", "3",
+                      "--warmup", "0"], "num_threads must be a positive integer", "-1")
