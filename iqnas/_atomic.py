@@ -27,6 +27,8 @@ def write_text_atomic(path: str | os.PathLike, text: str, what: str = "file") ->
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         # mkstemp makes the file private (0600): give it the mode of the file it replaces, or
         # that of a file written the ordinary way
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)

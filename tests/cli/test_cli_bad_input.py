@@ -65,3 +65,39 @@ def test_lut_negative_threads(capsys):
     pytest.importorskip("torch")
     _refused(capsys, ["lut", "--space", "mobilenet", "--threads", "-1", "--repeats", "3",
                       "--warmup", "0"], "num_threads must be a positive integer", "-1")
+
+
+# ---- export --model ------------------------------------------------------------------------------
+def test_export_model_file_without_coefficients(capsys, tmp_path):
+    """``{}`` was recorded as a prediction of 0 in arch.json."""
+    pytest.importorskip("torch")
+    empty = tmp_path / "lat.json"
+    empty.write_text("{}")
+    _refused(capsys, ["export", "--space", "nb201", "--arch", KEYS[1], "--out", tmp_path / "ship",
+                      "--model", f"lat={empty}"], "lat.json", "none of the fields")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lat.json"]
+
+
+# ---- flags that were silently ignored --------------------------------------------------------------
+@pytest.mark.parametrize("argv, fragments", [
+    (["demo", "--flash-budgets", "450,1000"], ("--flash-budgets", "add --data-aware")),
+    (["demo", "--epochs", "1", "--workers", "1"], ("--epochs, --workers", "add --data-aware")),
+    (["reduce", "--space", "nb201", "--k", "3", "--k-range", "2:4", "--out", "c.json"],
+     ("--k fixes", "--k-range", "give one")),
+    (["report", "--store", "{store}", "--out", "r.html", "--figure-format", "svg"],
+     ("--figure-format", "--figures")),
+    (["report", "--store", "{store}", "--out", "r.html", "--bootstrap", "1"],
+     ("n_bootstrap must be 0", ">= 2")),
+])
+def test_conflicting_or_ignored_flags(capsys, tmp_path, monkeypatch, argv, fragments):
+    """Each ran to the end (a demo, a clustering, a report) with the flag ignored."""
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "run.db"
+    if "{store}" in argv:
+        pytest.importorskip("plotly")
+        assert main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                     "test_acc_c100", "--samples", "10", "--store", str(store), "-q"]) == 0
+        capsys.readouterr()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    _refused(capsys, [a.format(store=store) for a in argv], *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
