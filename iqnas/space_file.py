@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from iqnas._atomic import write_text_atomic
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 
 FORMAT = "iqnas.SearchSpace/1"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from iqnas._atomic import write_text_atomic
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 from iqnas.formulations.compiled import CompiledProblem
 

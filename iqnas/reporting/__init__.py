@@ -35,7 +35,7 @@ def report(store, models=None, sweep=None, out="report.html", *, title: str | No
     the same data. Every input is checked before any work; the file is written to a temporary
     name and renamed, so ``out`` is never half-written.
     """
-    from iqnas._atomic import write_text_atomic
+    from iqnas._outputs import write_text_atomic
     from iqnas.reporting.build import Report, write_figures
     from iqnas.reporting.inputs import load_inputs
 
