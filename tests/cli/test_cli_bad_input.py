@@ -101,3 +101,17 @@ def test_conflicting_or_ignored_flags(capsys, tmp_path, monkeypatch, argv, fragm
     before = sorted(p.name for p in tmp_path.iterdir())
     _refused(capsys, [a.format(store=store) for a in argv], *fragments)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# ---- calibrate --samples -----------------------------------------------------------------------------
+def test_calibrate_more_samples_than_the_space_has(capsys, tmp_path):
+    """It failed later ("cannot draw 10 distinct architectures") and left a store behind whose
+    settings then refused the corrected rerun."""
+    space = tmp_path / "tiny.json"
+    space.write_text('{"name": "tiny", "groups": [{"name": "a", "options": [1, 2, 3]}, '
+                     '{"name": "b", "options": [1, 2]}]}')
+    store = tmp_path / "s.db"
+    _refused(capsys, ["calibrate", "--space", space, "--oracle", "nb201", "--objective", "acc",
+                      "--samples", "100", "--store", store],
+             "--samples 100 is more than the 6 architectures of space 'tiny'; give at most 6")
+    assert not store.exists()
