@@ -115,3 +115,12 @@ def test_calibrate_more_samples_than_the_space_has(capsys, tmp_path):
                       "--samples", "100", "--store", store],
              "--samples 100 is more than the 6 architectures of space 'tiny'; give at most 6")
     assert not store.exists()
+
+
+def test_a_folder_given_as_an_input_file(forms, capsys):
+    """It said "file not found" for a folder that is there."""
+    folder = forms["acc"].parent
+    _refused(capsys, ["solve", "--space", "nb201", "--objective", folder],
+             f"objective file {folder} is a folder; give the file in it")
+    _refused(capsys, ["explain", forms["acc"], "--resource", f"lat={folder}"],
+             "resource 'lat' file", "is a folder")
