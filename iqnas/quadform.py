@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 import warnings
 import zipfile
 import zlib
@@ -543,7 +544,11 @@ class QuadraticForm:
 
     @classmethod
     def load(cls, path: str | Path, space: SearchSpace | None = None) -> QuadraticForm:
-
+        """A form saved by :meth:`save` (``.json`` or ``.npz``); ``space`` is needed for a
+        space from a file."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise InputError(f"path must be a file path (str or Path), got "
+                             f"{type(path).__name__}")
         path = Path(path)
         if not path.exists():
             raise InputError(f"file not found: {path}")

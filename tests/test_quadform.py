@@ -94,6 +94,8 @@ def test_a_json_object_without_coefficients_is_refused(space, data, match):
     with pytest.raises(iqnas.InputError, match=match):
         iqnas.QuadraticForm.from_dict(data, space)
     assert iqnas.QuadraticForm.from_dict({"intercept": 2.0}, space)(space.sample(0)) == 2.0
+    with pytest.raises(iqnas.InputError, match="path must be a file path .str or Path., got int"):
+        iqnas.QuadraticForm.load(3)  # was pathlib's TypeError
 
 
 @pytest.mark.parametrize("kwargs, match", [
