@@ -181,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run)
                 print(f"seed {seed}: {run['wall_s']:.0f} s, {run['n_trained']} trained, "
                       f"{checks(run)}", flush=True)
-    publish_section(args.out, SECTION, section(runs, info, command),
-                    summary_row(SECTION, headline(runs), info, command))
+    text = section(runs, info, command)
+    print("\n" + text)
+    publish_section(args.out, SECTION, text, summary_row(SECTION, headline(runs), info, command))
     return 0
 
 

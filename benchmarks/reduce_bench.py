@@ -392,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
                               f"budget {rec['budget_mean']:.2f} (feasible "
                               f"{rec['feasible_mean']:.2f})", flush=True)
             records += solve_records(args.ks, problems(table, objective), args.repeats, write)
-    publish_section(args.out, SECTION, section(records, info, command, meta),
+    text = section(records, info, command, meta)
+    print("\n" + text)
+    publish_section(args.out, SECTION, text,
                     summary_row(SECTION, headline(records), info, command))
     return 0
 

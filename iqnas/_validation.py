@@ -189,6 +189,27 @@ def check_value(value: Any, constraints: Iterable, name: str, owner: str) -> Any
                      f"Got {value!r} instead.")
 
 
+def finite_vector(values: Any, name: str, missing: str = "drop rows without a value"):
+    """``values`` as a 1-D float array, or the one-line InputError naming the first entry that is
+    not a number (``name[i] is 'abc', not a number``) or not finite (``name[i] is nan;`` and
+    ``missing``, the fix)."""
+    import numpy as np
+
+    try:
+        v = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        for i, item in enumerate(np.asarray(values, dtype=object).ravel()):
+            try:
+                float(item)
+            except (TypeError, ValueError):
+                raise InputError(f"{name}[{i}] is {item!r}, not a number; {missing}") from None
+        raise InputError(f"{name} must be a flat sequence of numbers; {missing}") from None
+    bad = np.flatnonzero(~np.isfinite(v))
+    if len(bad):
+        raise InputError(f"{name}[{bad[0]}] is {v[bad[0]]}; {missing}")
+    return v
+
+
 def describe(forms: Iterable[Constraint | None]) -> str:
     """'a float in the range [0, inf) or None' for a list of accepted forms."""
     forms = list(forms)

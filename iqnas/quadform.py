@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 import warnings
 import zipfile
 import zlib
@@ -27,6 +28,8 @@ import scipy.sparse as sp
 from iqnas.errors import InputError, NotOneHotWarning
 from iqnas.space import Architecture, SearchSpace
 
+#: the "format" field of a QuadraticForm JSON file
+FORMAT = "iqnas.QuadraticForm/1"
 #: rows evaluated at once by the gather of ``evaluate(choices=...)`` (bounds its memory; measured
 #: fastest from 30 to 225 gathered columns, see benchmarks/NOTES.md)
 GATHER_ROWS = 512
@@ -427,7 +430,7 @@ class QuadraticForm:
         coo = self.pairwise.tocoo()
         names = self.space.var_names()
         return {
-            "format": "iqnas.QuadraticForm/1",
+            "format": FORMAT,
             "space": self.space.name,
             "space_hash": self.space.content_hash(),
             "name": self.name,
@@ -460,6 +463,12 @@ class QuadraticForm:
             raise InputError(f"QuadraticForm JSON has unknown field(s) {sorted(unknown)}; "
                              "allowed: intercept, linear, pairwise, name, units, space, "
                              "space_hash")
+        if data.get("format", FORMAT) != FORMAT:
+            raise InputError(f"QuadraticForm JSON has format {data['format']!r}, not {FORMAT!r}: "
+                             "it is another kind of file (write forms with QuadraticForm.save)")
+        if not {"intercept", "linear", "pairwise"} & set(data):
+            raise InputError("QuadraticForm JSON has none of the fields intercept, linear, "
+                             "pairwise: no coefficients (write forms with QuadraticForm.save)")
         check_space_hash(data.get("space_hash"), space, "QuadraticForm JSON")
         n = space.n_vars
         if "variables" in data and (not isinstance(data["variables"], list)
@@ -535,7 +544,11 @@ class QuadraticForm:
 
     @classmethod
     def load(cls, path: str | Path, space: SearchSpace | None = None) -> QuadraticForm:
-
+        """A form saved by :meth:`save` (``.json`` or ``.npz``); ``space`` is needed for a
+        space from a file."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise InputError(f"path must be a file path (str or Path), got "
+                             f"{type(path).__name__}")
         path = Path(path)
         if not path.exists():
             raise InputError(f"file not found: {path}")

@@ -23,6 +23,28 @@ from iqnas.space_file import (
 )
 
 
+def _rng(seed) -> np.random.Generator:
+    """The generator of ``seed``: an int >= 0, a numpy Generator or None (fresh entropy)."""
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise InputError(f"seed must be an int >= 0, a numpy Generator or None, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _option_index(c) -> int:
+    """One choice of an architecture as an option index (an integral number)."""
+    try:
+        value = float(c)
+    except (TypeError, ValueError):
+        raise InputError(f"a choice must be an option index (an int), got {c!r}; give a key "
+                         "string or a {group: option} dict for names") from None
+    if not value.is_integer():
+        raise InputError(f"a choice must be an option index (an int), got {c!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Group:
     """One categorical decision with named options.
@@ -276,6 +298,9 @@ class SearchSpace:
     # ---- construction ---------------------------------------------------------------------
     def arch(self, choices: Sequence[int] | dict[str, str]) -> Architecture:
         """Build a validated Architecture from option indices or {group: option name}."""
+        if isinstance(choices, str):
+            raise InputError(f"arch() takes option indices or a {{group: option}} dict, got the "
+                             f"string {choices!r}; for a key use parse_key(key)")
         if isinstance(choices, dict):
             idx = [0] * len(self.groups)
             for g, o in choices.items():
@@ -292,7 +317,7 @@ class SearchSpace:
             return Architecture(self, tuple(idx))
         row = np.asarray(choices)
         if row.dtype.kind not in "iu":
-            row = np.array([int(c) for c in row.ravel()], dtype=np.int64)
+            row = np.array([_option_index(c) for c in row.ravel()], dtype=np.int64)
         if row.ndim != 1 or row.shape[0] != len(self.groups):
             raise InputError(f"expected {len(self.groups)} choices for space {self.name!r}, "
                              f"got {row.size}")
@@ -428,7 +453,7 @@ class SearchSpace:
     def sample(self, seed: int | np.random.Generator | None = None, n: int | None = None):
         """Uniform sample over distinct architectures (one, or a list of ``n``); ``seed`` is an
         int, a numpy Generator or None."""
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
         if n is None:
             return Architecture(self, tuple(int(v) for v in self.sample_choices(rng, 1)[0]))
         return [Architecture(self, tuple(int(v) for v in row))
@@ -437,7 +462,9 @@ class SearchSpace:
     def sample_choices(self, seed: int | np.random.Generator | None, n: int) -> np.ndarray:
         """``n`` uniformly drawn architectures as (n, n_groups) option indices (inactive groups
         at option 0; repeats possible)."""
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise InputError(f"n must be a number of architectures (an int >= 0), got {n!r}")
         out = np.zeros((n, len(self.groups)), dtype=np.int64)
         ctrl_sizes = self._controller_sizes()
         for i, g in enumerate(self.groups):

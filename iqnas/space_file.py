@@ -19,14 +19,13 @@ table per group, conditions and option descriptions as inline tables).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 
 FORMAT = "iqnas.SearchSpace/1"
@@ -255,14 +254,7 @@ def write_space_file(path: str | Path, data: dict) -> Path:
     suffix = check_suffix(path)
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n" if suffix == ".json" \
         else toml_text(data)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, "space file")
     return path
 
 

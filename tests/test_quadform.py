@@ -83,6 +83,21 @@ def test_json_accepts_named_coefficients(space):
     assert f(key) == pytest.approx(1 + 2.5 - 1)
 
 
+@pytest.mark.parametrize("data, match", [
+    ({}, "none of the fields intercept, linear, pairwise"),
+    ({"space": "nb201", "name": "acc"}, "none of the fields intercept, linear, pairwise"),
+    ({"format": "iqnas.Cluster/1", "linear": []}, "format 'iqnas.Cluster/1'"),
+])
+def test_a_json_object_without_coefficients_is_refused(space, data, match):
+    """``{}`` given with a space loaded as the zero form: `iqnas export --model lat=FILE` then
+    recorded a prediction of 0 from an empty file."""
+    with pytest.raises(iqnas.InputError, match=match):
+        iqnas.QuadraticForm.from_dict(data, space)
+    assert iqnas.QuadraticForm.from_dict({"intercept": 2.0}, space)(space.sample(0)) == 2.0
+    with pytest.raises(iqnas.InputError, match="path must be a file path .str or Path., got int"):
+        iqnas.QuadraticForm.load(3)  # was pathlib's TypeError
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(linear=np.ones(29)), "length 29"),
     (dict(linear=np.r_[np.nan, np.ones(29)]), "finite"),

@@ -40,3 +40,23 @@ def test_command_line_walkthrough(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "front.png").stat().st_size > 1000
     report = (tmp_path / "report.html").read_text()
     assert report.startswith("<!DOCTYPE html>") and 'data-figure="front"' in report
+
+
+def test_your_own_space_walkthrough(tmp_path, monkeypatch, capsys):
+    """The tiny.toml commands: the Python block that writes the space, its ``train_and_eval`` as
+    the user's module, then the calibrate and solve lines (in-process, not on --workers 4)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    block = next(b for b in _blocks("python") if 'space.save("tiny.toml")' in b)
+    exec(compile(block, "README tiny block", "exec"), {})
+    start, end = block.index("def train_and_eval"), block.index("oracle = FunctionOracle")
+    (tmp_path / "mymodule.py").write_text(block[start:end])
+    shell = next(b for b in _blocks("bash") if "iqnas space show tiny.toml" in b)
+    runs = [argv for argv in _commands(shell) if "tiny.toml" in argv and "torch" not in argv]
+    assert [a[0] for a in runs] == ["space", "calibrate", "solve"]
+    for argv in runs:
+        if "--workers" in argv:
+            i = argv.index("--workers")
+            argv = argv[:i] + argv[i + 2:]
+        assert main(argv) == 0, (argv, capsys.readouterr().err)
+    assert "depth=" in capsys.readouterr().out

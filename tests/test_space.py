@@ -169,3 +169,21 @@ def test_canonical_and_activity_of_arrays_match_each_row(name):
     assert (G == np.random.default_rng(0).integers(0, space.sizes[None, :], size=G.shape)).all()
     if name != "nb201":
         assert (canon != G).any() and not act.all()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda s: s.sample("a"), "seed must be an int >= 0, a numpy Generator or None, got 'a'"),
+    (lambda s: s.sample(-1), "seed must be an int >= 0"),  # was numpy's ValueError
+    (lambda s: s.sample(1.5), "seed must be an int >= 0"),
+    (lambda s: s.sample(0, n="3"), "n must be a number of architectures"),
+    (lambda s: s.arch("foo"), "for a key use parse_key"),  # was int()'s ValueError
+    (lambda s: s.arch([0, 0, 0, 0, 0, "x"]), "a choice must be an option index .an int., got"),
+    (lambda s: s.arch([0, 0, 0, 0, 0, 1.5]), "got np.float64.1.5."),  # was truncated to 1
+])
+def test_bad_seeds_and_choices_are_input_errors(call, match):
+    space = iqnas.spaces.get("nb201")
+    with pytest.raises(iqnas.InputError, match=match):
+        call(space)
+    assert space.arch([0.0, 1.0, 0, 0, 0, 0]) == space.arch([0, 1, 0, 0, 0, 0])
+    assert space.sample(np.int64(3)) == space.sample(3)
+    assert space.sample(np.random.default_rng(3)) == space.sample(3)

@@ -89,3 +89,15 @@ def test_validate_params_decorator_checks_defaults_and_calls():
         f()  # a missing argument is an InputError too
     with pytest.raises(TypeError):
         validate_params({"nope": [int]})(lambda n: n)
+
+
+def test_finite_vector_names_the_first_entry_that_is_not_a_finite_number():
+    from iqnas._validation import finite_vector
+
+    np.testing.assert_array_equal(finite_vector(["1", 2, np.float32(3)], "y"), [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=r"^y\[1\] is 'abc', not a number; drop rows"):
+        finite_vector([1.0, "abc", None], "y")
+    with pytest.raises(InputError, match=r"^y\[2\] is nan; fix it$"):
+        finite_vector([1.0, 2.0, None], "y", "fix it")  # None is a missing value: NaN
+    with pytest.raises(InputError, match=r"^y\[0\] is inf;"):
+        finite_vector(np.array([np.inf]), "y")

@@ -105,6 +105,10 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     executor = check_executor(executor)
     report = BatchReport(list(chosen), executor=executor.describe())
     todo: list[Architecture] = []
+    #: what each architecture still lacks: a sample that holds some of the metrics (e.g. a
+    #: resource look-up) gains the others, and what it holds is not measured again (a second
+    #: wall-clock timing differs from the first, and the store refuses conflicting values)
+    missing: dict[str, list[str]] = {}
     for key, arch in chosen.items():
         have = store.get(key)
         if have is not None and set(wanted) <= set(have):
@@ -113,6 +117,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
             report.skipped_failed.append(key)
         else:
             todo.append(arch)
+            missing[key] = [m for m in wanted if have is None or m not in have]
     if report.skipped_failed:
         log.info("%d architectures failed in an earlier run and are skipped "
                  "(retry_failed=True / --retry-failed measures them again)",
@@ -121,7 +126,7 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
     default_source = source if isinstance(source, str) else "measure"
     record_oracle(store, oracle, wanted)
     retried_before = executor.retried
-    jobs = [(oracle, arch, wanted) for arch in todo]
+    jobs = [(oracle, arch, missing[arch.key]) for arch in todo]
     waiting: dict[int, Outcome] = {}
     next_index = 0
 
@@ -130,7 +135,8 @@ def measure_batch(oracle: Any, archs: Iterable[Architecture | str], store: Sampl
         src = sources.get(arch.key, default_source)
         status, value = ("error", outcome.error) if not outcome.ok else outcome.value
         if status == "ok":
-            store.add(arch, value, round=round, source=src, partial=partial)
+            store.add(arch, value, round=round, source=src,
+                      partial=partial or len(missing[arch.key]) < len(wanted))
             report.measured.append(arch.key)
         else:
             log.info("measuring %s failed: %s", arch.key, value)  # one summary warning below

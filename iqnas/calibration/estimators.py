@@ -25,6 +25,7 @@ from iqnas._validation import (
     Parameterized,
     check_value,
     clone,
+    finite_vector,
 )
 from iqnas.calibration.features import TERMS as TERM_NAMES
 from iqnas.calibration.features import FeatureMap, as_choices
@@ -64,12 +65,9 @@ class BaseEstimator(Parameterized):
 
     def _xy(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         C = as_choices(self._check_space(), X)
-        y = np.asarray(y, dtype=float).ravel()
+        y = finite_vector(y, "y", "drop rows without a measurement")
         if y.shape[0] != C.shape[0]:
             raise InputError(f"X has {C.shape[0]} rows but y has {y.shape[0]} values")
-        bad = np.flatnonzero(~np.isfinite(y))
-        if len(bad):
-            raise InputError(f"y[{bad[0]}] is {y[bad[0]]}; drop rows without a measurement")
         if C.shape[0] < 2:
             raise InputError(f"{type(self).__name__} needs at least 2 samples, got {C.shape[0]}")
         return C, y

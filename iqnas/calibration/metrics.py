@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import stats
 
+from iqnas._validation import finite_vector
 from iqnas.errors import InputError
 
 #: metric keys of ``quality_report``, in display order
@@ -19,14 +20,9 @@ _LABELS = {"n": "n", "kendall_tau": "Kendall tau", "spearman": "Spearman", "pear
 
 
 def _vectors(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=float).ravel()
-    p = np.asarray(y_pred, dtype=float).ravel()
+    t, p = finite_vector(y_true, "y_true"), finite_vector(y_pred, "y_pred")
     if t.shape != p.shape:
         raise InputError(f"y_true has {t.size} values, y_pred has {p.size}; they must match")
-    for what, v in (("y_true", t), ("y_pred", p)):
-        bad = np.flatnonzero(~np.isfinite(v))
-        if len(bad):
-            raise InputError(f"{what}[{bad[0]}] is {v[bad[0]]}; drop rows without a value")
     return t, p
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from iqnas._optional import require
+from iqnas._outputs import write_text_atomic
 from iqnas._validation import Options, check_value
 from iqnas.errors import InputError, NotFittedError
 
@@ -246,8 +247,8 @@ class FreeREAScore:
         obj.stats = stats
         return obj
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json())
+    def save(self, path: str | Path) -> Path:
+        return write_text_atomic(path, self.to_json(), "score file")
 
     @classmethod
     def load(cls, path: str | Path) -> FreeREAScore:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from iqnas import spaces
+from iqnas._outputs import check_output_dir
 from iqnas.errors import InputError
 from iqnas.oracles.csv_oracle import read_measurements
 from iqnas.space import Architecture, SearchSpace
@@ -182,9 +183,14 @@ class SampleStore:
         if seed is not None and (isinstance(seed, bool) or int(seed) != seed):
             raise InputError(f"seed must be an integer, got {seed!r}")
         seed = None if seed is None else int(seed)
+        check_output_dir(self.path.parent, "store")  # a file on the way, or not writable
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._opened = False
-        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InputError(f"store {self.path}: cannot open it ({exc}); pick another --store "
+                             "path") from None
         try:
             # a foreign or mismatched file is refused before anything (WAL mode included) is
             # written to it

@@ -155,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     space = spaces.get(args.space)
+    if args.mode == "trained" and args.samples is not None and args.samples > space.size:
+        # checked here, before a store is made that a corrected rerun would not match
+        raise InputError(f"--samples {args.samples} is more than the {space.size} architectures "
+                         f"of space {space.name!r}; give at most {space.size}")
     csv_kw = {}
     if args.oracle.endswith(".csv"):
         csv_kw = {"key_column": args.key_column, "units": parse_units(args.units)}

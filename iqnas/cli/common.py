@@ -186,7 +186,10 @@ def parse_budget_spec(text: str) -> tuple[str, str | None, float]:
 
 
 def check_file(path: str, what: str) -> Path:
+    """``path`` if it is an existing file (an InputError naming ``what`` otherwise)."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} file {path} is a folder; give the file in it")
     if not p.is_file():
         raise InputError(f"{what} file not found: {path}")
     return p

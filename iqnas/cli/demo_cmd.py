@@ -28,7 +28,7 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="calibrate on the embedded NB201 data and solve at three "
                        "latency budgets (offline, about a minute)")
     p.add_argument("--samples", type=int, default=None,
-                   help="networks to measure (<= 200; default 150, with --data-aware 40)")
+                   help="networks to measure (default 150, with --data-aware 40)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", default=None, help="sample store (default: a temporary file)")
     add_common(p)
@@ -47,6 +47,7 @@ def scenarios(table) -> list[dict[str, float]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    demo_data_aware.check_options(args)
     if args.data_aware:
         return demo_data_aware.run(args)
     if args.samples is None:

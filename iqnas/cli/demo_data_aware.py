@@ -16,24 +16,47 @@ from iqnas.errors import InputError
 DEFAULT_SAMPLES = 40
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
+def _defaults() -> dict:
+    """The options of the data-aware demo and their defaults (None on the parser, so that one
+    given without --data-aware can be told apart)."""
     from iqnas.workloads.data_aware import DEFAULT_FLASH_BUDGETS, DEFAULT_RAM_BUDGET
 
+    return {"flash_budgets": ",".join(f"{b:g}" for b in DEFAULT_FLASH_BUDGETS),
+            "ram_budget": DEFAULT_RAM_BUDGET, "epochs": 20, "top_k": 3, "workers": 2}
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    d = _defaults()
     g = p.add_argument_group("data-aware demo (--data-aware)")
     g.add_argument("--data-aware", action="store_true",
                    help="search input resolution and bit depth with the network on sklearn's "
                    "digits (trained for real) against architecture-only, across flash budgets")
-    g.add_argument("--flash-budgets", default=",".join(f"{b:g}" for b in DEFAULT_FLASH_BUDGETS),
-                   metavar="B1,B2,...", help="flash budgets in bytes (int8 weights; default "
-                   "%(default)s)")
-    g.add_argument("--ram-budget", type=float, default=DEFAULT_RAM_BUDGET, metavar="BYTES",
+    g.add_argument("--flash-budgets", default=None, metavar="B1,B2,...",
+                   help=f"flash budgets in bytes (int8 weights; default {d['flash_budgets']})")
+    g.add_argument("--ram-budget", type=float, default=None, metavar="BYTES",
                    help="peak RAM budget in bytes, one constraint per layer (default "
-                   "%(default)g)")
-    g.add_argument("--epochs", type=int, default=20, help="training epochs per network")
-    g.add_argument("--top-k", type=int, default=3,
-                   help="IQP answers trained per budget and mode (default %(default)s)")
-    g.add_argument("--workers", type=int, default=2,
-                   help="training processes (default %(default)s; 1 trains in-process)")
+                   f"{d['ram_budget']:g})")
+    g.add_argument("--epochs", type=int, default=None,
+                   help=f"training epochs per network (default {d['epochs']})")
+    g.add_argument("--top-k", type=int, default=None,
+                   help=f"IQP answers trained per budget and mode (default {d['top_k']})")
+    g.add_argument("--workers", type=int, default=None,
+                   help=f"training processes (default {d['workers']}; 1 trains in-process)")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Without --data-aware its options are an InputError (they would be ignored); with it, the
+    ones not given take their defaults."""
+    given = [k for k in _defaults() if getattr(args, k) is not None]
+    if not args.data_aware:
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise InputError(f"{flags} belong to the data-aware demo; add --data-aware (or "
+                             "leave them out)")
+        return
+    for k, v in _defaults().items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
 
 
 def parse_budgets(text: str) -> list[float]:

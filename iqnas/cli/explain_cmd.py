@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from iqnas import spaces
+from iqnas._outputs import write_text_atomic
 from iqnas.cli.common import EXIT_OK, check_file, console, err_console
 from iqnas.errors import InputError
 from iqnas.quadform import QuadraticForm
@@ -184,11 +185,7 @@ def run(args: argparse.Namespace) -> int:
     text = {"csv": to_csv, "markdown": to_markdown,
             "json": lambda d: to_json(d, indent=1) + "\n"}[fmt](df)
     if args.out:
-        try:
-            Path(args.out).write_text(text)
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: writing failed ({exc.strerror or exc})") \
-                from None
+        write_text_atomic(args.out, text, "--out")
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -199,9 +196,12 @@ def _print_tables(tables, out: str | None) -> None:
         for t in tables:
             console.print(t)
         return
+    import io
+
     from rich.console import Console
 
-    with open(out, "w") as fh:
-        file_console = Console(file=fh, width=200, no_color=True, highlight=False)
-        for t in tables:
-            file_console.print(t)
+    buf = io.StringIO()
+    file_console = Console(file=buf, width=200, no_color=True, highlight=False)
+    for t in tables:
+        file_console.print(t)
+    write_text_atomic(out, buf.getvalue(), "--out")

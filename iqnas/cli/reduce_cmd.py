@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--space", required=True, help=SPACE_HELP)
     p.add_argument("--k", default=None, metavar="K",
                    help="number of clusters (default: chosen by silhouette over --k-range)")
-    p.add_argument("--k-range", default="2:12", metavar="LO:HI",
+    p.add_argument("--k-range", default=None, metavar="LO:HI",
                    help="candidate K for the silhouette choice (default 2:12)")
     p.add_argument("--score", default="freerea", metavar="naswot|freerea",
                    help="training-free score: mean NASWOT, or FreeREA's combined score "
@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if args.score not in SCORES:
         raise InputError(f"unknown score {args.score!r}; use one of {', '.join(SCORES)}")
     k = _int(args.k, "--k", 2)
+    if k is not None and args.k_range is not None:
+        raise InputError("--k fixes the number of clusters and --k-range is searched for it; "
+                         "give one")
     if k is not None and k > space.size:
         raise InputError(f"--k {k} is more than the {space.size} architectures of space "
                          f"{space.name!r}")
@@ -118,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--fraction {args.fraction!r} is not a number") from None
     if not 0 < fraction <= 1:
         raise InputError(f"--fraction must be in (0, 1], got {fraction:g}")
-    k_range = _k_range(args.k_range)
+    k_range = _k_range(args.k_range or "2:12")
     out = fileformat.check_writable(args.out)
     constraints = parse_constraints(args.constraint, space)
     cluster = reduce(space, k, args.score, seed, oracle=args.oracle, dataset=args.dataset,

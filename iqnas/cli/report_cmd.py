@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from iqnas.cli.common import EXIT_OK, console
+from iqnas.errors import InputError
 
 
 def register(sub) -> None:
@@ -31,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--figures", metavar="DIR", default=None,
                    help="also write every figure to DIR as PNG (matplotlib, same data)")
-    p.add_argument("--figure-format", choices=("png", "svg"), default="png",
+    p.add_argument("--figure-format", choices=("png", "svg"), default=None,
                    help="file type of --figures (default png)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
@@ -41,9 +42,11 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from iqnas.reporting import report
 
+    if args.figure_format is not None and args.figures is None:
+        raise InputError("--figure-format is the file type of --figures DIR; give --figures too")
     path = report(args.store, args.models, args.sweep, args.out, title=args.title,
                   xlabel=args.xlabel, ylabel=args.ylabel, n_bootstrap=args.bootstrap,
-                  seed=args.seed, figures=args.figures, figure_format=args.figure_format)
+                  seed=args.seed, figures=args.figures, figure_format=args.figure_format or "png")
     if not args.quiet:
         console.print(f"wrote {path}" + (f" and the figures in {args.figures}"
                                          if args.figures else ""), soft_wrap=True)

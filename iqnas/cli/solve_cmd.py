@@ -43,7 +43,8 @@ def register(sub) -> None:
     add_restrict_option(p, "solve inside that cluster")
     add_solver_options(p)
     add_common(p)
-    p.set_defaults(func=run, outputs=[("--solver-log", "solver_log", "file")])
+    p.set_defaults(func=run, outputs=[("--solver-log", "solver_log", "file"),
+                                      ("--write-model", "write_model", "file")])
 
 
 def run(args: argparse.Namespace) -> int:

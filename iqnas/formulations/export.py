@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 from iqnas.formulations.compiled import CompiledProblem
 
@@ -43,8 +44,7 @@ def write_compiled(cp: CompiledProblem, path: str | Path, comment: str = "") -> 
     path = Path(path)
     fmt = model_format(path)
     text = lp_text(cp, comment) if fmt == "lp" else mps_text(cp, comment)
-    path.write_text(text)
-    return path
+    return write_text_atomic(path, text, "model file")
 
 
 # ---- names and rows ---------------------------------------------------------------------------

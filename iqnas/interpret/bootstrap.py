@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from iqnas._validation import finite_vector
 from iqnas.errors import InputError
 from iqnas.quadform import QuadraticForm
 from iqnas.space import SearchSpace
@@ -34,19 +35,18 @@ def parse_samples(space: SearchSpace, samples, metric: str | None) -> tuple[np.n
             cols = [c for c in samples.columns if c != "key"]
             raise InputError(f"samples table: give metric= one of its columns {cols}, got "
                              f"{metric!r}")
-        X, y = samples["key"].tolist(), samples[metric].to_numpy(dtype=float)
+        X, y = samples["key"].tolist(), samples[metric].to_numpy()
+        what = f"samples[{metric!r}]"
     elif isinstance(samples, (tuple, list)) and len(samples) == 2:
         X, y = samples
+        what = "samples: y"
     else:
         raise InputError("samples must be an (X, y) pair or a DataFrame with 'key' and metric "
                          "columns")
     C = as_choices(space, X)
-    y = np.asarray(y, dtype=float).ravel()
+    y = finite_vector(y, what, "drop rows without a measurement")
     if C.shape[0] != y.shape[0]:
         raise InputError(f"samples: X has {C.shape[0]} rows but y has {y.shape[0]} values")
-    bad = np.flatnonzero(~np.isfinite(y))
-    if len(bad):
-        raise InputError(f"samples: y[{bad[0]}] is {y[bad[0]]}; drop rows without a measurement")
     if C.shape[0] < 3:
         raise InputError(f"samples: the bootstrap needs at least 3 samples, got {C.shape[0]}")
     return C, y

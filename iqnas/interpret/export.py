@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 from iqnas.interpret.tables import COLUMNS, TABLES
 from iqnas.quadform import QuadraticForm
@@ -93,8 +94,7 @@ def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str | Path:
     text = _check(df).to_csv(index=False, columns=list(COLUMNS))
     if path is None:
         return text
-    Path(path).write_text(text)
-    return Path(path)
+    return write_text_atomic(path, text, "explanation file")
 
 
 def read_csv(source: str | Path) -> pd.DataFrame:
@@ -126,8 +126,7 @@ def to_json(df: pd.DataFrame, path: str | Path | None = None, **kw) -> str | Pat
     text = json.dumps({"format": FORMAT, "meta": dict(df.attrs), "rows": rows}, **kw)
     if path is None:
         return text
-    Path(path).write_text(text)
-    return Path(path)
+    return write_text_atomic(path, text, "explanation file")
 
 
 def read_json(source: str | Path) -> pd.DataFrame:

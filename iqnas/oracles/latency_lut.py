@@ -25,7 +25,12 @@ import scipy.sparse as sp
 from iqnas._progress import progress_bar
 from iqnas.errors import InputError
 from iqnas.oracles.timing import Timing, TimingPolicy, time_call
-from iqnas.oracles.torch_oracle import example_input, parse_shape, torch_threads
+from iqnas.oracles.torch_oracle import (
+    check_num_threads,
+    example_input,
+    parse_shape,
+    torch_threads,
+)
 
 if TYPE_CHECKING:
     from iqnas.quadform import QuadraticForm
@@ -164,6 +169,7 @@ def build_latency_lut(input_shape: Sequence[int] | str = (1, 3, 224, 224), *,
         raise InputError(f"input_shape {','.join(map(str, shape))}: height and width must be "
                          ">= 32 (five stride-2 stages)")
     policy = TimingPolicy(warmup, repeats, max_rel_spread, max_rounds)
+    num_threads = check_num_threads(num_threads)
     space = spaces.get(SPACE)
     table = np.zeros((N_STAGES, N_BLOCKS, len(BLOCK_OPTIONS)))
     spread = np.zeros_like(table)

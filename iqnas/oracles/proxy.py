@@ -17,6 +17,7 @@ from iqnas._optional import require
 from iqnas.calibration.proxies import METRICS, kaiming_init, logsynflow, naswot, skip_score
 from iqnas.errors import InputError
 from iqnas.oracles.oracle import Oracle, select_metrics
+from iqnas.oracles.torch_oracle import check_num_threads, torch_threads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,9 +67,7 @@ class ProxyOracle(Oracle):
             raise InputError(f"n_inits must be >= 1, got {n_inits}")
         if int(batch_size) < 2:
             raise InputError(f"batch_size must be >= 2 for NASWOT, got {batch_size}")
-        if num_threads is not None and int(num_threads) < 1:
-            raise InputError(f"num_threads must be >= 1 or None, got {num_threads}")
-        self.num_threads = None if num_threads is None else int(num_threads)
+        self.num_threads = check_num_threads(num_threads)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.n_inits = int(n_inits)
@@ -113,18 +112,10 @@ class ProxyOracle(Oracle):
                 metrics: Sequence[str] | None = None) -> dict[str, float]:
         """Metrics of one architecture (all, or only the subset ``metrics``), averaged over the
         initialisations (timings recorded)."""
-        import torch
-
         a = self.space.to_arch(arch)
         wanted = self.wanted(metrics)
-        if self.num_threads is None:
+        with torch_threads(self.num_threads):
             return self._measure(a, wanted)
-        old = torch.get_num_threads()
-        torch.set_num_threads(self.num_threads)
-        try:
-            return self._measure(a, wanted)
-        finally:
-            torch.set_num_threads(old)
 
     def _measure(self, a: Architecture, metrics: list[str]) -> dict[str, float]:
         import torch

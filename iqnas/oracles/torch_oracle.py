@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -60,16 +61,26 @@ def parse_shape(shape: Sequence[int] | str, what: str = "input_shape") -> tuple[
     return tuple(dims)
 
 
+def check_num_threads(n: Any, what: str = "num_threads") -> int | None:
+    """``n`` as a positive int or None (leave torch's count as is), else the InputError."""
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise InputError(f"{what} must be a positive integer or None, got {n!r}")
+    return int(n)
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run with ``n`` torch intra-op threads (None: leave as is); the old count is restored."""
     import torch
 
+    n = check_num_threads(n)
     if n is None:
         yield
         return
     old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -134,11 +145,7 @@ class TorchOracle(Oracle):
         self.builder = resolve_builder(builder, self.space, **build_kw)
         footprint.bytes_per_element(precision)
         self.precision = precision
-        if num_threads is not None and (isinstance(num_threads, bool)
-                                        or not isinstance(num_threads, int) or num_threads < 1):
-            raise InputError(f"num_threads must be a positive integer or None, got "
-                             f"{num_threads!r}")
-        self.num_threads = num_threads
+        self.num_threads = check_num_threads(num_threads)
         self.policy = TimingPolicy(warmup, repeats, max_rel_spread, max_rounds)
         self.onnx = bool(onnx)
         if self.onnx:

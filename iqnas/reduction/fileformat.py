@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 from iqnas.reduction.cells import check_exact
 from iqnas.reduction.features import LinearFeatures
@@ -153,14 +154,8 @@ def check_writable(path: str | Path) -> Path:
 def write(path: str | Path, data: dict) -> Path:
     """Write ``data`` as JSON through a temporary file in the same folder."""
     path = check_writable(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc}") from None
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n",
+                             "cluster file")
 
 
 __all__ = ["FORMAT", "check_writable", "content_digest", "decode", "encode", "read",

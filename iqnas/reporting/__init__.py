@@ -35,13 +35,15 @@ def report(store, models=None, sweep=None, out="report.html", *, title: str | No
     the same data. Every input is checked before any work; the file is written to a temporary
     name and renamed, so ``out`` is never half-written.
     """
+    from iqnas._outputs import write_text_atomic
     from iqnas.reporting.build import Report, write_figures
-    from iqnas.reporting.html import write_atomic
     from iqnas.reporting.inputs import load_inputs
 
     require("plotly", "the HTML report")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-        raise InputError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0 \
+            or n_bootstrap == 1:
+        raise InputError(f"n_bootstrap must be 0 (no intervals) or an integer >= 2 (refits for "
+                         f"the 95% intervals), got {n_bootstrap!r}")
     if figure_format not in ("png", "svg"):
         raise InputError(f"figure_format must be 'png' or 'svg', got {figure_format!r}")
     if figures is not None:
@@ -54,7 +56,7 @@ def report(store, models=None, sweep=None, out="report.html", *, title: str | No
     from plotly.offline import get_plotlyjs
 
     text = builder.html(get_plotlyjs())
-    path = write_atomic(inputs.out, text)
+    path = write_text_atomic(inputs.out, text, "--out")
     log.info("wrote %s (%.1f MB, %d figures)", path, len(text) / 1e6, len(builder.figures))
     if figures is not None:
         write_figures(builder.figures, Path(figures), figure_format)

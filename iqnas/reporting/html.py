@@ -7,7 +7,6 @@ import html
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -161,23 +160,3 @@ def check_writable(out: str | os.PathLike) -> Path:
     return out
 
 
-def write_atomic(out: Path, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``out`` and rename it into place: ``out`` is either
-    the old file or the whole new one, never a part."""
-    from iqnas.errors import InputError
-
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out

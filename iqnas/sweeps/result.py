@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from iqnas._outputs import write_text_atomic
 from iqnas.errors import InputError
 from iqnas.problem import Problem
 from iqnas.space import Architecture
@@ -239,9 +240,7 @@ class Sweep:
 
     def save(self, path: str | Path) -> Path:
         """Write ``to_json`` to ``path`` and return the path."""
-        path = Path(path)
-        path.write_text(self.to_json(indent=2) + "\n")
-        return path
+        return write_text_atomic(path, self.to_json(indent=2) + "\n", "sweep file")
 
     def __repr__(self) -> str:
         axes = f"{self.resource} x {len(self.budgets)}"

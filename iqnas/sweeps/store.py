@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from iqnas._outputs import check_output_file
 from iqnas._version import __version__
 from iqnas.errors import InputError
 from iqnas.solve import INTERRUPT_STATUSES
@@ -46,6 +47,7 @@ class SweepStore:
         self._good_bytes: int | None = None
         if self.path.is_dir():
             raise InputError(f"sweep file {self.path} is a directory; give a file path")
+        check_output_file(self.path, "sweep file")  # before any point is solved
         if self.path.exists() and self.path.stat().st_size > 0:
             self._load()
 

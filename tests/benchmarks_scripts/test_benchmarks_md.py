@@ -47,6 +47,7 @@ def test_help_and_report_only_to_no_file(script, capsys):
     before = BENCHMARKS_MD.read_text()
     assert module.main(["--report-only", str(RESULTS / f"{script}.jsonl"), "--out", "-"]) == 0
     assert BENCHMARKS_MD.read_text() == before  # '-': no file written
+    assert capsys.readouterr().out.strip()  # ... but something to read on stdout
 
 
 @pytest.mark.slow

@@ -33,3 +33,13 @@ def test_tiny_run_writes_its_section(tmp_path):
     again.write_text("# iqnas benchmarks\n\n## Other (issue 9)\n\nkeep me\n")
     assert bench.main(["--report-only", str(jsonl), "--out", str(again)]) == 0
     assert again.read_text() == text
+
+
+def test_report_only_to_stdout_prints_the_published_section(capsys):
+    """``--out -`` prints the section (as other scripts do) and writes no file."""
+    from benchmarks.report import BENCHMARKS_MD, RESULTS, read_section
+
+    before = BENCHMARKS_MD.read_text()
+    assert bench.main(["--report-only", str(RESULTS / "data_aware_bench.jsonl"), "--out", "-"]) == 0
+    assert read_section(BENCHMARKS_MD, bench.SECTION).strip() in capsys.readouterr().out
+    assert BENCHMARKS_MD.read_text() == before

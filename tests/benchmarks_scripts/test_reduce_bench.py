@@ -28,3 +28,14 @@ def test_reduce_bench_writes_only_its_own_section(tmp_path):
     assert text.count(rb.SECTION) == 1 and "keep me" in text and "Largest ratio" in text
     assert rb.main(["--report-only", str(jsonl), "--out", str(md)]) == 0
     assert md.read_text() == text  # the section is rebuilt identically from the raw results
+
+
+def test_report_only_to_stdout_prints_the_published_section(capsys):
+    """``--out -`` prints the section (as other scripts do) and writes no file."""
+    from benchmarks import reduce_bench as rb
+    from benchmarks.report import BENCHMARKS_MD, RESULTS, read_section
+
+    before = BENCHMARKS_MD.read_text()
+    assert rb.main(["--report-only", str(RESULTS / "reduce_bench.jsonl"), "--out", "-"]) == 0
+    assert read_section(BENCHMARKS_MD, rb.SECTION).strip() in capsys.readouterr().out
+    assert BENCHMARKS_MD.read_text() == before

@@ -97,6 +97,8 @@ def test_bad_inputs():
         est.fit(X, np.zeros(9))
     with pytest.raises(iqnas.InputError, match=r"y\[3\] is nan"):
         est.fit(X, np.where(np.arange(10) == 3, np.nan, 1.0))
+    with pytest.raises(iqnas.InputError, match=r"y\[2\] is 'n/a', not a number"):
+        est.fit(X, [1.0, 2.0, "n/a"] + [0.0] * 7)  # was numpy's ValueError naming no row
     bad = X.copy()
     bad[4, 0] = 1.0 - bad[4, 0]
     with pytest.raises(iqnas.InputError, match="X row 4 is not one-hot"):

@@ -169,3 +169,39 @@ def test_check_buildable_names_the_option_a_builder_cannot_build(one_torch_threa
     with pytest.raises(InputError, match=r"cannot build option k1=5 of space 'toyconv' "
                                          r"\(network depth=1;w1=8;k1=5\): KeyError: '5'"):
         check_buildable(resolve_builder(only_k3, SPACE), "--builder")
+
+
+
+class _LiveOracle(iqnas.oracles.Oracle):
+    """A live latency: every call times anew and gets another value."""
+
+    name, space = "live", SPACE
+
+    def __init__(self):
+        self.calls: list[tuple[str, tuple]] = []
+
+    @property
+    def metrics(self):
+        return ["accuracy", "latency_ms"]
+
+    def measure(self, arch, metrics=None):
+        arch = SPACE.to_arch(arch)
+        self.calls.append((arch.key, tuple(self.wanted(metrics))))
+        values = {**uh.evaluate(arch), "latency_ms": 1.0 + 1e-3 * len(self.calls)}
+        return {m: values[m] for m in self.wanted(metrics)}
+
+
+def test_a_looked_up_sample_is_completed_without_timing_it_again(tmp_path):
+    """A network whose latency was looked up (a resource sample) and then trained was timed a
+    second time, and the store refused the differing value ("conflicting measurements"): the
+    README's `iqnas calibrate --oracle torch ... --constraint latency_ms=5` ended with exit 2."""
+    oracle = _LiveOracle()
+    archs = SPACE.sample(0, n=4)
+    with SampleStore(tmp_path / "s.db", SPACE) as st:
+        st.declare_metrics(oracle.metrics)
+        st.add(archs[0], oracle.measure(archs[0], ["latency_ms"]), source="lookup", partial=True)
+        report = measure_batch(oracle, archs, st, progress=False)
+        assert sorted(report.measured) == sorted(a.key for a in archs)
+        assert oracle.calls[1:] == [(archs[0].key, ("accuracy",))] + [
+            (a.key, ("accuracy", "latency_ms")) for a in archs[1:]]
+        assert st.get(archs[0]) == {**uh.evaluate(archs[0]), "latency_ms": 1.001}

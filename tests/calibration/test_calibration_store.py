@@ -232,3 +232,14 @@ def test_resume_after_sigkill(tmp_path: Path, nb) -> None:
     assert proc.returncode == 0 and out.strip().endswith("done")
     assert len(out.split()) - 1 == len(expected) - counts[1]  # only the missing ones were added
     assert _check_prefix(db, expected, nb) == len(expected)
+
+
+def test_a_store_path_that_cannot_be_created_is_an_input_error(tmp_path):
+    """/proc was sqlite's OperationalError ("unable to open database file"), a file on the way
+    mkdir's FileExistsError."""
+    (tmp_path / "f").write_text("x")
+    for path, match in (("/proc/iqnas-test.db", "the folder /proc is not writable"),
+                        (tmp_path / "f" / "s.db", "f: is a file, not a folder")):
+        with pytest.raises(iqnas.InputError, match=match):
+            SampleStore(path, "nb201")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

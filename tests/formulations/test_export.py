@@ -117,3 +117,27 @@ def test_cli_write_model(tmp_path, capsys):
     assert main(["solve", "--space", "nb201", "--objective", str(obj),
                  "--write-model", str(tmp_path / "m.xyz")]) == 2
     assert not (tmp_path / "m.xyz").exists()
+
+
+def test_write_is_atomic_and_a_missing_folder_is_an_input_error(tmp_path, monkeypatch):
+    """A write that fails part-way leaves the old file as it was (no temporary file behind); a
+    missing folder was a FileNotFoundError."""
+    import os
+
+    problem = _nb201_problem()
+    with pytest.raises(InputError, match="the folder .*nodir does not exist"):
+        problem.write(tmp_path / "nodir" / "m.lp")
+    path = tmp_path / "m.lp"
+    path.write_text("old model\n")
+    os.chmod(path, 0o640)
+
+    def fail(*_):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", fail)
+        with pytest.raises(InputError, match="writing failed .No space left on device"):
+            problem.write(path)
+    assert path.read_text() == "old model\n" and [p.name for p in tmp_path.iterdir()] == ["m.lp"]
+    problem.write(path)
+    assert path.read_text().startswith("\\") and (path.stat().st_mode & 0o777) == 0o640

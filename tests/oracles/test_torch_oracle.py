@@ -200,3 +200,17 @@ def test_onnx_latency_is_measured_in_onnxruntime():
     assert got["latency_ms_ort_spread"] >= 0
     with pytest.raises(InputError, match="needs onnx=True"):
         TorchOracle("nb201", mh.TINY_INPUT, metrics=["latency_ms_ort"])
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, "2", True])
+def test_a_thread_count_that_is_not_a_positive_int_is_an_input_error(n):
+    """One check for the torch oracle, the proxies and the latency table (the table passed -1
+    on to torch.set_num_threads, a RuntimeError)."""
+    from iqnas.oracles.latency_lut import build_latency_lut
+    from iqnas.oracles.proxy import ProxyOracle
+
+    for make in (lambda: TorchOracle("nb201", mh.TINY_INPUT, num_threads=n),
+                 lambda: ProxyOracle("nb201", num_threads=n),
+                 lambda: build_latency_lut(num_threads=n, repeats=3, warmup=0)):
+        with pytest.raises(iqnas.InputError, match="num_threads must be a positive integer"):
+            make()

@@ -101,15 +101,16 @@ def test_an_old_report_stays_whole(nb201_run, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(report_html.os, "replace", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="--out .*report.html: writing failed .No space left"):
         iqnas.report(nb201_run["store"], nb201_run["models"], out=out, n_bootstrap=0)
     assert out.read_text() == "old report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 
 
 def test_python_api_checks_its_arguments(nb201_run, tmp_path):
-    with pytest.raises(InputError, match="n_bootstrap must be an integer"):
-        iqnas.report(nb201_run["store"], out=tmp_path / "r.html", n_bootstrap=-1)
+    for n in (-1, 1, 2.0, True):  # one refit gives no interval
+        with pytest.raises(InputError, match="n_bootstrap must be 0 .no intervals. or an integer"):
+            iqnas.report(nb201_run["store"], out=tmp_path / "r.html", n_bootstrap=n)
     with pytest.raises(InputError, match="figure_format"):
         iqnas.report(nb201_run["store"], out=tmp_path / "r.html", figure_format="jpg")
     assert not list(tmp_path.iterdir())

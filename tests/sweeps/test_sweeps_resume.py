@@ -165,3 +165,13 @@ def test_nothing_is_written_when_the_sweep_fails_early(forms, tmp_path):
         iqnas.sweep(load_problem(forms), RES, BUDGETS[:3], out=out,
                     solver=iqnas.solvers.Scip(scip_params={"no/such": 1}))
     assert not out.exists()
+
+
+def test_an_out_path_that_cannot_be_written_is_refused_before_any_point(forms, tmp_path):
+    """It was the FileNotFoundError of the first point's write, after that point was solved."""
+    seen = []
+    for out, match in ((tmp_path / "nodir" / "s.jsonl", "the folder .*nodir does not exist"),
+                       (forms["acc"] / "s.jsonl", ".*acc.npz is a file, not a folder")):
+        with pytest.raises(InputError, match=f"^sweep file {out}: {match}"):
+            iqnas.sweep(load_problem(forms), RES, BUDGETS, out=out, progress=seen.append)
+    assert seen == [] and not (tmp_path / "nodir").exists()

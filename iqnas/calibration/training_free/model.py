@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iqnas import spaces
+from iqnas._outputs import write_text_atomic
 from iqnas.calibration.proxies import FreeREAScore, skip_score
 from iqnas.errors import InputError
 from iqnas.problem import Problem, check_budget
@@ -64,10 +65,7 @@ class TrainingFreeModel:
         path = Path(path)
         if path.suffix != ".json":
             raise InputError(f"a TrainingFreeModel is saved as .json, not {path.suffix!r}")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
-        return path
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1), "model file")
 
     @classmethod
     def from_dict(cls, d: dict, space: SearchSpace | str | None = None) -> TrainingFreeModel:
