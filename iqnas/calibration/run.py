@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from iqnas import spaces
+from iqnas._outputs import check_output_dir
 from iqnas._validation import Boolean, Check, Interval, Options, validate_params
 from iqnas.calibration.batch import check_executor, measure_batch
 from iqnas.calibration.common import (
@@ -87,6 +88,8 @@ INITIAL_LOOKUP_SHARE = 0.25
 #: in runs of more than INITIAL_FEASIBLE_ROUNDS rounds the last round trains the IQP's answers
 #: only (top_share 1): what a round explores pays off in later rounds, and the last has none
 EXPLOIT_LAST_ROUND = True
+#: method="regression" picks its ridge penalty by 5-fold cross-validation
+REGRESSION_MIN_SAMPLES = 5
 #: what calibrate's arguments accept (the space, oracle, metrics and budgets are checked by
 #: name against each other)
 CALIBRATE_CONSTRAINTS = {
@@ -284,6 +287,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     if rerank is not None and selection != "iterative":
         raise InputError(f"rerank={rerank!r} re-ranks the IQP candidates of the iterative "
                          "selection; use selection='iterative' or rerank=None")
+    if method == "regression" and n_samples < REGRESSION_MIN_SAMPLES:
+        raise InputError(f"n_samples={n_samples} with method='regression': the regressor's "
+                         f"cross-validated ridge needs at least {REGRESSION_MIN_SAMPLES} "
+                         "trained samples; raise n_samples or use method='pairwise'")
     backend = auto_solver(solver, space, "calibrate()")
     lookups_default = resource_samples is None
     if resource_samples is None:
@@ -304,7 +311,10 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         settings["rerank"] = {"method": rerank, "factor": rerank_factor,
                               "filter": rerank_filter, "params": dict(rerank_params or {})}
     path = Path(store) if store is not None else default_store_path()
+    check_output_dir(path.parent, "store")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InputError(f"store {path}: is a folder; give a file path (e.g. {path / 'run.db'})")
     first = extended_from(path, settings, lookups_default)
     if first is not None:
         log.info("extending the run in %s from %d to %d samples", path, first["n_samples"],

@@ -105,6 +105,10 @@ def balanced_choices(space: SearchSpace, n: int, rng: np.random.Generator) -> np
     return C
 
 
+class _RepairFailed(Exception):
+    """The balanced rows could not be made distinct."""
+
+
 class StratifiedSampler(BaseSampler):
     """Every option of every group appears equally often (Latin-hypercube style).
 
@@ -113,7 +117,8 @@ class StratifiedSampler(BaseSampler):
     0); controller groups (e.g. depths) are balanced too, so they are not size-weighted as in
     ``UniformSampler``. Repeated rows are repaired by swapping one group's options between two
     rows, which keeps every count. ``n`` equal to the space's size returns the whole space;
-    between about 80 % of it and all of it the repair may fail (``InputError``).
+    between about 80 % of it and all of it the repair may fail: those rows are then drawn as
+    ``UniformSampler`` draws them (logged).
     """
 
     _parameter_constraints = {"max_tries": [Interval("int", 1, None)]}
@@ -126,7 +131,13 @@ class StratifiedSampler(BaseSampler):
         rng = np.random.default_rng(seed)
         if n == space.size:  # the only distinct sample: the whole space, shuffled
             return rng.permutation(space.enumerate_choices().astype(np.int64))
-        return self._repair(space, balanced_choices(space, n, rng), rng)
+        try:
+            return self._repair(space, balanced_choices(space, n, rng), rng)
+        except _RepairFailed:
+            log.info("StratifiedSampler: %d balanced rows cannot be made distinct in space %r "
+                     "(%d architectures); drawing them uniformly instead", n, space.name,
+                     space.size)
+            return UniformSampler().sample_choices(space, n, rng)
 
     def _repair(self, space: SearchSpace, C: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Swap one movable group's options between a repeated row and another row, so every
@@ -170,13 +181,10 @@ class StratifiedSampler(BaseSampler):
             else:
                 queue.append(r)
             if budget < 0:
-                raise InputError(f"StratifiedSampler could not make {C.shape[0]} balanced rows "
-                                 f"distinct in space {space.name!r}; lower n or use "
-                                 "UniformSampler")
+                raise _RepairFailed
         log.debug("StratifiedSampler: repair used %d swap attempts", start - budget)
         if duplicated(C).any():  # only rows without a movable group can remain repeated
-            raise InputError(f"StratifiedSampler could not make {C.shape[0]} balanced rows "
-                             f"distinct in space {space.name!r}; lower n or use UniformSampler")
+            raise _RepairFailed
         return C
 
 

@@ -168,3 +168,18 @@ def test_budget_errors_and_constraint_forms():
         BudgetAwareSampler({"lat": (lat,)}).sample_choices(MOBILENET, 5)
     with pytest.raises(iqnas.InputError):
         BudgetAwareSampler({"lat": (_linear_latency(NB201, 0), 1.0)}).sample_choices(MOBILENET, 5)
+
+
+def test_stratified_falls_back_to_uniform_draws_when_balance_cannot_be_made_distinct():
+    """7 or 8 of a 9-architecture space: the balanced rows cannot all be distinct (this was an
+    InputError in the middle of a calibrate run); the draws are then distinct uniform ones."""
+    tiny = iqnas.SearchSpace.from_dict({"name": "tiny", "groups": [
+        {"name": "depth", "options": [1, 2]},
+        {"name": "w1", "options": [8, 16, 32]},
+        {"name": "w2", "options": [8, 16], "active_if": {"group": "depth", "options": [2]}}]})
+    everything = {tuple(r) for r in tiny.enumerate_choices()}
+    for n in (7, 8):
+        for seed in range(5):
+            C = StratifiedSampler().sample_choices(tiny, n, seed)
+            rows = {tuple(r) for r in C}
+            assert len(rows) == n and rows <= everything

@@ -243,3 +243,19 @@ def test_a_store_path_that_cannot_be_created_is_an_input_error(tmp_path):
         with pytest.raises(iqnas.InputError, match=match):
             SampleStore(path, "nb201")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_calibrate_refuses_a_bad_store_path_or_too_few_samples_before_any_work(tmp_path):
+    """A file on the store's way was mkdir's FileExistsError, a folder as the store sqlite's
+    error; method='regression' with fewer than 5 samples failed after the run (its 5-fold
+    cross-validation) and left a store behind."""
+    (tmp_path / "f").write_text("x")
+    oracle = iqnas.oracles.nb201()
+    for kwargs, match in (({"store": tmp_path / "f" / "s.db"}, "f: is a file, not a folder"),
+                          ({"store": tmp_path}, "is a folder; give a file path"),
+                          ({"store": tmp_path / "r.db", "n_samples": 4,
+                            "method": "regression"}, "at least 5 trained samples")):
+        args = {"n_samples": 10, **kwargs}
+        with pytest.raises(iqnas.InputError, match=match):
+            iqnas.calibrate("nb201", oracle, "test_acc_c100", None, progress=False, **args)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
