@@ -13,7 +13,7 @@ OR-Tools CP-SAT on that formulation with coefficients scaled to integers
 (``benchmarks/peers.py``, one worker). Times include compiling and building the model (instance
 generation excluded); every answer is re-verified by iqnas from the decoded architecture.
 ``gap`` is SCIP's relative gap, ``abs. gap`` the dual bound minus the objective in the
-objective's units (0 when proven; ``-`` for records without a dual bound).
+objective's units (0 when proven; ``-`` when an unproven record has no dual bound).
 
 The sweep part solves 40 evenly spaced budgets of the first constraint (the latency; from its
 5 % to its 60 % quantile over 2,000 seeded architectures) three ways: ``cold`` = 40
@@ -251,8 +251,8 @@ def solve_stats(runs: list[dict]) -> list[dict]:
             "total": median(r["total_time"] for r in rs),
             "max_total": max(r["total_time"] for r in rs),
             "gap": median(math.inf if r["gap"] is None else r["gap"] for r in rs),
-            "abs_gap": (median(g for g in (abs_gap(r) for r in rs) if g is not None)
-                        if any(abs_gap(r) is not None for r in rs) else None),
+            "abs_gap": (None if any(abs_gap(r) is None for r in rs)
+                        else median(abs_gap(r) for r in rs)),
             "agree": (f"{sum(_same(r['objective'], s['objective']) for r, s in both)}/{len(both)}"
                       if peer != "scip" else ""),
             "bad": sum(r["status"] == "infeasible_answer" for r in rs),
