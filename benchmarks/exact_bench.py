@@ -12,6 +12,8 @@ Peers (``--peers``): ``scip`` = ``iqnas.solve(products="auto")`` (the default ba
 OR-Tools CP-SAT on that formulation with coefficients scaled to integers
 (``benchmarks/peers.py``, one worker). Times include compiling and building the model (instance
 generation excluded); every answer is re-verified by iqnas from the decoded architecture.
+``gap`` is SCIP's relative gap, ``abs. gap`` the dual bound minus the objective in the
+objective's units (0 when proven; ``-`` when an unproven record has no dual bound).
 
 The sweep part solves 40 evenly spaced budgets of the first constraint (the latency; from its
 5 % to its 60 % quantile over 2,000 seeded architectures) three ways: ``cold`` = 40
@@ -94,7 +96,8 @@ def run_solve(family: str, seed: int, peer: str, time_limit: float) -> dict:
                   else iqnas.solvers.Cvxpy(solver="HIGHS", solver_options={"threads": 1}))
         res = iqnas.solve(problem, solver, time_limit=time_limit, products="auto", seed=0)
         rec.update(status=str(res.status), objective=res.objective, gap=res.gap,
-                   build_time=res.build_time, solve_time=res.solve_time, nodes=res.nodes,
+                   dual_bound=res.dual_bound, build_time=res.build_time,
+                   solve_time=res.solve_time, nodes=res.nodes,
                    formulation=res.formulation,
                    key=None if res.architecture is None else res.architecture.key)
     rec["total_time"] = rec["build_time"] + rec["solve_time"]
@@ -217,6 +220,18 @@ def _gap(g) -> str:
     return "0" if g <= 1e-9 else f"{100 * g:.2f} %"
 
 
+def abs_gap(r: dict) -> float | None:
+    """|dual bound - objective| of a solve record (None without both; 0 when proven)."""
+    if r["status"] == "optimal":
+        return 0.0
+    d, o = r.get("dual_bound"), r.get("objective")
+    return None if d is None or o is None else abs(d - o)
+
+
+def _abs(g) -> str:
+    return "-" if g is None else "0" if g <= 1e-9 else f"{g:.4f}"
+
+
 def _same(a, b) -> bool:
     return a is not None and b is not None and abs(a - b) <= 1e-4 * max(1.0, abs(a))
 
@@ -236,6 +251,8 @@ def solve_stats(runs: list[dict]) -> list[dict]:
             "total": median(r["total_time"] for r in rs),
             "max_total": max(r["total_time"] for r in rs),
             "gap": median(math.inf if r["gap"] is None else r["gap"] for r in rs),
+            "abs_gap": (None if any(abs_gap(r) is None for r in rs)
+                        else median(abs_gap(r) for r in rs)),
             "agree": (f"{sum(_same(r['objective'], s['objective']) for r, s in both)}/{len(both)}"
                       if peer != "scip" else ""),
             "bad": sum(r["status"] == "infeasible_answer" for r in rs),
@@ -245,12 +262,13 @@ def solve_stats(runs: list[dict]) -> list[dict]:
 
 def solve_table(runs: list[dict]) -> str:
     lines = ["| family | peer | seeds | proven | total s (median) | total s (max) | gap (median) "
-             "| same optimum as scip |", "|---|---|---|---|---|---|---|---|"]
+             "| abs. gap (median) | same optimum as scip |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for s in solve_stats(runs):
         bad = f" ({s['bad']} answers broke a budget)" if s["bad"] else ""
         lines.append(f"| {s['family']} | {s['peer']} | {s['n']} | {s['optimal']}/{s['n']}{bad} "
                      f"| **{_t(s['total'])}** | {_t(s['max_total'])} | {_gap(s['gap'])} "
-                     f"| {s['agree']} |")
+                     f"| {_abs(s['abs_gap'])} | {s['agree']} |")
     return "\n".join(lines)
 
 
@@ -375,6 +393,27 @@ def headline(runs: list[dict]) -> Headline:
                     "`dense-0.02` proven on 4/5, sweep >= 5x")
 
 
+def record_key(r: dict) -> tuple:
+    """What a record measures: a later record with the same key replaces it in ``--merge``."""
+    what = r.get("peer", r.get("strategy"))
+    return r.get("part"), r.get("family"), r.get("seed"), what
+
+
+def merged_runs(paths: list[Path]) -> tuple[list[dict], dict, str]:
+    """The records of several results files (a later file's record of the same family, seed
+    and peer / strategy replaces the earlier one, in the earlier one's place), the first
+    file's machine info and every file's command joined by ``&&``."""
+    info, commands, by_key = {}, [], {}
+    for path in paths:
+        runs, file_info, command, _ = read_run(path)
+        info = info or file_info
+        if command:
+            commands.append(command)
+        for r in runs:
+            by_key[record_key(r)] = r
+    return list(by_key.values()), info, " && ".join(dict.fromkeys(commands))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", nargs="+", default=["solve", "peers", "sweep"],
@@ -394,10 +433,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds at most per selection IQP of the calibrate part (0: no cap)")
     ap.add_argument("--notes", type=Path, default=None, help="markdown appended to the section")
     add_output_options(ap, RESULTS / "exact_bench.jsonl")
+    ap.add_argument("--merge", type=Path, nargs="+", default=[],
+                    help="with --report-only: more results files read after it; a later record "
+                         "of the same family, seed and peer (or sweep strategy) replaces an "
+                         "earlier one")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.merge and not args.report_only:
+        ap.error("--merge needs --report-only FILE (the results to merge into)")
     if args.report_only:
-        runs, info, command, _ = read_run(args.report_only)
+        runs, info, command = merged_runs([args.report_only, *args.merge])
     else:
         info, command = new_run("exact_bench", argv, as_module=bool(__package__))
         jobs = []

@@ -49,7 +49,10 @@ class Scip(Backend):
       most this many of a round's cuts per group triple (0 = no limit).
     * ``heuristics`` / ``presolving`` / ``separating``: SCIP's emphasis setting (``default``,
       ``fast``, ``aggressive`` or ``off``; ``separating="auto"`` = ``off`` on small dense
-      models, else ``default``), applied before ``scip_params``.
+      models, else ``default``; ``heuristics="auto"`` = ``off`` on large models with at least
+      two budgets that have a MIP start, the local search's or a warm start, where SCIP also
+      branches on pseudo costs: ``iqnas.solvers.scip.MULTI_BUDGET_PARAMS``; else ``default``),
+      applied before ``scip_params``.
     * ``scip_params``: SCIP's own parameters, e.g. ``{"limits/nodes": 10}`` (names and values
       checked against SCIP's), set last.
     * ``reuse_model``: keep the built model for the next solve of a problem with the same
@@ -74,7 +77,7 @@ class Scip(Backend):
         "triangle_freq": [Interval("int", -1, None)],
         "triangle_priority": [Interval("int")],
         "triangle_per_triple": [Interval("int", 0, None)],
-        "heuristics": [Options(EMPHASIS)],
+        "heuristics": [Options(EMPHASIS + ("auto",))],
         "presolving": [Options(EMPHASIS)],
         "separating": [Options(EMPHASIS + ("auto",))],
         "scip_params": [_plain_mapping("SCIP parameters"), None],
@@ -88,7 +91,7 @@ class Scip(Backend):
                  triangle_cuts: bool | str = "auto", triangle_max_cuts: int = 2500,
                  triangle_force: bool = True, triangle_freq: int = 0,
                  triangle_priority: int = 1000, triangle_per_triple: int = 0,
-                 heuristics: str = "default", presolving: str = "default",
+                 heuristics: str = "auto", presolving: str = "default",
                  separating: str = "auto", scip_params: Mapping[str, Any] | None = None,
                  reuse_model: bool = True, reuse_cuts: bool = True,
                  reuse_cuts_max: int = 10000) -> None:

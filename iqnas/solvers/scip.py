@@ -52,6 +52,11 @@ SCIP_DEFAULTS = {"separating/aggregation/freq": -1, "propagating/probing/maxprer
                  "presolving/restartfac": 0.25, "presolving/immrestartfac": 0.25}
 #: ... and on models with fewer than LOCAL_SEARCH_MIN_PRODUCTS products: no restarts
 SMALL_MODEL_PARAMS = {"presolving/maxrestarts": 0}
+#: on a large model with a MIP start and at least two budgets: pseudo-cost branching without
+#: strong branching (``heuristics="auto"`` also turns SCIP's primal heuristics off there). The
+#: start was optimal on every such instance measured, so what remains is the proof; strong
+#: branching and LP dives on the 10-27k-column LP took most of it (benchmarks/NOTES.md)
+MULTI_BUDGET_PARAMS = {"branching/pscost/priority": 100000}
 
 
 class _TraceHandler(Eventhdlr):
@@ -271,8 +276,6 @@ def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: di
     """Parameters and MIP starts of one solve; returns (build time, trace handler)."""
     m, v = built.model, built.variables
     large, small_dense = built.flags["large"], built.flags["small_dense"]
-    _set_params(m, cfg, large, small_dense)
-    _configure(m, options, cfg["scip_params"])
     starts = [] if options.warm_start is None else [options.warm_start]
     if cfg["local_search"]:
         n_starts = cfg["local_search_starts"]
@@ -285,6 +288,8 @@ def _prepare(problem, built: scip_reuse.BuiltModel, cp: CompiledProblem, cfg: di
                                  time_limit=LOCAL_SEARCH_PATIENT_SECONDS if patience else 1.0)
             if found is not None:
                 starts.append(found)
+    _set_params(m, cfg, large, small_dense, bool(starts), len(cp.budget_rows))
+    _configure(m, options, cfg["scip_params"])
     for arch in starts:
         _add_warm_start(m, v, cp, problem.space.encode(arch))
     if cfg["reuse_cuts"] and "sepa" in built.extra:
@@ -320,14 +325,24 @@ def _build(problem, cp: CompiledProblem, cfg: dict) -> scip_reuse.BuiltModel:
         {"large": large, "small_dense": small_dense}, extra=extra)
 
 
-def _set_params(m: Model, cfg: dict, large: bool, small_dense: bool) -> None:
-    """SCIP_DEFAULTS (and SMALL_MODEL_PARAMS) and the emphasis settings of ``cfg``."""
+def _set_params(m: Model, cfg: dict, large: bool, small_dense: bool, has_start: bool,
+                n_budgets: int) -> None:
+    """SCIP_DEFAULTS (and SMALL_MODEL_PARAMS, MULTI_BUDGET_PARAMS) and the emphasis settings
+    of ``cfg`` (``heuristics="auto"``: off where MULTI_BUDGET_PARAMS apply, else SCIP's
+    default)."""
     for k, val in {**SCIP_DEFAULTS, **({} if large else SMALL_MODEL_PARAMS)}.items():
         m.setParam(k, val)
     separating = cfg["separating"]
     if separating == "auto":
         separating = "off" if small_dense else "default"
-    for setting, setter in ((cfg["heuristics"], m.setHeuristics), (separating, m.setSeparating),
+    proof_only = large and has_start and n_budgets >= 2
+    if proof_only:
+        for k, val in MULTI_BUDGET_PARAMS.items():
+            m.setParam(k, val)
+    heuristics = cfg["heuristics"]
+    if heuristics == "auto":
+        heuristics = "off" if proof_only else "default"
+    for setting, setter in ((heuristics, m.setHeuristics), (separating, m.setSeparating),
                             (cfg["presolving"], m.setPresolve)):
         if setting != "default":
             setter(getattr(SCIP_PARAMSETTING, setting.upper()))
