@@ -68,6 +68,7 @@ from iqnas.calibration import (  # noqa: E402
     QuadraticResourceModel,
     quality_report,
 )
+from iqnas.calibration.rerank import RULES  # noqa: E402
 from iqnas.calibration.selection import round_sizes  # noqa: E402
 from iqnas.calibration.verified import true_optimum  # noqa: E402
 
@@ -262,11 +263,15 @@ def rerank_devices(records: list[dict], args) -> list[str]:
 
 
 def rerank_cases(devices: list[str], args) -> list[dict]:
+    """Every variant x device x seed; with ``--rerank-rule``, the re-ranked cases record it
+    (``rule``; without, calibrate's default rule runs and nothing is recorded)."""
     how = "auto" if args.rerank_devices == ["auto"] else "given"
+    seeds = range(args.rerank_seed_start, args.rerank_seed_start + args.rerank_seeds)
+    rule = {} if args.rerank_rule is None else {"rule": args.rerank_rule}
     return [{"part": "rerank", "device": d, "quantile": args.rerank_quantile, "seed": s,
              "variant": v, "samples": args.rerank_samples, "rounds": args.rerank_rounds,
-             "chosen": how} for v in args.rerank_variants for d in devices
-            for s in range(args.rerank_seeds)]
+             "chosen": how, **({} if v == "iqp" else rule)}
+            for v in args.rerank_variants for d in devices for s in seeds]
 
 
 def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
@@ -278,6 +283,8 @@ def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
     kw = {}
     if case["variant"] != "iqp":
         params = {k: v for k, v in _gcn_kw(args).items() if k != "progress"}
+        if "rule" in case:
+            params["rule"] = case["rule"]
         kw = {"rerank": "gcn", "rerank_filter": case["variant"].endswith("filter"),
               "rerank_params": params}
     t0 = time.perf_counter()
@@ -562,7 +569,7 @@ def headline(recs: list[dict]) -> Headline:
 def case_key(case: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in case.items()
                         if k in ("part", "column", "seed", "model", "dataset", "n", "device",
-                                 "quantile", "variant", "samples", "rounds")))
+                                 "quantile", "variant", "samples", "rounds", "rule")))
 
 
 def fold_results(header: dict, recs: list[dict], paths: list[Path]
@@ -620,6 +627,11 @@ def parse_args(argv):
                          "desktop CPU column, a near-duplicate of its GPU column, left out)")
     ap.add_argument("--rerank-top", type=int, default=2)
     ap.add_argument("--rerank-seeds", type=int, default=10)
+    ap.add_argument("--rerank-seed-start", type=int, default=0,
+                    help="first rerank seed (tune on seeds apart from the published 0..9)")
+    ap.add_argument("--rerank-rule", choices=RULES, default=None,
+                    help="the re-ranked variants' rule (rerank_params['rule']; default: "
+                         "calibrate's default, not recorded)")
     ap.add_argument("--rerank-samples", type=int, default=100)
     ap.add_argument("--rerank-rounds", type=int, default=5)
     ap.add_argument("--rerank-quantile", type=float, default=0.5)
