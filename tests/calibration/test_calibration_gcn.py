@@ -442,3 +442,7 @@ def test_cli_rerank_on_a_space_without_graph_encoding_exits_2(tmp_path, capsys, 
     code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
                  "test_acc_c100", "--rerank-filter", "--store", str(db)])
     assert code == 2 and "need --rerank gcn" in capsys.readouterr().err
+    code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                 "test_acc_c100", "--rerank-rule", "hedge", "--store", str(db)])
+    assert code == 2 and "need --rerank gcn" in capsys.readouterr().err
+    assert not db.exists()
