@@ -89,6 +89,11 @@ ACCEPT_COLUMNS = GCN_COLUMNS[:2]
 DUPLICATE_COLUMNS = ("latbench_ms_desktop-cpu-core-i7-7820x-fp32",)
 N_TRAIN, N_SKIP = 900, 100
 RERANK_VARIANTS = ("iqp", "iqp + gcn rerank", "iqp + gcn rerank + filter")
+#: the report's words for the re-ranking rules other than the default
+RULE_TEXT = {"gcn": "the GCN's order replaces the IQP's",
+             "hedge": "the IQP's best k/2 of the candidates keep their place, the GCN orders "
+                      "the rest",
+             "borda": "ordered by the sum of the IQP's and the GCN's ranks"}
 
 
 def latency_columns(table) -> list[str]:
@@ -426,6 +431,8 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "candidates, a GCNRanker fitted on the trained samples orders them, and they "
              "are screened in that order until k pass, as `iqp` screens its own k in the "
              "IQP's order)"
+             + "".join(f"; `(rule {u})`: `rerank_params={{\"rule\": \"{u}\"}}` ({RULE_TEXT[u]})"
+                       for u in RULES[1:] if any(_rule(r) == u for r in rr))
              + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
                 "aside candidates it predicts over budget)"
                 if any(r["variant"].endswith("filter") for r in rr) else "")
@@ -440,7 +447,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "| device | budget ms | optimum | variant | mean best | seeds | per seed | "
              "change | vs iqp (wins/ties/losses) | truly feasible | mean look-ups | median s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    summary, verdict, pooled, others = [], [], [], {}
+    summary, verdict, pooled, others, other_verdicts = [], [], [], {}, {}
     rules = [u for u in RULES if any(_rule(r) == u for r in rr)]
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
@@ -459,8 +466,11 @@ def rerank_lines(recs: list[dict]) -> list[str]:
                       else f"{np.mean(cmp):+.2f} ({np.std(cmp):.2f})")
             if v == "iqp + gcn rerank" and rule == RULES[0]:
                 pooled += cmp
-            elif v == "iqp + gcn rerank":
+            elif v == "iqp + gcn rerank" and cmp:
                 others.setdefault(rule, []).extend(cmp)
+                other_verdicts.setdefault(rule, []).append(
+                    f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} seeds "
+                    f"({_verdict(cmp)}{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
             lines.append(f"| {_short(dev)} | {rs[0]['budget']:.3f} | {rs[0]['optimum']:.2f} | "
                          f"{name} | {np.nanmean(vals):.2f} ({np.nanstd(vals):.2f}) | {len(rs)} | "
                          f"{' '.join(f'{x:.2f}' for x in vals)} | {change} | {wtl} | "
@@ -485,6 +495,9 @@ def rerank_lines(recs: list[dict]) -> list[str]:
         lines += ["", "Acceptance (`--rerank gcn` improves the mean best accuracy found with "
                   "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
                   "quadratic one): " + "; ".join(verdict) + "."]
+    for rule, vs in other_verdicts.items():
+        lines += ["", f"The same with `{_variant_name('iqp + gcn rerank', rule)}`: "
+                  + "; ".join(vs) + "."]
     return lines + [""]
 
 

@@ -143,4 +143,7 @@ def test_rerank_lines_paired_change_by_hand():
             "(std 0.47), wins/ties/losses 1/2/0") in text
     assert (f"over all 4 device-seed pairs: +{pooled.mean():.2f} points (std "
             f"{pooled.std():.2f}), wins/ties/losses 2/1/1") in text
+    assert ("The same with `iqp + gcn rerank (rule hedge)`: HELP a: +0.33 points over 3 seeds "
+            "(within seed noise") in text
+    assert "`(rule hedge)`: `rerank_params={\"rule\": \"hedge\"}` (the IQP's best k/2" in text
     assert headline(recs + hedge).figure == figure
