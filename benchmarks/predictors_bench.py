@@ -268,15 +268,16 @@ def rerank_devices(records: list[dict], args) -> list[str]:
 
 
 def rerank_cases(devices: list[str], args) -> list[dict]:
-    """Every variant x device x seed; the re-ranked cases record their ``rule``
-    (``--rerank-rule``, default calibrate's)."""
+    """Every variant x seed x device (seeds before devices, so that an interrupted run has
+    every device at fewer seeds); the re-ranked cases record their ``rule`` (``--rerank-rule``,
+    default calibrate's)."""
     how = "auto" if args.rerank_devices == ["auto"] else "given"
     seeds = range(args.rerank_seed_start, args.rerank_seed_start + args.rerank_seeds)
     rule = {"rule": args.rerank_rule or RULES[0]}
     return [{"part": "rerank", "device": d, "quantile": args.rerank_quantile, "seed": s,
              "variant": v, "samples": args.rerank_samples, "rounds": args.rerank_rounds,
              "chosen": how, **({} if v == "iqp" else rule)}
-            for v in args.rerank_variants for d in devices for s in seeds]
+            for v in args.rerank_variants for s in seeds for d in devices]
 
 
 def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
