@@ -68,6 +68,7 @@ from iqnas.calibration import (  # noqa: E402
     QuadraticResourceModel,
     quality_report,
 )
+from iqnas.calibration.rerank import RULES  # noqa: E402
 from iqnas.calibration.selection import round_sizes  # noqa: E402
 from iqnas.calibration.verified import true_optimum  # noqa: E402
 
@@ -88,6 +89,11 @@ ACCEPT_COLUMNS = GCN_COLUMNS[:2]
 DUPLICATE_COLUMNS = ("latbench_ms_desktop-cpu-core-i7-7820x-fp32",)
 N_TRAIN, N_SKIP = 900, 100
 RERANK_VARIANTS = ("iqp", "iqp + gcn rerank", "iqp + gcn rerank + filter")
+#: the report's words for the re-ranking rules other than the default
+RULE_TEXT = {"gcn": "the GCN's order replaces the IQP's",
+             "hedge": "the IQP's best k/2 of the candidates keep their place, the GCN orders "
+                      "the rest",
+             "borda": "ordered by the sum of the IQP's and the GCN's ranks"}
 
 
 def latency_columns(table) -> list[str]:
@@ -262,11 +268,16 @@ def rerank_devices(records: list[dict], args) -> list[str]:
 
 
 def rerank_cases(devices: list[str], args) -> list[dict]:
+    """Every variant x seed x device (seeds before devices, so that an interrupted run has
+    every device at fewer seeds); the re-ranked cases record their ``rule`` (``--rerank-rule``,
+    default calibrate's)."""
     how = "auto" if args.rerank_devices == ["auto"] else "given"
+    seeds = range(args.rerank_seed_start, args.rerank_seed_start + args.rerank_seeds)
+    rule = {"rule": args.rerank_rule or RULES[0]}
     return [{"part": "rerank", "device": d, "quantile": args.rerank_quantile, "seed": s,
              "variant": v, "samples": args.rerank_samples, "rounds": args.rerank_rounds,
-             "chosen": how} for v in args.rerank_variants for d in devices
-            for s in range(args.rerank_seeds)]
+             "chosen": how, **({} if v == "iqp" else rule)}
+            for v in args.rerank_variants for s in seeds for d in devices]
 
 
 def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
@@ -278,6 +289,8 @@ def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
     kw = {}
     if case["variant"] != "iqp":
         params = {k: v for k, v in _gcn_kw(args).items() if k != "progress"}
+        if "rule" in case:
+            params["rule"] = case["rule"]
         kw = {"rerank": "gcn", "rerank_filter": case["variant"].endswith("filter"),
               "rerank_params": params}
     t0 = time.perf_counter()
@@ -419,6 +432,8 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "candidates, a GCNRanker fitted on the trained samples orders them, and they "
              "are screened in that order until k pass, as `iqp` screens its own k in the "
              "IQP's order)"
+             + "".join(f"; `(rule {u})`: `rerank_params={{\"rule\": \"{u}\"}}` ({RULE_TEXT[u]})"
+                       for u in RULES[1:] if any(_rule(r) == u for r in rr))
              + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
                 "aside candidates it predicts over budget)"
                 if any(r["variant"].endswith("filter") for r in rr) else "")
@@ -433,45 +448,68 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "| device | budget ms | optimum | variant | mean best | seeds | per seed | "
              "change | vs iqp (wins/ties/losses) | truly feasible | mean look-ups | median s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    summary, verdict, pooled = [], [], []
+    summary, verdict, pooled, others, other_verdicts = [], [], [], {}, {}
+    rules = [u for u in RULES if any(_rule(r) == u for r in rr)]
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
-        for v in RERANK_VARIANTS:
-            rs = sorted((r for r in rr if r["device"] == dev and r["variant"] == v),
-                        key=lambda r: r["seed"])
+        for v, rule in [(w, u) for w in RERANK_VARIANTS
+                        for u in (rules if w != "iqp" else [None])]:
+            rs = sorted((r for r in rr if r["device"] == dev and r["variant"] == v
+                         and _rule(r) == rule), key=lambda r: r["seed"])
             if not rs:
                 continue
+            name = _variant_name(v, rule)
             vals = [r["best"] if r["best"] is not None else float("nan") for r in rs]
             cmp = [(r["best"] or 0) - (base.get(r["seed"]) or 0) for r in rs
                    if r["seed"] in base]
             wtl = "-" if v == "iqp" else _wins_ties_losses(cmp)
             change = ("-" if v == "iqp" or not cmp
                       else f"{np.mean(cmp):+.2f} ({np.std(cmp):.2f})")
-            if v == "iqp + gcn rerank":
+            if v == "iqp + gcn rerank" and rule == RULES[0]:
                 pooled += cmp
+            elif v == "iqp + gcn rerank" and cmp:
+                others.setdefault(rule, []).extend(cmp)
+                other_verdicts.setdefault(rule, []).append(
+                    f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} seeds "
+                    f"({_verdict(cmp)}{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
             lines.append(f"| {_short(dev)} | {rs[0]['budget']:.3f} | {rs[0]['optimum']:.2f} | "
-                         f"{v} | {np.nanmean(vals):.2f} ({np.nanstd(vals):.2f}) | {len(rs)} | "
+                         f"{name} | {np.nanmean(vals):.2f} ({np.nanstd(vals):.2f}) | {len(rs)} | "
                          f"{' '.join(f'{x:.2f}' for x in vals)} | {change} | {wtl} | "
                          f"{sum(r['truly_feasible'] for r in rs)}/{len(rs)} | "
                          f"{_mean_lookups(rs)} | {np.median([r['time'] for r in rs]):.0f} |")
             if v != "iqp" and cmp:
-                summary.append(f"{_short(dev)} {v}: {np.mean(cmp):+.2f}")
-            if v == "iqp + gcn rerank" and cmp:
+                summary.append(f"{_short(dev)} {name}: {np.mean(cmp):+.2f}")
+            if v == "iqp + gcn rerank" and rule == RULES[0] and cmp:
                 verdict.append(f"{_short(dev)}: {np.mean(cmp):+.2f} points over {len(cmp)} "
                                f"seeds ({_verdict(cmp)}"
                                f"{'' if len(cmp) >= 10 else ', fewer than 10 seeds'})")
     if summary:
         lines += ["", "Mean change of the best accuracy found against `iqp`, same seeds: "
                   + "; ".join(summary) + "."]
-    if pooled:
-        lines += ["", f"`iqp + gcn rerank` over all {len(pooled)} device-seed pairs: "
-                  f"{np.mean(pooled):+.2f} points (std {np.std(pooled):.2f}), "
-                  f"wins/ties/losses {_wins_ties_losses(pooled)}; {_verdict(pooled)}."]
+    for rule, diffs in [(RULES[0], pooled), *others.items()]:
+        if diffs:
+            lines += ["", f"`{_variant_name('iqp + gcn rerank', rule)}` over all {len(diffs)} "
+                      f"device-seed pairs: {np.mean(diffs):+.2f} points (std "
+                      f"{np.std(diffs):.2f}), wins/ties/losses {_wins_ties_losses(diffs)}; "
+                      f"{_verdict(diffs)}."]
     if verdict:
         lines += ["", "Acceptance (`--rerank gcn` improves the mean best accuracy found with "
                   "100 samples, 10 seeds, on the devices where the GCN latency model beats the "
                   "quadratic one): " + "; ".join(verdict) + "."]
+    for rule, vs in other_verdicts.items():
+        lines += ["", f"The same with `{_variant_name('iqp + gcn rerank', rule)}`: "
+                  + "; ".join(vs) + "."]
     return lines + [""]
+
+
+def _rule(rec: dict) -> str | None:
+    """A re-ranked record's rule (``gcn`` for records made before rules existed)."""
+    return None if rec["variant"] == "iqp" else rec.get("rule", "gcn")
+
+
+def _variant_name(variant: str, rule: str | None) -> str:
+    """The table's name of a variant: the default rule's runs carry the variant's name."""
+    return variant if rule in (None, RULES[0]) else f"{variant} (rule {rule})"
 
 
 def _mean_lookups(rs: list[dict]) -> str:
@@ -547,7 +585,8 @@ def headline(recs: list[dict]) -> Headline:
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
         cmp = [(r["best"] or 0) - (base[r["seed"]] or 0) for r in rr if r["device"] == dev
-               and r["variant"] == "iqp + gcn rerank" and r["seed"] in base]
+               and r["variant"] == "iqp + gcn rerank" and _rule(r) == RULES[0]
+               and r["seed"] in base]
         if cmp:
             pooled, n_devices = pooled + cmp, n_devices + 1
             parts.append(f"--rerank gcn {np.mean(cmp):+.2f} points on {_short(dev)} "
@@ -562,7 +601,7 @@ def headline(recs: list[dict]) -> Headline:
 def case_key(case: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in case.items()
                         if k in ("part", "column", "seed", "model", "dataset", "n", "device",
-                                 "quantile", "variant", "samples", "rounds")))
+                                 "quantile", "variant", "samples", "rounds", "rule")))
 
 
 def fold_results(header: dict, recs: list[dict], paths: list[Path]
@@ -620,6 +659,11 @@ def parse_args(argv):
                          "desktop CPU column, a near-duplicate of its GPU column, left out)")
     ap.add_argument("--rerank-top", type=int, default=2)
     ap.add_argument("--rerank-seeds", type=int, default=10)
+    ap.add_argument("--rerank-seed-start", type=int, default=0,
+                    help="first rerank seed (tune on seeds apart from the published 0..9)")
+    ap.add_argument("--rerank-rule", choices=RULES, default=None,
+                    help=f"the re-ranked variants' rule (rerank_params['rule']; default "
+                         f"calibrate's, {RULES[0]})")
     ap.add_argument("--rerank-samples", type=int, default=100)
     ap.add_argument("--rerank-rounds", type=int, default=5)
     ap.add_argument("--rerank-quantile", type=float, default=0.5)

@@ -4,7 +4,14 @@ Each selection round the IQP proves ``factor * k`` candidates feasible under the
 models (hard budgets); a ``GCNRanker`` fitted on the objective of the earlier rounds' samples
 orders them and the best ``k`` are measured; with look-ups they are screened in that order until
 ``k`` pass (``iqnas.calibration.selection.iqp_plan``), so the re-ranked run looks up no more than
-the plain one. With ``use_filter``, a ``GCNRegressor`` per budgeted metric first moves the
+the plain one. ``rule`` (``rerank_params={"rule": ...}``) says how the GCN's order is used; the
+candidates arrive in the IQP's order (best first, the scenarios' lists interleaved):
+
+* ``"gcn"``: the GCN's order replaces the IQP's;
+* ``"hedge"``: the IQP's first ``len / (2 * factor)`` candidates (half of what the round takes)
+  keep their place, the rest follow in the GCN's order;
+* ``"borda"``: ordered by the sum of each candidate's IQP rank and GCN rank (ties: IQP order).
+ With ``use_filter``, a ``GCNRegressor`` per budgeted metric first moves the
 candidates it predicts over every scenario's budgets to the end (they are measured only if
 fewer than ``k`` pass). The measurement still decides feasibility.
 """
@@ -26,6 +33,8 @@ from iqnas.space import Architecture, SearchSpace
 log = logging.getLogger(__name__)
 
 RERANKERS = ("gcn",)
+#: how the GCN's order is used (module docstring); the first is the default
+RULES = ("gcn", "hedge", "borda")
 
 
 def _estimator_params(cls) -> set[str]:
@@ -34,15 +43,25 @@ def _estimator_params(cls) -> set[str]:
 
 def split_params(params: Mapping | None) -> tuple[dict, dict]:
     """``rerank_params`` as (ranker, filter) keyword arguments: a key goes to each of
-    ``GCNRanker`` / ``GCNRegressor`` that takes it; a key neither takes is an InputError."""
-    params = dict(params or {})
+    ``GCNRanker`` / ``GCNRegressor`` that takes it; a key neither takes is an InputError
+    (``rule``, the re-ranker's own, is checked by ``rerank_rule`` and left out)."""
+    params = {k: v for k, v in dict(params or {}).items() if k != "rule"}
     rank_ok, filt_ok = _estimator_params(GCNRanker), _estimator_params(GCNRegressor)
     bad = sorted(k for k in params if k not in rank_ok | filt_ok)
     if bad:
         raise InputError(f"rerank_params: unknown parameter {bad[0]!r}; GCN parameters are "
-                         f"{', '.join(sorted(rank_ok | filt_ok))}")
+                         f"{', '.join(sorted(rank_ok | filt_ok | {'rule'}))}")
     return ({k: v for k, v in params.items() if k in rank_ok},
             {k: v for k, v in params.items() if k in filt_ok})
+
+
+def rerank_rule(params: Mapping | None) -> str:
+    """The ``rule`` of ``rerank_params`` (default ``RULES[0]``); an unknown one is an
+    InputError."""
+    rule = dict(params or {}).get("rule", RULES[0])
+    if rule not in RULES:
+        raise InputError(f"rerank_params: unknown rule {rule!r}; use one of {', '.join(RULES)}")
+    return rule
 
 
 def check_rerank(space: SearchSpace, rerank: str | None, params: Mapping | None) -> None:
@@ -53,6 +72,7 @@ def check_rerank(space: SearchSpace, rerank: str | None, params: Mapping | None)
     if rerank not in RERANKERS:
         raise InputError(f"unknown rerank {rerank!r}; use one of {', '.join(RERANKERS)} or None")
     graph_encoding(space)
+    rerank_rule(params)
     rank_kw, filt_kw = split_params(params)
     GCNRanker(space, **rank_kw)._check_params()
     GCNRegressor(space, **filt_kw)._check_params()
@@ -71,6 +91,7 @@ class GCNReranker:
         self.scenarios = [dict(s) for s in scenarios]
         self.factor, self.use_filter = int(factor), bool(use_filter)
         self.rank_kw, self.filter_kw = split_params(params)
+        self.rule = rerank_rule(params)
         self.units = dict(units or {})
         self.progress = progress
         self.last: dict = {}
@@ -86,7 +107,7 @@ class GCNReranker:
         kw = {"progress": self.progress, **self.rank_kw}
         ranker = GCNRanker(self.space, seed=seed, name=f"{self.objective} ranker", **kw).fit(X, y)
         score = ranker.predict(candidates)
-        order = np.argsort(-score, kind="stable")
+        order = self._combine(score)
         if self.use_filter:
             excess = self._predicted_excess(candidates, X, samples, seed)
             passing = [i for i in order if excess[i] <= 0]
@@ -94,6 +115,20 @@ class GCNReranker:
             self.last["filtered_out"] = len(failing)
             order = np.array(passing + failing, dtype=np.int64)
         return [candidates[i] for i in order[:k]]
+
+    def _combine(self, score: np.ndarray) -> np.ndarray:
+        """Candidate indices best first under ``rule`` from the GCN's scores of candidates
+        given in the IQP's order."""
+        gcn = np.argsort(-score, kind="stable")
+        if self.rule == "gcn":
+            return gcn
+        n = len(score)
+        if self.rule == "hedge":
+            keep = min(n, -(-n // (2 * self.factor)))
+            return np.concatenate([np.arange(keep), gcn[gcn >= keep]]).astype(np.int64)
+        gcn_rank = np.empty(n, dtype=np.int64)
+        gcn_rank[gcn] = np.arange(n)
+        return np.lexsort((np.arange(n), np.arange(n) + gcn_rank))
 
     def _predicted_excess(self, candidates, X, samples: pd.DataFrame, seed: int) -> np.ndarray:
         """Per candidate, the smallest over scenarios of its largest relative excess over a
@@ -114,4 +149,4 @@ class GCNReranker:
         return best
 
 
-__all__ = ["GCNReranker", "RERANKERS", "check_rerank", "split_params"]
+__all__ = ["GCNReranker", "RERANKERS", "RULES", "check_rerank", "rerank_rule", "split_params"]

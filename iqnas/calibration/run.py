@@ -272,8 +272,8 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     the GCN's order until k pass (then the IQP's further answers), so only those are looked
     up, as the plain run screens its own; ``rerank_filter=True`` first sets aside
     candidates that ``GCNRegressor`` models of the budgeted metrics predict over budget.
-    ``rerank_params`` go to the GCNs (e.g. ``{"epochs": 100}``; see
-    ``iqnas.calibration.rerank``).
+    ``rerank_params`` go to the GCNs (e.g. ``{"epochs": 100}``), except ``"rule"``: how the
+    GCN's order is used (``"gcn"``, ``"hedge"``, ``"borda"``; see ``iqnas.calibration.rerank``).
 
     A store of the same run with fewer ``n_samples`` is extended: its rounds are kept and
     further rounds add the difference (the look-up budget grows with it).

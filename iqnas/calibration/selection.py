@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import chain, islice
+from itertools import chain, islice, zip_longest
 
 import numpy as np
 
@@ -236,13 +236,14 @@ def _by_choices(res) -> tuple[int, ...]:
 def reranked(streams: Sequence[Iterable[Architecture]], head: int,
              rerank: Rerank) -> list[Iterator[Architecture]]:
     """Each stream of candidates with its first ``head`` reordered by ``rerank``, the rest
-    following in the stream's order. ``rerank`` is called once, on the heads' union (in
-    stream order); it returns them best first, and any it leaves out or adds are kept last
-    (in their order) or ignored: only the streams' candidates are ever proposed. A ``rerank``
-    that returns its input (the identity) leaves a single stream as it was."""
+    following in the stream's order. ``rerank`` is called once, on the heads' union (the
+    heads interleaved, first answers first, so a position is an IQP rank across scenarios);
+    it returns them best first, and any it leaves out or adds are kept last (in their order)
+    or ignored: only the streams' candidates are ever proposed. A ``rerank`` that returns its
+    input (the identity) leaves a single stream as it was."""
     iters = [iter(s) for s in streams]
     heads = [list(islice(it, head)) for it in iters]
-    union = list(dict.fromkeys(a for h in heads for a in h))
+    union = list(dict.fromkeys(a for row in zip_longest(*heads) for a in row if a is not None))
     members = set(union)
     order = {a: i for i, a in enumerate(dict.fromkeys(
         a for a in rerank(list(union)) if a in members))}
@@ -250,7 +251,7 @@ def reranked(streams: Sequence[Iterable[Architecture]], head: int,
     out = []
     for h, it in zip(heads, iters):
         ranked_head = sorted(range(len(h)), key=lambda i: (order.get(h[i], last), i))
-        out.append(chain((h[i] for i in ranked_head), it))
+        out.append(chain([h[i] for i in ranked_head], it))  # a list: h is rebound
     return out
 
 

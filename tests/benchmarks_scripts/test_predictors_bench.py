@@ -134,3 +134,16 @@ def test_rerank_lines_paired_change_by_hand():
     figure = headline(recs).figure
     assert "--rerank gcn +0.17 points on HELP a (3 seeds)" in figure
     assert "--rerank gcn over all 4 device-seeds +0.25 points (wins/ties/losses 2/1/1)" in figure
+    # another rule's runs: their own rows and pooled line, never in the default's figures
+    hedge = [{**rec("help_lat_a", s, "iqp + gcn rerank", b), "rule": "hedge"}
+             for s, b in enumerate([70.0, 72.0, 70.5])]
+    text = "\n".join(rerank_lines(recs + hedge))
+    assert "| HELP a | 1.000 | 72.00 | iqp + gcn rerank (rule hedge) | 70.83 (0.85) | 3 |" in text
+    assert ("`iqp + gcn rerank (rule hedge)` over all 3 device-seed pairs: +0.33 points "
+            "(std 0.47), wins/ties/losses 1/2/0") in text
+    assert (f"over all 4 device-seed pairs: +{pooled.mean():.2f} points (std "
+            f"{pooled.std():.2f}), wins/ties/losses 2/1/1") in text
+    assert ("The same with `iqp + gcn rerank (rule hedge)`: HELP a: +0.33 points over 3 seeds "
+            "(within seed noise") in text
+    assert "`(rule hedge)`: `rerank_params={\"rule\": \"hedge\"}` (the IQP's best k/2" in text
+    assert headline(recs + hedge).figure == figure

@@ -12,7 +12,7 @@ import iqnas
 from iqnas.calibration import GCNRanker, GCNRegressor, MLPRegressor, clone
 from iqnas.calibration.graphs import graph_encoding
 from iqnas.calibration.rerank import GCNReranker
-from iqnas.calibration.selection import iqp_plan, plan_round
+from iqnas.calibration.selection import iqp_plan, plan_round, reranked
 from iqnas.cli import main
 from iqnas.errors import InputError, NotFittedError
 from iqnas.space import Group, SearchSpace
@@ -318,6 +318,39 @@ def test_gcn_rerank_reorders_iqp_candidates_within_the_budgets(nb201):
     assert chosen == rr.order(cands, 10, samples, seed=0)  # seeded
 
 
+@pytest.mark.parametrize("rule, expected", [
+    ("gcn", [1, 3, 5, 7, 6, 4, 2, 0]),    # the GCN's order
+    ("hedge", [0, 1, 3, 5, 7, 6, 4, 2]),  # the IQP's first 8 / (2 x 2), then the GCN's order
+    ("borda", [1, 3, 0, 5, 2, 4, 6, 7]),  # IQP rank + GCN rank: 1, 4, 7, 7, 8, 9, 10, 10
+])
+def test_rerank_rules_combine_the_iqp_and_gcn_orders(nb201, monkeypatch, rule, expected):
+    """Candidates arrive in the IQP's order; the GCN's (faked) scores rank them 1, 3, 5, 7, 6,
+    4, 2, 0; each rule's order is computed by hand."""
+    oracle, space, table = nb201
+    cands = [space.arch(c) for c in oracle.choices[:8]]
+    monkeypatch.setattr(GCNRanker, "fit", lambda self, X, y: self)
+    monkeypatch.setattr(GCNRanker, "predict",
+                        lambda self, X: np.array([0, 7, 1, 6, 2, 5, 3, 4], dtype=float))
+    samples = table.iloc[8:20].assign(key=[space.arch(c).key for c in oracle.choices[8:20]])
+    rr = GCNReranker(space, "test_acc_c100", [{}], factor=2, params={"rule": rule})
+    assert rr.order(cands, 8, samples, seed=0) == [cands[i] for i in expected]
+    assert rr.order(cands, 3, samples, seed=0) == [cands[i] for i in expected[:3]]
+
+
+def test_reranked_interleaves_the_scenarios_heads():
+    """The re-ranker sees the heads interleaved (a position is an IQP rank across scenarios)
+    and each stream keeps only its own candidates, in the re-ranker's order."""
+    seen = {}
+
+    def rerank(c):
+        seen["c"] = list(c)
+        return c[::-1]
+
+    out = reranked([iter("abcd"), iter("AbCD")], 3, rerank)
+    assert seen["c"] == ["a", "A", "b", "c", "C"]  # b once, at its first place
+    assert ["".join(s) for s in out] == ["cbad", "CbAD"]
+
+
 def test_calibrate_with_gcn_rerank(nb201, tmp_path):
     oracle = nb201[0]
     kw = dict(rounds=3, seed=2, progress=False)
@@ -381,6 +414,7 @@ def test_identity_rerank_reproduces_the_plain_run(nb201, tmp_path, monkeypatch):
     ({"rerank": "gcn", "rerank_factor": 0}, r"^The 'rerank_factor' parameter of calibrate"),
     ({"rerank": "gcn", "rerank_params": {"bogus": 1}}, "unknown parameter 'bogus'"),
     ({"rerank": "gcn", "rerank_params": {"epochs": -2}}, "'epochs' parameter"),
+    ({"rerank": "gcn", "rerank_params": {"rule": "best"}}, "unknown rule 'best'; use one of"),
     ({"rerank": "gcn", "selection": "random"}, "selection='iterative'"),
 ])
 def test_calibrate_rerank_bad_input(nb201, tmp_path, kw, needle):
@@ -408,3 +442,7 @@ def test_cli_rerank_on_a_space_without_graph_encoding_exits_2(tmp_path, capsys, 
     code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
                  "test_acc_c100", "--rerank-filter", "--store", str(db)])
     assert code == 2 and "need --rerank gcn" in capsys.readouterr().err
+    code = main(["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
+                 "test_acc_c100", "--rerank-rule", "hedge", "--store", str(db)])
+    assert code == 2 and "need --rerank gcn" in capsys.readouterr().err
+    assert not db.exists()
