@@ -52,9 +52,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
+    merge_runs,
     new_run,
     publish_section,
-    read_run,
     results_writer,
     section_head,
     summary_row,
@@ -377,15 +377,9 @@ def merged_results(paths: list[Path]) -> tuple[dict, str, list[dict]]:
     """The runs of several results files, one per (scenario, method, N, seed) (the last file
     that has it wins), with the first file's machine info and every file's command joined by
     ``&&`` (a file without a header adds none)."""
-    info, commands, by_cell = {}, [], {}
-    for path in paths:
-        runs, file_info, command, _ = read_run(path)
-        info = info or file_info
-        if command:
-            commands.append(command)
-        for r in runs:
-            by_cell[(r["scenario"], r["method"], r["n"], r["seed"])] = r
-    return info, " && ".join(dict.fromkeys(commands)), list(by_cell.values())
+    runs, info, command = merge_runs(
+        paths, lambda r: (r["scenario"], r["method"], r["n"], r["seed"]))
+    return info, command, runs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,9 @@ from benchmarks.report import (  # noqa: E402
     RESULTS,
     Headline,
     add_output_options,
+    merge_runs,
     new_run,
     publish_section,
-    read_run,
     read_section,
     results_writer,
     section_head,
@@ -403,15 +403,7 @@ def merged_runs(paths: list[Path]) -> tuple[list[dict], dict, str]:
     """The records of several results files (a later file's record of the same family, seed
     and peer / strategy replaces the earlier one, in the earlier one's place), the first
     file's machine info and every file's command joined by ``&&``."""
-    info, commands, by_key = {}, [], {}
-    for path in paths:
-        runs, file_info, command, _ = read_run(path)
-        info = info or file_info
-        if command:
-            commands.append(command)
-        for r in runs:
-            by_key[record_key(r)] = r
-    return list(by_key.values()), info, " && ".join(dict.fromkeys(commands))
+    return merge_runs(paths, record_key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,6 +95,21 @@ def read_run(path: Path) -> tuple[list[dict], dict, str, dict]:
     return records, header.get("info", {}), header.get("command", ""), header
 
 
+def merge_runs(paths: list[Path], key) -> tuple[list[dict], dict, str]:
+    """The records of several results files, one per ``key(record)`` (a later file's record
+    replaces an earlier one with the same key, in the earlier one's place), the first file's
+    machine info and every file's command joined by ``&&`` (a file without one adds none)."""
+    info, commands, by_key = {}, [], {}
+    for path in paths:
+        runs, file_info, command, _ = read_run(path)
+        info = info or file_info
+        if command:
+            commands.append(command)
+        for r in runs:
+            by_key[key(r)] = r
+    return list(by_key.values()), info, " && ".join(dict.fromkeys(commands))
+
+
 def new_run(script: str, argv: list[str] | None, as_module: bool) -> tuple[dict, str]:
     """The machine record and the command line (see ``command_line``) of a run measured now."""
     return machine_info(), command_line(script, argv, as_module)
