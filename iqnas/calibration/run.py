@@ -339,12 +339,13 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
             loop.run_round(0, base_n, loop.random_plan(base_n))
         else:
             sizes = schedule(base_n, rounds)
-            loop.n_rounds = len(sizes)
+            loop.n_rounds, loop.cap = len(sizes), base_n
             for r, size in enumerate(sizes):
                 loop.run_round(r, size, None, feasible_first=len(sizes) <= INITIAL_FEASIBLE_ROUNDS)
         if first_n is not None:
             st.set_meta("extended_to", max(n_samples, int(st.get_meta("extended_to", 0))))
             loop.lookups = LookupBudget(int(resource_samples))
+            loop.cap = n_samples
             loop.extend(n_samples - first_n, rounds,
                         1 if selection == "random" else len(schedule(base_n, rounds)))
         everything = st.samples()
@@ -455,6 +456,8 @@ class _Loop:
         self.history: list[dict] = []
         #: rounds of the run's iterative selection (0: not known, e.g. an extension)
         self.n_rounds = 0
+        #: trained networks the run may have in all (None: no cap)
+        self.cap: int | None = None
         #: the budgeted metrics, which a look-up measures
         self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
         total = int(settings.get("resource_samples", 0)) if self.resources else 0
@@ -636,6 +639,10 @@ class _Loop:
         taken = {self.space.parse_key(k) for k in keys[trained]} | set(failed)
         rounds = done["round"].to_numpy()
         in_round = int((trained & (rounds == r)).sum())
+        if self.cap is not None and plan is None:
+            # a store planned with another schedule (an earlier version's) may hold the run's
+            # networks in fewer rounds: never train past the run's n_samples
+            size = min(size, in_round + max(0, self.cap - int(trained.sum())))
         if in_round >= size and plan is None:
             return
         earlier = {self.space.parse_key(k) for k in keys[trained & (rounds < r)]}

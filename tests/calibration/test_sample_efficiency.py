@@ -316,6 +316,26 @@ def test_a_run_of_25_trains_six_rounds_the_last_from_the_iqp(nb, table, tmp_path
     assert run.best is not None and run.best.truly_feasible
 
 
+def test_a_store_of_the_old_two_round_schedule_resumes_without_training_more(nb, table,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """A store of 25 networks in 13 + 12 (the schedule before short runs had their own)
+    resumed by the current code trains nothing more: its rounds 2-5 would otherwise add 12
+    networks past n_samples."""
+    import iqnas.calibration.run as run_module
+
+    budget = float(np.quantile(table[FPGA], 0.3))
+    args = dict(seed=2, store=tmp_path / "old.db", progress=False)
+    monkeypatch.setattr(run_module, "schedule", lambda n, rounds: [13, 12])
+    old = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, **args)
+    assert np.bincount(old.samples["round"].to_numpy()).tolist() == [13, 12]
+    monkeypatch.undo()
+    again = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, **args)
+    assert len(again.samples) == 25
+    assert set(again.samples["key"]) == set(old.samples["key"])
+    assert sum(h["measured"] for h in again.history) == 0
+
+
 def test_rounds_stay_full_when_the_resource_model_rules_everything_out(nb, table, tmp_path):
     """raspi4's 10 % budget, seed 8: the latency model fitted on the first 10 networks (none
     within the budget) predicts every network over it (its minimum 26 ms against 8.0 ms), so
