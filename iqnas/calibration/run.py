@@ -59,6 +59,7 @@ from iqnas.calibration.selection import (
     pool_plan,
     round_rng,
     round_sizes,
+    schedule,
     uniform_plan,
 )
 from iqnas.calibration.store import SampleStore, default_store_path, stored_meta
@@ -80,8 +81,9 @@ SAMPLERS = {"uniform": UniformSampler, "stratified": StratifiedSampler}
 LOOKUPS_PER_SAMPLE = 10
 #: share of the first round trained from the measured feasible region (the rest as drawn, so
 #: that the accuracy model sees the whole space) in runs of at most INITIAL_FEASIBLE_ROUNDS
-#: rounds, whose first round is half the budget; longer runs draw their first round from the
-#: whole space (benchmarks/NOTES.md has the variants measured)
+#: rounds (``rounds=2``, or 13-19 networks), whose first round is half the budget or more;
+#: longer runs (short runs of 20-39 networks too: ``selection.schedule``) draw their first
+#: round from the whole space (benchmarks/NOTES.md has the variants measured)
 INITIAL_FEASIBLE_SHARE, INITIAL_FEASIBLE_ROUNDS = 0.5, 2
 #: share of the look-ups the first round may spend (screening its draws, then probing more)
 INITIAL_LOOKUP_SHARE = 0.25
@@ -247,9 +249,11 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     ``constraints`` maps oracle metric -> budget; a list of such mappings gives several budget
     scenarios, each served in every round. ``extra_metrics`` are stored and modelled too.
     The iterative selection runs ``rounds`` rounds (fewer if a round would measure fewer than
-    10 networks): ``top_share`` of each round after the first are the IQP's best answers, the
-    rest random draws from the predicted top; the last round of a run of more than 2 rounds
-    trains the IQP's answers only (what it would explore could help no later round).
+    10 networks; a run of fewer than 40 networks trains a first round of 10 and then rounds of
+    at least 3, e.g. 25 = 10 + 3 x 5): ``top_share`` of each round after the first are the
+    IQP's best answers, the rest random draws from the predicted top; the last round of a run
+    of more than 2 rounds trains the IQP's answers only (what it would explore could help no
+    later round).
     ``initial`` ("uniform" or "stratified") samples round 0 (and the whole random selection).
     ``explore`` (without look-ups) widens the random part of each round to networks predicted
     within a budget plus ``explore`` times the resource model's cross-validated RMSE (0 =
@@ -334,15 +338,16 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
         if selection == "random":
             loop.run_round(0, base_n, loop.random_plan(base_n))
         else:
-            sizes = round_sizes(base_n, rounds)
-            loop.n_rounds = len(sizes)
+            sizes = schedule(base_n, rounds)
+            loop.n_rounds, loop.cap = len(sizes), base_n
             for r, size in enumerate(sizes):
                 loop.run_round(r, size, None, feasible_first=len(sizes) <= INITIAL_FEASIBLE_ROUNDS)
         if first_n is not None:
             st.set_meta("extended_to", max(n_samples, int(st.get_meta("extended_to", 0))))
             loop.lookups = LookupBudget(int(resource_samples))
+            loop.cap = n_samples
             loop.extend(n_samples - first_n, rounds,
-                        1 if selection == "random" else len(round_sizes(base_n, rounds)))
+                        1 if selection == "random" else len(schedule(base_n, rounds)))
         everything = st.samples()
         loop.check_enough(everything)
         models = loop.fit(everything)
@@ -451,6 +456,8 @@ class _Loop:
         self.history: list[dict] = []
         #: rounds of the run's iterative selection (0: not known, e.g. an extension)
         self.n_rounds = 0
+        #: trained networks the run may have in all (None: no cap)
+        self.cap: int | None = None
         #: the budgeted metrics, which a look-up measures
         self.resources = [m for m in metrics if any(m in sc for sc in scenarios)]
         total = int(settings.get("resource_samples", 0)) if self.resources else 0
@@ -632,6 +639,10 @@ class _Loop:
         taken = {self.space.parse_key(k) for k in keys[trained]} | set(failed)
         rounds = done["round"].to_numpy()
         in_round = int((trained & (rounds == r)).sum())
+        if self.cap is not None and plan is None:
+            # a store planned with another schedule (an earlier version's) may hold the run's
+            # networks in fewer rounds: never train past the run's n_samples
+            size = min(size, in_round + max(0, self.cap - int(trained.sum())))
         if in_round >= size and plan is None:
             return
         earlier = {self.space.parse_key(k) for k in keys[trained & (rounds < r)]}

@@ -43,6 +43,9 @@ CANDIDATE_SAMPLE = 20_000
 
 #: the iterative selection measures at least this many networks per round
 MIN_ROUND_SIZE = 10
+#: runs of fewer than SHORT_RUN networks: after a first round of MIN_ROUND_SIZE, rounds of at
+#: least SHORT_ROUND_SIZE (``schedule``; benchmarks/NOTES.md has the schedules measured)
+SHORT_RUN, SHORT_ROUND_SIZE = 40, 3
 #: answers of one IQP examined by ``accept`` per architecture wanted (plus SCREEN_EXTRA)
 SCREEN_FACTOR, SCREEN_EXTRA = 20, 50
 
@@ -58,6 +61,19 @@ def round_sizes(n_samples: int, rounds: int) -> list[int]:
     rounds = max(1, min(rounds, n_samples // MIN_ROUND_SIZE))
     base, extra = divmod(n_samples, rounds)
     return [base + (1 if r < extra else 0) for r in range(rounds)]
+
+
+def schedule(n_samples: int, rounds: int) -> list[int]:
+    """The round sizes of an iterative run of ``n_samples``: ``round_sizes``, except in runs of
+    fewer than SHORT_RUN networks, which train a first round of MIN_ROUND_SIZE and then at most
+    ``rounds - 1`` nearly equal rounds of at least SHORT_ROUND_SIZE (25 networks:
+    10 + 3 x 5), so that more of a short run is planned by refitted models."""
+    rest = n_samples - MIN_ROUND_SIZE
+    if n_samples >= SHORT_RUN or rounds < 2 or rest < SHORT_ROUND_SIZE:
+        return round_sizes(n_samples, rounds)
+    parts = min(rounds - 1, rest // SHORT_ROUND_SIZE)
+    base, extra = divmod(rest, parts)
+    return [MIN_ROUND_SIZE] + [base + (1 if r < extra else 0) for r in range(parts)]
 
 
 def round_rng(seed: int, r: int) -> np.random.Generator:

@@ -90,7 +90,8 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("pairwise", "regression"), default="pairwise")
     p.add_argument("--selection", choices=("iterative", "random"), default="iterative")
     p.add_argument("--rounds", type=int, default=10,
-                   help="selection rounds (at least 10 networks each; default 10)")
+                   help="selection rounds (at least 10 networks each, or after a first round "
+                        "of 10, 3 each in runs of fewer than 40; default 10)")
     p.add_argument("--explore", type=float, default=1.0,
                    help="random draws may exceed a budget by this many cross-validated RMSEs "
                         "of its model (the IQP solves keep budgets hard; default 1)")

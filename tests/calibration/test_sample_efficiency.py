@@ -258,20 +258,82 @@ def test_conformal_margin_covers_the_rest_of_the_table(nb, table):
 # ---- 3 and 4: screening and the first round ----------------------------------------------------
 def test_trained_networks_are_feasible_from_the_first_round(nb, table, tmp_path):
     """Under the tight fpga budget (10 % of the table within it), 25 trained networks in two
-    rounds: at least half of the first round is truly feasible (looked up), most of the second
-    (a look-up decides near the budget); without look-ups far fewer are."""
+    rounds (10 + 15): at least half of the first round is truly feasible (looked up), most of
+    the second (a look-up decides near the budget); without look-ups far fewer are."""
     budget = float(np.quantile(table[FPGA], 0.1))
     shares = {}
     for lookups in (250, 0):
-        run = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, seed=3,
+        run = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, seed=3, rounds=2,
                         resource_samples=lookups, store=tmp_path / f"f{lookups}.db",
                         progress=False)
+        assert [h["planned"] for h in run.history] == [10, 15]
         ok = run.samples[FPGA].to_numpy() <= budget * (1 + iqnas.problem.BUDGET_RTOL)
         first = run.samples["round"].to_numpy() == 0
         shares[lookups] = (float(ok[first].mean()), float(ok[~first].mean()))
     assert shares[250][0] >= 0.5, shares
     assert shares[250][1] >= 0.9, shares
     assert shares[0][0] < 0.5 and shares[0][1] < shares[250][1], shares
+
+
+def test_short_runs_train_a_first_round_of_ten_then_rounds_of_three():
+    """Runs of fewer than SHORT_RUN (40) networks: 10 first, then at most rounds - 1 nearly
+    equal rounds of at least 3; from 40 networks on (and with rounds=1) the equal split of
+    at least 10 per round, as before."""
+    from iqnas.calibration.selection import SHORT_RUN, round_sizes, schedule
+
+    assert schedule(25, 10) == [10, 3, 3, 3, 3, 3]
+    assert schedule(20, 10) == [10, 4, 3, 3]
+    assert schedule(15, 10) == [10, 5]
+    assert schedule(35, 10) == [10, 4, 3, 3, 3, 3, 3, 3, 3]
+    assert schedule(39, 10) == [10, 4, 4, 3, 3, 3, 3, 3, 3, 3]
+    assert schedule(25, 3) == [10, 8, 7] and schedule(25, 2) == [10, 15]
+    assert schedule(12, 10) == [12] and schedule(25, 1) == [25]
+    assert SHORT_RUN == 40 and schedule(40, 10) == [10] * 4
+    assert schedule(50, 10) == [10] * 5 and schedule(100, 10) == [10] * 10
+    assert schedule(200, 10) == [20] * 10
+    for n in range(2, 120):
+        for rounds in (1, 2, 3, 5, 10, 12):
+            sizes = schedule(n, rounds)
+            assert sum(sizes) == n and len(sizes) <= rounds and min(sizes) >= 1
+            if n >= SHORT_RUN:
+                assert sizes == round_sizes(n, rounds)
+
+
+def test_a_run_of_25_trains_six_rounds_the_last_from_the_iqp(nb, table, tmp_path):
+    """25 networks under the fpga 30 % budget: rounds of 10, 3, 3, 3, 3, 3, each full; the
+    first is the stratified draw (not screened), the last the IQP's best screened answers only,
+    every one truly feasible; the run reports a truly feasible network."""
+    budget = float(np.quantile(table[FPGA], 0.3))
+    run = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, seed=1, store=tmp_path / "s.db",
+                    progress=False)
+    assert [h["planned"] for h in run.history] == [10, 3, 3, 3, 3, 3]
+    rounds = run.samples["round"].to_numpy()
+    assert np.bincount(rounds).tolist() == [10, 3, 3, 3, 3, 3]
+    assert set(run.samples.loc[rounds == 0, "source"]) == {"initial"}
+    last = run.samples[rounds == 5]
+    assert set(last["source"]) == {"iqp"}
+    assert (last[FPGA] <= budget * (1 + iqnas.problem.BUDGET_RTOL)).all()
+    assert run.best is not None and run.best.truly_feasible
+
+
+def test_a_store_of_the_old_two_round_schedule_resumes_without_training_more(nb, table,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """A store of 25 networks in 13 + 12 (the schedule before short runs had their own)
+    resumed by the current code trains nothing more: its rounds 2-5 would otherwise add 12
+    networks past n_samples."""
+    import iqnas.calibration.run as run_module
+
+    budget = float(np.quantile(table[FPGA], 0.3))
+    args = dict(seed=2, store=tmp_path / "old.db", progress=False)
+    monkeypatch.setattr(run_module, "schedule", lambda n, rounds: [13, 12])
+    old = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, **args)
+    assert np.bincount(old.samples["round"].to_numpy()).tolist() == [13, 12]
+    monkeypatch.undo()
+    again = calibrate("nb201", nb, ACC, {FPGA: budget}, 25, **args)
+    assert len(again.samples) == 25
+    assert set(again.samples["key"]) == set(old.samples["key"])
+    assert sum(h["measured"] for h in again.history) == 0
 
 
 def test_rounds_stay_full_when_the_resource_model_rules_everything_out(nb, table, tmp_path):

@@ -117,27 +117,29 @@ def test_errors_are_json_under_format_json(argv, kind, fragment, capsys, tmp_pat
 
 # ---- resume notices and --samples extension -----------------------------------------------------
 def test_calibrate_resumes_and_extends_to_more_samples(capsys, tmp_path):
+    """40 samples (4 rounds of 10; runs of fewer than 40 have a short-run schedule) extended
+    to 60: two more rounds of 10, the same store as running 60 from the start."""
     store = tmp_path / "s.db"
     base = ["calibrate", "--space", "nb201", "--oracle", "nb201", "--objective",
             "test_acc_c100", "--store", store, "--format", "json"]
-    code, out, err = _cli(capsys, *base, "--samples", "30")
-    assert code == 0 and "resuming" not in err and json.loads(out)["n_samples"] == 30
-    code, out, err = _cli(capsys, *base, "--samples", "50")
+    code, out, err = _cli(capsys, *base, "--samples", "40")
+    assert code == 0 and "resuming" not in err and json.loads(out)["n_samples"] == 40
+    code, out, err = _cli(capsys, *base, "--samples", "60")
     assert code == 0
-    assert err == f"resuming 30 samples from {store} (extending the run of 30 to 50)\n"
+    assert err == f"resuming 40 samples from {store} (extending the run of 40 to 60)\n"
     history = json.loads(out)["history"]
-    assert json.loads(out)["n_samples"] == 50
-    assert [(h["round"], h["measured"]) for h in history if h["measured"]] == [(3, 10), (4, 10)]
-    # the extension is the same as running 50 samples from the start, for its first 30
+    assert json.loads(out)["n_samples"] == 60
+    assert [(h["round"], h["measured"]) for h in history if h["measured"]] == [(4, 10), (5, 10)]
+    # the extension is the same as running 60 samples from the start, for its first 40
     with iqnas.calibration.SampleStore(store, "nb201") as st:
         rounds = st.samples()["round"].tolist()
-    assert rounds == [0] * 10 + [1] * 10 + [2] * 10 + [3] * 10 + [4] * 10
-    code, out, err = _cli(capsys, *base, "--samples", "50")
-    assert code == 0 and json.loads(out)["n_samples"] == 50
-    assert err.startswith("resuming 50 samples from")
-    code, _, err = _cli(capsys, *base, "--samples", "40")
-    assert code == 2 and "extended to 50 samples; give n_samples (--samples) 50 or more" in err
-    code, _, err = _cli(capsys, *base, "--samples", "50", "--seed", "1")
+    assert rounds == [r for r in range(6) for _ in range(10)]
+    code, out, err = _cli(capsys, *base, "--samples", "60")
+    assert code == 0 and json.loads(out)["n_samples"] == 60
+    assert err.startswith("resuming 60 samples from")
+    code, _, err = _cli(capsys, *base, "--samples", "50")
+    assert code == 2 and "extended to 60 samples; give n_samples (--samples) 60 or more" in err
+    code, _, err = _cli(capsys, *base, "--samples", "60", "--seed", "1")
     assert code == 2 and "different settings" in err and "seed=0 (now 1)" in err
 
 
