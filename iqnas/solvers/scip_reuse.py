@@ -72,6 +72,10 @@ def take(problem, products: str, params: dict) -> BuiltModel | None:
         return None
     m = built.model
     try:
+        # no solutions of the last solve kept as original solutions: SCIP keeps at most
+        # limits/maxorigsol (10) of them, and once they fill that storage it stored no new MIP
+        # start, however good (a sweep upwards then kept the answer of its 8th-10th budget)
+        m.setParam("misc/transsolsorig", False)
         m.freeTransform()
         for c in problem.constraints:
             m.chgRhs(built.budget_conss[c.name], float(c.budget - c.form.intercept))

@@ -62,3 +62,27 @@ def test_another_structure_builds_a_new_model_and_reuse_can_be_off():
     scip_reuse.release()
     iqnas.solve(a, iqnas.solvers.Scip(reuse_model=False))
     assert scip_reuse._LAST is None
+
+
+def test_a_mip_start_is_used_after_many_solves_of_one_model():
+    """Upwards through 40 budgets with SCIP held to the given start (no LP, no heuristics, one
+    node): each answer is that budget's enumerated optimum, also after the 10th solve (SCIP's
+    store of kept solutions once refused every new start)."""
+    base = random_problem(3, density=0.3, n_constraints=1, quantile=0.5)
+    name = base.constraints[0].name
+    C = base.space.enumerate_choices()
+    values = base.constraints[0].form.evaluate(choices=C)
+    solver = iqnas.solvers.Scip(local_search=False, heuristics="off", presolving="off",
+                                separating="off", triangle_cuts=False,
+                                scip_params={"limits/nodes": 1, "lp/solvefreq": -1})
+    bests = []
+    for q in np.linspace(0.02, 0.98, 40):
+        p = base.with_budget(name, float(np.quantile(values, q)))
+        best, _ = brute_force(p)
+        ok = p.feasible(C, margin=1e-7)
+        vals = np.where(ok, p.objective_values(C), -np.inf)
+        arch = p.space.arch(C[int(np.argmax(vals))])  # the optimum, as the start
+        res = iqnas.solve(p, solver, warm_start=arch)
+        assert res.objective == pytest.approx(best, rel=1e-9, abs=1e-9)
+        bests.append(best)
+    assert scip_reuse._LAST.n_solves == 39 and len(set(np.round(bests, 9))) >= 12
