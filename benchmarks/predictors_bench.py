@@ -436,7 +436,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "they are looked up in that order until k pass the true budget, then the IQP's "
              "further answers; `iqp` screens its own k in the IQP's order within the budget)"
              + "".join(f"; `({_config_name(u)})`: `rerank_params={_config_params(u)}` "
-                       f"({_config_text(u)})" for u in _configs(rr)[1:])
+                       f"({_config_text(u)})" for u in _configs(rr) if u != RULES[0])
              + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
                 "aside candidates it predicts over budget)"
                 if any(r["variant"].endswith("filter") for r in rr) else "")

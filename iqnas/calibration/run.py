@@ -663,6 +663,13 @@ class _Loop:
                          "planned again with look-ups deciding", r, len(chosen), size)
                 screen.predict = False
                 chosen = self._plan_iterative(r, size, screen, earlier, info)
+            if len(chosen) < size and screen is not None and screen.loosen > 1 \
+                    and self.lookups.left == 0:
+                # the look-ups ran out within a loosened round: the rest as without them
+                log.info("round %d: %d of %d planned when the look-ups ran out; the rest "
+                         "planned within the budgets", r, len(chosen), size)
+                chosen = chosen + self._plan_iterative(
+                    r, size - len(chosen), screen, earlier | {a for a, _ in chosen}, info)
         todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,

@@ -98,8 +98,9 @@ def register(sub) -> None:
                    help="sampler of the first round (and of --selection random)")
     p.add_argument("--rerank", choices=("gcn",), default=None,
                    help="gcn: each round, a BRP-NAS GCN ranker fitted on the samples so far "
-                        "orders the IQP's candidates (all feasible under the fitted budgets) "
-                        "and the best are measured (nb201, mobilenet, ofa; needs torch)")
+                        "orders the IQP's candidates, planned within --rerank-loosen x the "
+                        "budgets while look-ups last and looked up before training, and the "
+                        "best truly feasible are measured (nb201, mobilenet, ofa; needs torch)")
     p.add_argument("--rerank-factor", type=int, default=4,
                    help="--rerank: the IQP proposes this many times the candidates measured "
                         "(default 4)")
