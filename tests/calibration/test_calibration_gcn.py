@@ -562,3 +562,16 @@ def test_cli_rerank_loosen(tmp_path, capsys, monkeypatch):
     assert main([*base, "--rerank", "gcn", "--rerank-loosen", "2", "--rerank-rule", "iqp"]) == 2
     assert seen["rerank"] == "gcn" and seen["rerank_params"] == {"rule": "iqp", "loosen": 2.0}
     assert not db.exists()
+
+
+def test_loosened_rounds_still_train_every_network_when_the_look_ups_run_out(nb201, tmp_path):
+    """With few look-ups a loosened round runs out of them mid-way; the rest of the round is
+    planned within the budgets (as a run without look-ups), so the run trains n_samples."""
+    _, space, table = nb201
+    oracle, _ = _hidden_cheap_oracle(table, space)
+    run = iqnas.calibrate("nb201", oracle, "acc", {"lat": 1.5}, 40, store=tmp_path / "r.db",
+                          rounds=4, seed=1, progress=False, resource_samples=25, rerank="gcn",
+                          rerank_params={"rule": "iqp", "loosen": 3})
+    assert max(h["lookups"] for h in run.history) == 25
+    assert len(run.samples) == 40 and all(h["planned"] == 10 for h in run.history)
+    assert run.best.measured["lat"] <= 1.5
