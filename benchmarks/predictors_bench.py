@@ -27,6 +27,7 @@ Three parts, each a list of records in one JSON-lines file:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import tempfile
@@ -68,7 +69,7 @@ from iqnas.calibration import (  # noqa: E402
     QuadraticResourceModel,
     quality_report,
 )
-from iqnas.calibration.rerank import RULES  # noqa: E402
+from iqnas.calibration.rerank import DEFAULT_LOOSEN, RULES  # noqa: E402
 from iqnas.calibration.selection import round_sizes  # noqa: E402
 from iqnas.calibration.verified import true_optimum  # noqa: E402
 
@@ -93,7 +94,8 @@ RERANK_VARIANTS = ("iqp", "iqp + gcn rerank", "iqp + gcn rerank + filter")
 RULE_TEXT = {"gcn": "the GCN's order replaces the IQP's",
              "hedge": "the IQP's best k/2 of the candidates keep their place, the GCN orders "
                       "the rest",
-             "borda": "ordered by the sum of the IQP's and the GCN's ranks"}
+             "borda": "ordered by the sum of the IQP's and the GCN's ranks",
+             "iqp": "no GCN: the IQP's order kept"}
 
 
 def latency_columns(table) -> list[str]:
@@ -273,7 +275,8 @@ def rerank_cases(devices: list[str], args) -> list[dict]:
     default calibrate's)."""
     how = "auto" if args.rerank_devices == ["auto"] else "given"
     seeds = range(args.rerank_seed_start, args.rerank_seed_start + args.rerank_seeds)
-    rule = {"rule": args.rerank_rule or RULES[0]}
+    rule = {"rule": args.rerank_rule or RULES[0],
+            "loosen": DEFAULT_LOOSEN if args.rerank_loosen is None else args.rerank_loosen}
     return [{"part": "rerank", "device": d, "quantile": args.rerank_quantile, "seed": s,
              "variant": v, "samples": args.rerank_samples, "rounds": args.rerank_rounds,
              "chosen": how, **({} if v == "iqp" else rule)}
@@ -289,8 +292,7 @@ def run_rerank(case: dict, data: dict, args, tmp: Path) -> dict:
     kw = {}
     if case["variant"] != "iqp":
         params = {k: v for k, v in _gcn_kw(args).items() if k != "progress"}
-        if "rule" in case:
-            params["rule"] = case["rule"]
+        params.update({k: case[k] for k in ("rule", "loosen") if k in case})
         kw = {"rerank": "gcn", "rerank_filter": case["variant"].endswith("filter"),
               "rerank_params": params}
     t0 = time.perf_counter()
@@ -428,12 +430,13 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              f"{rr[0]['quantile']:.0%} quantile of the device's latencies; `iqp`: "
              "calibrate's defaults (pairwise ranker, IQP top-k; since issue 12 also "
              "resource-only look-ups screening the candidates and the latency model chosen "
-             "by out-of-fold RMSE); `+ gcn rerank`: `rerank=\"gcn\"` (the IQP proposes 4 x k "
-             "candidates, a GCNRanker fitted on the trained samples orders them, and they "
-             "are screened in that order until k pass, as `iqp` screens its own k in the "
-             "IQP's order)"
-             + "".join(f"; `(rule {u})`: `rerank_params={{\"rule\": \"{u}\"}}` ({RULE_TEXT[u]})"
-                       for u in RULES[1:] if any(_rule(r) == u for r in rr))
+             "by out-of-fold RMSE); `+ gcn rerank`: `rerank=\"gcn\"` with its defaults (while "
+             f"look-ups last the IQP plans within {DEFAULT_LOOSEN:g} x the budget, its 4 x k "
+             "best candidates are ordered by a GCNRanker fitted on the trained samples, and "
+             "they are looked up in that order until k pass the true budget, then the IQP's "
+             "further answers; `iqp` screens its own k in the IQP's order within the budget)"
+             + "".join(f"; `({_config_name(u)})`: `rerank_params={_config_params(u)}` "
+                       f"({_config_text(u)})" for u in _configs(rr) if u != RULES[0])
              + ("; `+ filter`: also `rerank_filter=True` (a GCNRegressor of the latency sets "
                 "aside candidates it predicts over budget)"
                 if any(r["variant"].endswith("filter") for r in rr) else "")
@@ -449,7 +452,7 @@ def rerank_lines(recs: list[dict]) -> list[str]:
              "change | vs iqp (wins/ties/losses) | truly feasible | mean look-ups | median s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary, verdict, pooled, others, other_verdicts = [], [], [], {}, {}
-    rules = [u for u in RULES if any(_rule(r) == u for r in rr)]
+    rules = _configs(rr)
     for dev in dict.fromkeys(r["device"] for r in rr):
         base = {r["seed"]: r["best"] for r in rr if r["device"] == dev and r["variant"] == "iqp"}
         for v, rule in [(w, u) for w in RERANK_VARIANTS
@@ -502,14 +505,42 @@ def rerank_lines(recs: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def _rule(rec: dict) -> str | None:
-    """A re-ranked record's rule (``gcn`` for records made before rules existed)."""
-    return None if rec["variant"] == "iqp" else rec.get("rule", "gcn")
+def _rule(rec: dict) -> tuple | None:
+    """A re-ranked record's (rule, loosen): ``gcn`` for records made before rules existed, 1
+    (no loosening) for those made before ``loosen``; RULES[0] is calibrate's default."""
+    if rec["variant"] == "iqp":
+        return None
+    key = (rec.get("rule", "gcn"), float(rec.get("loosen", 1.0)))
+    return RULES[0] if key == (RULES[0], DEFAULT_LOOSEN) else key
 
 
-def _variant_name(variant: str, rule: str | None) -> str:
-    """The table's name of a variant: the default rule's runs carry the variant's name."""
-    return variant if rule in (None, RULES[0]) else f"{variant} (rule {rule})"
+def _configs(rr: list[dict]) -> list:
+    """The re-ranked records' configurations, calibrate's default first."""
+    found = {_rule(r) for r in rr if r["variant"] != "iqp"}
+    return sorted(found, key=lambda u: (u != RULES[0], str(u)))
+
+
+def _config_name(rule) -> str:
+    rule, loosen = (RULES[0], DEFAULT_LOOSEN) if rule == RULES[0] else rule
+    return (f"rule {rule}" if loosen == DEFAULT_LOOSEN
+            else f"loosen {loosen:g}" if rule == RULES[0] else f"rule {rule}, loosen {loosen:g}")
+
+
+def _config_params(rule) -> str:
+    rule, loosen = rule
+    return json.dumps({"rule": rule, "loosen": loosen})
+
+
+def _config_text(rule) -> str:
+    rule, loosen = rule
+    return (RULE_TEXT[rule] + "; " + (f"the IQP plans within {loosen:g} x the budget"
+                                      if loosen > 1 else "the IQP plans within the budget"))
+
+
+def _variant_name(variant: str, rule) -> str:
+    """The table's name of a variant: the default configuration's runs carry the variant's
+    name."""
+    return variant if rule in (None, RULES[0]) else f"{variant} ({_config_name(rule)})"
 
 
 def _mean_lookups(rs: list[dict]) -> str:
@@ -601,7 +632,8 @@ def headline(recs: list[dict]) -> Headline:
 def case_key(case: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in case.items()
                         if k in ("part", "column", "seed", "model", "dataset", "n", "device",
-                                 "quantile", "variant", "samples", "rounds", "rule")))
+                                 "quantile", "variant", "samples", "rounds", "rule",
+                                 "loosen")))
 
 
 def fold_results(header: dict, recs: list[dict], paths: list[Path]
@@ -664,6 +696,9 @@ def parse_args(argv):
     ap.add_argument("--rerank-rule", choices=RULES, default=None,
                     help=f"the re-ranked variants' rule (rerank_params['rule']; default "
                          f"calibrate's, {RULES[0]})")
+    ap.add_argument("--rerank-loosen", type=float, default=None,
+                    help=f"the re-ranked variants' rerank_params['loosen'] (default "
+                         f"calibrate's, {DEFAULT_LOOSEN:g})")
     ap.add_argument("--rerank-samples", type=int, default=100)
     ap.add_argument("--rerank-rounds", type=int, default=5)
     ap.add_argument("--rerank-quantile", type=float, default=0.5)

@@ -276,8 +276,12 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     the GCN's order until k pass (then the IQP's further answers), so only those are looked
     up, as the plain run screens its own; ``rerank_filter=True`` first sets aside
     candidates that ``GCNRegressor`` models of the budgeted metrics predict over budget.
+    While look-ups are left, a re-ranked run's IQPs plan within ``loosen`` (default 3) times
+    the budgets and every candidate not yet measured is looked up before it is trained, so
+    cells the fitted resource model wrongly rules out are proposed and the true budget decides.
     ``rerank_params`` go to the GCNs (e.g. ``{"epochs": 100}``), except ``"rule"``: how the
-    GCN's order is used (``"gcn"``, ``"hedge"``, ``"borda"``; see ``iqnas.calibration.rerank``).
+    GCN's order is used (``"gcn"``, ``"hedge"``, ``"borda"``, ``"iqp"``: no GCN), and
+    ``"loosen"`` (a number >= 1; 1 plans within the budgets); see ``iqnas.calibration.rerank``.
 
     A store of the same run with fewer ``n_samples`` is extended: its rounds are kept and
     further rounds add the difference (the look-up budget grows with it).
@@ -537,9 +541,10 @@ class _Loop:
         forms, margins = self._fit(samples, X, [self.objective, *self.resources], seed=r)
         looking = screen is not None and self.lookups.left > 0
         plan, draw_margins = [], {}
+        loosen = self.reranker.loosen if self.reranker is not None and looking else 1.0
         for scen in self.scenarios:
             budgets = tightened(scen, margins) if self.s.get("tighten") and not looking \
-                else dict(scen)
+                else {m: b * loosen for m, b in scen.items()}
             plan.append({m: (forms[m], b) for m, b in budgets.items()})
         explore = self.s.get("explore", 0.0)
         for m in margins:
@@ -548,6 +553,7 @@ class _Loop:
             rmse = math.sqrt(float(np.nanmean((oof - y) ** 2))) if oof is not None else 0.0
             draw_margins[m] = explore * rmse
         if screen is not None:
+            screen.loosen = loosen
             screen.forms = {m: forms[m] for m in self.resources}
             screen.margins = margins
         self.margins = {m: mg.to_dict() for m, mg in margins.items()}
@@ -668,6 +674,13 @@ class _Loop:
                          "planned again with look-ups deciding", r, len(chosen), size)
                 screen.predict = False
                 chosen = self._plan_iterative(r, size, screen, earlier, info)
+            if len(chosen) < size and screen is not None and screen.loosen > 1 \
+                    and self.lookups.left == 0:
+                # the look-ups ran out within a loosened round: the rest as without them
+                log.info("round %d: %d of %d planned when the look-ups ran out; the rest "
+                         "planned within the budgets", r, len(chosen), size)
+                chosen = chosen + self._plan_iterative(
+                    r, size - len(chosen), screen, earlier | {a for a, _ in chosen}, info)
         todo = [(a, src) for a, src in chosen if a not in taken and a not in self.failed]
         report = measure_batch(self.oracle, [a for a, _ in todo], self.store,
                                executor=self.executor, metrics=self.metrics,

@@ -68,6 +68,10 @@ class Screen:
     #: False: predictions decide nothing, every unknown candidate is looked up while the
     #: budget lasts (the fallback when predictions ruled a round's candidates out)
     predict: bool = True
+    #: > 1: the IQP planned within ``loosen`` times the budgets, so predictions decide only
+    #: above that (surely over); below it every unknown candidate is looked up, never
+    #: trained on a prediction
+    loosen: float = 1.0
     #: counts of decisions, for the round's history
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("known", "safe", "looked_up", "dropped", "blind"), 0))
@@ -132,9 +136,9 @@ class Screen:
                 continue
             margin = self.margins.get(m, Margin(-math.inf, math.inf, 0, 0.5))
             pred = float(self.forms[m](arch))
-            if not margin.possible(pred, b):
+            if not margin.possible(pred, b * self.loosen):
                 return "over"
-            if not margin.safe(pred, b):
+            if self.loosen > 1 or not margin.safe(pred, b):
                 state = "near"
         return state
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from iqnas import oracles, spaces
 from iqnas.calibration import calibrate, calibrate_training_free, render_reports
-from iqnas.calibration.rerank import RULES, check_rerank
+from iqnas.calibration.rerank import DEFAULT_LOOSEN, RULES, check_rerank
 from iqnas.calibration.store import default_store_path, stored_samples
 from iqnas.cli.common import (
     EXIT_NO_SOLUTION,
@@ -99,8 +99,9 @@ def register(sub) -> None:
                    help="sampler of the first round (and of --selection random)")
     p.add_argument("--rerank", choices=("gcn",), default=None,
                    help="gcn: each round, a BRP-NAS GCN ranker fitted on the samples so far "
-                        "orders the IQP's candidates (all feasible under the fitted budgets) "
-                        "and the best are measured (nb201, mobilenet, ofa; needs torch)")
+                        "orders the IQP's candidates, planned within --rerank-loosen x the "
+                        "budgets while look-ups last and looked up before training, and the "
+                        "best truly feasible are measured (nb201, mobilenet, ofa; needs torch)")
     p.add_argument("--rerank-factor", type=int, default=4,
                    help="--rerank: the IQP proposes this many times the candidates measured "
                         "(default 4)")
@@ -113,7 +114,13 @@ def register(sub) -> None:
     p.add_argument("--rerank-rule", choices=RULES, default=None,
                    help="--rerank: how the GCN's order is used: gcn replaces the IQP's, hedge "
                         "keeps the IQP's best half of what a round takes first, borda sums "
-                        f"both ranks (default {RULES[0]})")
+                        f"both ranks, iqp keeps the IQP's order (no GCN fit; default "
+                        f"{RULES[0]})")
+    p.add_argument("--rerank-loosen", type=float, default=None,
+                   help="--rerank: while look-ups last the IQP plans within this many times "
+                        "each budget and every candidate it proposes is looked up before "
+                        f"training (the true budget decides; default {DEFAULT_LOOSEN:g}, 1: "
+                        "within the budgets)")
     p.add_argument("--solver", default="auto",
                    help="IQP solver in the selection loop (auto: enumerate small spaces, "
                         "else scip)")
@@ -173,12 +180,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--restrict applies to --mode trained; training-free calibration "
                          "does not take a reduced space yet")
     rerank_set = (args.rerank_filter or args.rerank_epochs is not None
-                  or args.rerank_factor != 4 or args.rerank_rule is not None)
+                  or args.rerank_factor != 4 or args.rerank_rule is not None
+                  or args.rerank_loosen is not None)
     if args.rerank is None and rerank_set:
-        raise InputError("--rerank-factor, --rerank-filter, --rerank-epochs and --rerank-rule "
-                         "need --rerank gcn")
+        raise InputError("--rerank-factor, --rerank-filter, --rerank-epochs, --rerank-rule and "
+                         "--rerank-loosen need --rerank gcn")
     rerank_params = {k: v for k, v in (("epochs", args.rerank_epochs),
-                                        ("rule", args.rerank_rule)) if v is not None} or None
+                                        ("rule", args.rerank_rule),
+                                        ("loosen", args.rerank_loosen)) if v is not None} or None
     if args.rerank is not None and args.mode == "training-free":
         raise InputError("--rerank is for --mode trained (it re-ranks the IQP candidates of "
                          "the iterative selection)")

@@ -103,7 +103,8 @@ def test_rerank_lines_paired_change_by_hand():
     def rec(dev, seed, variant, best):
         return {"part": "rerank", "device": dev, "seed": seed, "variant": variant, "best": best,
                 "budget": 1.0, "optimum": 72.0, "samples": 100, "rounds": 5, "quantile": 0.5,
-                "chosen": "given", "truly_feasible": True, "time": 1.0}
+                "chosen": "given", "truly_feasible": True, "time": 1.0,
+                **({} if variant == "iqp" else {"loosen": 3.0})}
 
     # device a: changes +1.0, 0.0, -0.5 (win, tie, loss); device b: +0.5
     recs = [rec("help_lat_a", s, "iqp", b) for s, b in enumerate([70.0, 71.0, 70.5])]
@@ -145,5 +146,13 @@ def test_rerank_lines_paired_change_by_hand():
             f"{pooled.std():.2f}), wins/ties/losses 2/1/1") in text
     assert ("The same with `iqp + gcn rerank (rule hedge)`: HELP a: +0.33 points over 3 seeds "
             "(within seed noise") in text
-    assert "`(rule hedge)`: `rerank_params={\"rule\": \"hedge\"}` (the IQP's best k/2" in text
+    assert ("`(rule hedge)`: `rerank_params={\"rule\": \"hedge\", \"loosen\": 3.0}` (the IQP's "
+            "best k/2") in text
     assert headline(recs + hedge).figure == figure
+    # records made before loosen (1: the IQP within the budget) are another configuration
+    flat = [{k: v for k, v in r.items() if k != "loosen"} for r in recs
+            if r["variant"] != "iqp"]
+    text = "\n".join(rerank_lines(recs + flat))
+    assert "| HELP a | 1.000 | 72.00 | iqp + gcn rerank (loosen 1) |" in text
+    assert "the IQP plans within the budget)" in text
+    assert headline(recs + flat).figure == figure
