@@ -89,7 +89,7 @@ def rerank_loosen(params: Mapping | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value < 1:
         raise InputError(f"rerank_params: loosen={value!r} must be a number >= 1 (1: the IQP "
-                         "plans within the budgets; 2: within twice them)")
+                         "plans within the budgets; 2: within twice them; CLI --rerank-loosen)")
     return float(value)
 
 
