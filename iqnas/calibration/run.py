@@ -51,7 +51,7 @@ from iqnas.calibration.model_choice import (
     resource_candidates,
 )
 from iqnas.calibration.provenance import record_oracle
-from iqnas.calibration.rerank import RERANKERS, GCNReranker, check_rerank
+from iqnas.calibration.rerank import RERANKERS, GCNReranker, check_rerank, rerank_loosen
 from iqnas.calibration.samplers import StratifiedSampler, UniformSampler
 from iqnas.calibration.screening import LOOKUP, LookupBudget, Screen
 from iqnas.calibration.selection import (
@@ -316,8 +316,11 @@ def calibrate(space: SearchSpace | str, oracle, objective: str,
     if callable(getattr(oracle, "settings", None)):  # what measured values depend on
         settings["oracle"] = oracle.settings()
     if rerank is not None:  # only then, so stores of runs without it still resume
+        # the effective loosen is recorded: a store made before its default changed (1 -> 3)
+        # is refused instead of resumed with another plan
+        params = {**dict(rerank_params or {}), "loosen": rerank_loosen(rerank_params)}
         settings["rerank"] = {"method": rerank, "factor": rerank_factor,
-                              "filter": rerank_filter, "params": dict(rerank_params or {})}
+                              "filter": rerank_filter, "params": params}
     path = Path(store) if store is not None else default_store_path()
     check_output_dir(path.parent, "store")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -359,7 +359,7 @@ def test_calibrate_with_gcn_rerank(nb201, tmp_path):
     src = run.samples["source"].value_counts()
     assert src["iqp-rerank"] > 0 and "iqp" not in src
     assert run.settings["rerank"] == {"method": "gcn", "factor": 4, "filter": False,
-                                      "params": TINY}
+                                      "params": {**TINY, "loosen": 3.0}}
     # 8 x 4, then the last round trains the IQP's answers only: 15 x 4
     assert [h["rerank"]["candidates"] for h in run.history[1:]] == [32, 60]
     assert run.best is not None and run.best.measured["params_M_c100"] <= 0.4
@@ -367,9 +367,17 @@ def test_calibrate_with_gcn_rerank(nb201, tmp_path):
     again = iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,
                             store=tmp_path / "r.db", rerank="gcn", rerank_params=TINY, **kw)
     assert list(again.samples["key"]) == list(run.samples["key"])
+    explicit = iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,
+                               store=tmp_path / "r.db", rerank="gcn",
+                               rerank_params={**TINY, "loosen": 3}, **kw)
+    assert list(explicit.samples["key"]) == list(run.samples["key"])  # the default, recorded
     with pytest.raises(InputError, match="different settings"):
         iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,
                         store=tmp_path / "r.db", **kw)
+    with pytest.raises(InputError, match="different settings"):  # another plan: refused
+        iqnas.calibrate("nb201", oracle, "test_acc_c100", {"params_M_c100": 0.4}, 45,
+                        store=tmp_path / "r.db", rerank="gcn",
+                        rerank_params={**TINY, "loosen": 1}, **kw)
 
 
 def test_identity_rerank_reproduces_the_plain_run(nb201, tmp_path, monkeypatch):
