@@ -55,12 +55,16 @@ Accept = Callable[[Architecture, "int | None"], bool]
 Rerank = Callable[[list[Architecture]], list[Architecture]]
 
 
+def _near_equal(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` parts differing by at most one, the larger first."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if r < extra else 0) for r in range(parts)]
+
+
 def round_sizes(n_samples: int, rounds: int) -> list[int]:
     """Split ``n_samples`` into at most ``rounds`` nearly equal parts of at least
     ``MIN_ROUND_SIZE`` each (one part if ``n_samples`` is smaller)."""
-    rounds = max(1, min(rounds, n_samples // MIN_ROUND_SIZE))
-    base, extra = divmod(n_samples, rounds)
-    return [base + (1 if r < extra else 0) for r in range(rounds)]
+    return _near_equal(n_samples, max(1, min(rounds, n_samples // MIN_ROUND_SIZE)))
 
 
 def schedule(n_samples: int, rounds: int) -> list[int]:
@@ -71,9 +75,7 @@ def schedule(n_samples: int, rounds: int) -> list[int]:
     rest = n_samples - MIN_ROUND_SIZE
     if n_samples >= SHORT_RUN or rounds < 2 or rest < SHORT_ROUND_SIZE:
         return round_sizes(n_samples, rounds)
-    parts = min(rounds - 1, rest // SHORT_ROUND_SIZE)
-    base, extra = divmod(rest, parts)
-    return [MIN_ROUND_SIZE] + [base + (1 if r < extra else 0) for r in range(parts)]
+    return [MIN_ROUND_SIZE] + _near_equal(rest, min(rounds - 1, rest // SHORT_ROUND_SIZE))
 
 
 def round_rng(seed: int, r: int) -> np.random.Generator:
