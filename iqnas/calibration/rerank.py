@@ -150,8 +150,6 @@ class GCNReranker:
     def _combine(self, score: np.ndarray) -> np.ndarray:
         """Candidate indices best first under ``rule`` from the GCN's scores of candidates
         given in the IQP's order."""
-        if self.rule == "iqp":
-            return np.arange(len(score), dtype=np.int64)
         gcn = np.argsort(-score, kind="stable")
         if self.rule == "gcn":
             return gcn
